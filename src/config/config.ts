@@ -1,0 +1,132 @@
+/**
+ * Configuration, parsed once at start from the environment and CLI flags.
+ *
+ * Every setting has one name in the environment (`TESSERA_*`, `PORT`, `HOST`) and is validated here;
+ * an invalid value fails at start with a message that names the setting. Nothing else in the code
+ * reads `process.env`.
+ */
+import path from 'node:path';
+import { ConfigError } from './config-error.ts';
+
+export type StorageBackend = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
+export interface Limits {
+  /** Largest request body accepted, in bytes, as it arrives on the wire (compressed). */
+  maxRequestBytes: number;
+  /** Largest body after gunzip; protects against gzip bombs. */
+  maxInflatedBytes: number;
+  /** Largest single message, in bytes of JSON. */
+  maxMessageBytes: number;
+  /** Most messages in one batch request. */
+  maxBatchMessages: number;
+  /** Deepest nesting of objects/arrays inside one message. */
+  maxDepth: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  storage: StorageBackend;
+  /** Admin bearer token from the environment, when given; otherwise one is generated on first start. */
+  adminToken: string | undefined;
+  limits: Limits;
+  /** How long (de-duplication window) a (source, messageId) pair is remembered. */
+  dedupWindowMs: number;
+  /** Unprocessed events in the durable log past which ingestion answers 503 + Retry-After. */
+  maxBacklogEvents: number;
+  /** Log level for pino. */
+  logLevel: string;
+  /** Whether the processor runs inside the server process (`inline`) or not at all (`off`). */
+  processor: 'inline' | 'off';
+  /** Seconds a browser may cache a CORS preflight. */
+  corsMaxAgeSeconds: number;
+  /** Graceful shutdown: longest wait for in-flight work. */
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface Flags {
+  port?: string | number;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function parsePort(name: string, raw: string | number | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(name, `must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function parseStorage(url: string | undefined, dataDir: string): StorageBackend {
+  if (url === undefined || url === '') return { kind: 'sqlite', file: path.join(dataDir, 'tessera.sqlite') };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('TESSERA_DATABASE_URL', 'is not a valid URL');
+    }
+    return { kind: 'postgres', url };
+  }
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file === '') throw new ConfigError('TESSERA_DATABASE_URL', 'sqlite: needs a file path, e.g. sqlite:./data/tessera.sqlite');
+    return { kind: 'sqlite', file };
+  }
+  throw new ConfigError('TESSERA_DATABASE_URL', 'must start with postgres:// (PostgreSQL) or sqlite: (embedded); leave it unset for the embedded default');
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Parse configuration from the environment and flags. Flags win over the environment. */
+export function parseConfig(env: Env, flags: Flags = {}): Config {
+  const dataDir = path.resolve(flags.dataDir ?? env.TESSERA_DATA_DIR ?? './data');
+  const logLevel = env.TESSERA_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError('TESSERA_LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  const processor = env.TESSERA_PROCESSOR ?? 'inline';
+  if (processor !== 'inline' && processor !== 'off') {
+    throw new ConfigError('TESSERA_PROCESSOR', 'must be inline or off');
+  }
+  const adminToken = env.TESSERA_ADMIN_TOKEN === '' ? undefined : env.TESSERA_ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('TESSERA_ADMIN_TOKEN', 'must be at least 16 characters long');
+  }
+  const maxRequestBytes = intSetting(env, 'TESSERA_MAX_REQUEST_BYTES', 512_000, 1024, 64 * 1024 * 1024);
+  return {
+    port: parsePort(flags.port !== undefined ? '--port' : 'PORT', flags.port ?? env.PORT, 8080),
+    host: flags.host ?? env.HOST ?? '127.0.0.1',
+    dataDir,
+    storage: parseStorage(flags.databaseUrl ?? env.TESSERA_DATABASE_URL, dataDir),
+    adminToken,
+    limits: {
+      maxRequestBytes,
+      maxInflatedBytes: intSetting(env, 'TESSERA_MAX_INFLATED_BYTES', Math.max(maxRequestBytes * 10, 5_000_000), 1024, 512 * 1024 * 1024),
+      maxMessageBytes: intSetting(env, 'TESSERA_MAX_MESSAGE_BYTES', 32_768, 256, 16 * 1024 * 1024),
+      maxBatchMessages: intSetting(env, 'TESSERA_MAX_BATCH_MESSAGES', 2_500, 1, 100_000),
+      maxDepth: intSetting(env, 'TESSERA_MAX_DEPTH', 32, 2, 1_000),
+    },
+    dedupWindowMs: intSetting(env, 'TESSERA_DEDUP_WINDOW_HOURS', 48, 24, 24 * 365) * 3_600_000,
+    maxBacklogEvents: intSetting(env, 'TESSERA_MAX_BACKLOG_EVENTS', 2_000_000, 1, 1_000_000_000),
+    logLevel,
+    processor,
+    corsMaxAgeSeconds: intSetting(env, 'TESSERA_CORS_MAX_AGE_SECONDS', 86_400, 0, 86_400 * 7),
+    shutdownGraceMs: intSetting(env, 'TESSERA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  };
+}

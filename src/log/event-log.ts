@@ -1,0 +1,41 @@
+/**
+ * The durable log port: the ingestion edge appends accepted requests; the processor reads them in
+ * order. `append` resolves only once the records are durable, which is what lets the edge answer 200.
+ *
+ * The embedded implementation is a SQLite file with group commit (`sqlite/sqlite-log.ts`); a NATS
+ * JetStream implementation can replace it without touching the edge or the processor.
+ */
+import type { EventType } from '../core/event/event.ts';
+
+/** One accepted ingestion request, exactly as the edge received it (parsed JSON text, inflated). */
+export interface LogEntry {
+  sourceId: string;
+  receivedAt: number;
+  /** The type implied by the path for single-message endpoints; null for batches. */
+  typeHint: EventType | null;
+  /** `batch` when the body is `{batch: [...]}`, `single` when it is one message. */
+  shape: 'batch' | 'single';
+  /** The JSON text of the body. */
+  body: string;
+  /** How many messages the body holds, counted by the edge (for back-pressure and metrics). */
+  messages: number;
+}
+
+export interface LogRecord extends LogEntry {
+  /** Position in the log, strictly increasing. */
+  seq: number;
+}
+
+export interface EventLog {
+  /** Make entries durable. Resolves after they are committed (group commit may batch many callers). */
+  append(entry: LogEntry): Promise<void>;
+  /** Entries after `afterSeq`, in order, at most `limit` records or about `maxMessages` messages. */
+  read(afterSeq: number, limit: number, maxMessages: number): LogRecord[];
+  /** Forget entries up to and including `seq` (they are processed). */
+  truncate(uptoSeq: number): void;
+  /** Messages appended but not yet truncated or processed past `processedSeq`. */
+  backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null };
+  /** Called after each durable append so a waiting reader can wake up. */
+  onAppend(listener: () => void): void;
+  close(): Promise<void>;
+}

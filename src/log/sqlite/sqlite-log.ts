@@ -1,0 +1,163 @@
+/**
+ * The embedded durable log: a SQLite file of its own (so its writer never waits for the store's), in
+ * WAL mode with `synchronous=FULL`, written with group commit: every append that arrives during one
+ * turn of the event loop goes into one transaction, and all of them resolve after that one fsync.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
+
+interface Pending {
+  entry: LogEntry;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Row {
+  seq: number;
+  source_id: string;
+  received_at: number;
+  type_hint: string | null;
+  shape: string;
+  body: string;
+  messages: number;
+}
+
+export class SqliteEventLog implements EventLog {
+  private readonly db: Database.Database;
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private readonly listeners: Array<() => void> = [];
+  private cumMessages: number;
+  private readonly insert: Database.Statement;
+  private readonly readStmt: Database.Statement;
+  private readonly cumAt: Database.Statement;
+  private readonly headStmt: Database.Statement;
+  private closed = false;
+
+  constructor(file: string, options: { readonly?: boolean } = {}) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file, { readonly: options.readonly ?? false });
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      // Erased subjects must not survive in free pages of the log (see docs/privacy.md).
+      this.db.pragma('secure_delete = ON');
+      this.db.exec(`CREATE TABLE IF NOT EXISTS log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        type_hint TEXT,
+        shape TEXT NOT NULL,
+        body TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        cum_messages INTEGER NOT NULL
+      )`);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS log_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`);
+    }
+    this.db.pragma('busy_timeout = 5000');
+    const last = this.db.prepare('SELECT seq, cum_messages FROM log ORDER BY seq DESC LIMIT 1').get() as { seq: number; cum_messages: number } | undefined;
+    const meta = this.db.prepare(`SELECT v FROM log_meta WHERE k = 'cum_messages'`).get() as { v: number } | undefined;
+    this.cumMessages = last?.cum_messages ?? meta?.v ?? 0;
+    this.insert = this.db.prepare(
+      'INSERT INTO log (source_id, received_at, type_hint, shape, body, messages, cum_messages) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.readStmt = this.db.prepare('SELECT seq, source_id, received_at, type_hint, shape, body, messages FROM log WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.cumAt = this.db.prepare('SELECT cum_messages - messages AS before, seq, received_at FROM log WHERE seq > ? ORDER BY seq LIMIT 1');
+    this.headStmt = this.db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0) AS s`);
+  }
+
+  append(entry: LogEntry): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the event log is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ entry, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const group = this.pending;
+    this.pending = [];
+    if (group.length === 0) return;
+    const before = this.cumMessages;
+    try {
+      this.db.transaction(() => {
+        let cum = before;
+        for (const { entry } of group) {
+          cum += entry.messages;
+          this.insert.run(entry.sourceId, entry.receivedAt, entry.typeHint, entry.shape, entry.body, entry.messages, cum);
+        }
+        this.cumMessages = cum;
+      })();
+    } catch (err) {
+      this.cumMessages = before;
+      for (const p of group) p.reject(err);
+      return;
+    }
+    for (const p of group) p.resolve();
+    for (const l of this.listeners) l();
+  }
+
+  read(afterSeq: number, limit: number, maxMessages: number): LogRecord[] {
+    const rows = this.readStmt.all(afterSeq, limit) as Row[];
+    const out: LogRecord[] = [];
+    let messages = 0;
+    for (const r of rows) {
+      if (out.length > 0 && messages + r.messages > maxMessages) break;
+      messages += r.messages;
+      out.push({
+        seq: r.seq,
+        sourceId: r.source_id,
+        receivedAt: r.received_at,
+        typeHint: r.type_hint as LogRecord['typeHint'],
+        shape: r.shape === 'single' ? 'single' : 'batch',
+        body: r.body,
+        messages: r.messages,
+      });
+    }
+    return out;
+  }
+
+  truncate(uptoSeq: number): void {
+    this.db.transaction(() => {
+      // Keep the running message count across a log that is emptied.
+      const last = this.db.prepare('SELECT cum_messages FROM log WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(uptoSeq) as
+        | { cum_messages: number }
+        | undefined;
+      if (last) this.db.prepare(`INSERT INTO log_meta (k, v) VALUES ('cum_messages', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`).run(last.cum_messages);
+      this.db.prepare('DELETE FROM log WHERE seq <= ?').run(uptoSeq);
+    })();
+  }
+
+  backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null } {
+    const next = this.cumAt.get(processedSeq) as { before: number; seq: number; received_at: number } | undefined;
+    if (!next) return { records: 0, messages: 0, oldestReceivedAt: null };
+    return { records: this.headSeq() - next.seq + 1, messages: this.cumMessages - next.before, oldestReceivedAt: next.received_at };
+  }
+
+  /** The highest sequence number ever appended (0 for an empty log). */
+  headSeq(): number {
+    return (this.headStmt.get() as { s: number }).s;
+  }
+
+  onAppend(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Checkpoint and shrink the WAL so erased bytes do not linger in it. */
+  compact(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,56 @@
+/** Prometheus metrics, one registry per running instance (tests can build as many as they like). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  /** Messages in requests answered 200 (made durable). */
+  accepted: Counter<'source'>;
+  /** Whole requests refused at the edge, by error code. */
+  requestsRejected: Counter<'code'>;
+  /** Messages refused (failed events), by reason. */
+  rejected: Counter<'reason'>;
+  deduplicated: Counter;
+  eventsStored: Counter;
+  requestDuration: Histogram<'route'>;
+  /** Set by the processor; read by the lag gauge. */
+  lastProcessedReceivedAt: number;
+}
+
+export function createMetrics(backlog: () => { messages: number; oldestReceivedAt: number | null }, now: () => number, withDefaults = true): Metrics {
+  const registry = new Registry();
+  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
+  const metrics: Metrics = {
+    registry,
+    accepted: new Counter({ name: 'tessera_ingest_accepted_messages_total', help: 'Messages in requests answered 200 (durably accepted).', labelNames: ['source'], registers: [registry] }),
+    requestsRejected: new Counter({ name: 'tessera_ingest_rejected_requests_total', help: 'Ingestion requests refused, by error code.', labelNames: ['code'], registers: [registry] }),
+    rejected: new Counter({ name: 'tessera_ingest_rejected_messages_total', help: 'Messages that went to failed events, by reason.', labelNames: ['reason'], registers: [registry] }),
+    deduplicated: new Counter({ name: 'tessera_ingest_deduplicated_messages_total', help: 'Messages dropped as duplicates of a (source, messageId) already seen.', registers: [registry] }),
+    eventsStored: new Counter({ name: 'tessera_processor_events_stored_total', help: 'Events written to the event store by the processor.', registers: [registry] }),
+    requestDuration: new Histogram({
+      name: 'tessera_http_request_duration_seconds',
+      help: 'Request latency by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    lastProcessedReceivedAt: 0,
+  };
+  new Gauge({
+    name: 'tessera_pipeline_backlog_messages',
+    help: 'Messages durably accepted but not yet processed.',
+    registers: [registry],
+    collect() {
+      this.set(backlog().messages);
+    },
+  });
+  new Gauge({
+    name: 'tessera_pipeline_lag_seconds',
+    help: 'Age of the oldest unprocessed message (0 when caught up).',
+    registers: [registry],
+    collect() {
+      const oldest = backlog().oldestReceivedAt;
+      this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
+    },
+  });
+  return metrics;
+}

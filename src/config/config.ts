@@ -37,8 +37,8 @@ export interface Config {
   maxBacklogEvents: number;
   /** Log level for pino. */
   logLevel: string;
-  /** Whether the processor runs inside the server process (`inline`) or not at all (`off`). */
-  processor: 'inline' | 'off';
+  /** Where the processor runs: its own thread (`worker`), the main event loop (`inline`), or nowhere (`off`). */
+  processor: 'worker' | 'inline' | 'off';
   /** Seconds a browser may cache a CORS preflight. */
   corsMaxAgeSeconds: number;
   /** Graceful shutdown: longest wait for in-flight work. */
@@ -100,9 +100,9 @@ export function parseConfig(env: Env, flags: Flags = {}): Config {
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError('TESSERA_LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`);
   }
-  const processor = env.TESSERA_PROCESSOR ?? 'inline';
-  if (processor !== 'inline' && processor !== 'off') {
-    throw new ConfigError('TESSERA_PROCESSOR', 'must be inline or off');
+  const processor = env.TESSERA_PROCESSOR ?? 'worker';
+  if (processor !== 'worker' && processor !== 'inline' && processor !== 'off') {
+    throw new ConfigError('TESSERA_PROCESSOR', 'must be worker, inline or off');
   }
   const adminToken = env.TESSERA_ADMIN_TOKEN === '' ? undefined : env.TESSERA_ADMIN_TOKEN;
   if (adminToken !== undefined && adminToken.length < 16) {

@@ -12,8 +12,13 @@ export interface Metrics {
   deduplicated: Counter;
   eventsStored: Counter;
   requestDuration: Histogram<'route'>;
-  /** Set by the processor; read by the lag gauge. */
-  lastProcessedReceivedAt: number;
+}
+
+/** Count what one processor micro-batch did. */
+export function recordBatch(metrics: Metrics, report: { stored: number; duplicates: number; failedByReason: Record<string, number> }): void {
+  metrics.eventsStored.inc(report.stored);
+  metrics.deduplicated.inc(report.duplicates);
+  for (const [reason, n] of Object.entries(report.failedByReason)) metrics.rejected.inc({ reason }, n);
 }
 
 export function createMetrics(backlog: () => { messages: number; oldestReceivedAt: number | null }, now: () => number, withDefaults = true): Metrics {
@@ -33,7 +38,6 @@ export function createMetrics(backlog: () => { messages: number; oldestReceivedA
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    lastProcessedReceivedAt: 0,
   };
   new Gauge({
     name: 'tessera_pipeline_backlog_messages',

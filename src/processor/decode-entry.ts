@@ -32,10 +32,12 @@ export function decodeEntry(record: LogRecord, limits: Pick<Limits, 'maxMessageB
   } else {
     messages = [body];
   }
+  const receivedAtIso = new Date(record.receivedAt).toISOString();
   for (let i = 0; i < messages.length; i++) {
     const result = normalizeMessage(messages[i], {
       sourceId: record.sourceId,
       receivedAt: record.receivedAt,
+      receivedAtIso,
       batchContext,
       batchIntegrations,
       batchSentAt,

@@ -7,7 +7,6 @@
 import type { Limits } from '../config/config.ts';
 import type { FailedEvent } from '../core/event/event.ts';
 import type { EventLog } from '../log/event-log.ts';
-import type { Metrics } from '../observability/metrics.ts';
 import type { EventToStore, Store } from '../storage/store.ts';
 import { decodeEntry } from './decode-entry.ts';
 
@@ -15,7 +14,8 @@ export interface ProcessorOptions {
   log: EventLog;
   store: Store;
   limits: Pick<Limits, 'maxMessageBytes' | 'maxDepth'>;
-  metrics: Metrics;
+  /** Told after each committed micro-batch (metrics, progress for back-pressure). */
+  report: (report: BatchReport) => void;
   now: () => number;
   dedupWindowMs: number;
   /** Most log records and messages per micro-batch. */
@@ -26,6 +26,15 @@ export interface ProcessorOptions {
 
 export const CURSOR_NAME = 'processor';
 
+/** What one committed micro-batch did; plain data so it can cross a worker-thread boundary. */
+export interface BatchReport {
+  processedSeq: number;
+  stored: number;
+  duplicates: number;
+  failedByReason: Record<string, number>;
+  lastReceivedAt: number;
+}
+
 export class Processor {
   private cursor = 0;
   private running = false;
@@ -33,8 +42,11 @@ export class Processor {
   private loop: Promise<void> | null = null;
   private lastDedupSweep = 0;
 
-  constructor(private readonly opts: ProcessorOptions) {
-    opts.log.onAppend(() => this.wake?.());
+  constructor(private readonly opts: ProcessorOptions) {}
+
+  /** New entries were appended: wake the loop if it sleeps. */
+  notify(): void {
+    this.wake?.();
   }
 
   /** The log position processed so far. */
@@ -48,7 +60,7 @@ export class Processor {
 
   /** Process one micro-batch. Returns the number of log records consumed (0 when caught up). */
   async runOnce(): Promise<number> {
-    const { log, store, metrics } = this.opts;
+    const { log, store } = this.opts;
     const records = log.read(this.cursor, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 20_000);
     if (records.length === 0) return 0;
     const events: EventToStore[] = [];
@@ -73,10 +85,15 @@ export class Processor {
     const result = await store.commitBatch({ cursorName: CURSOR_NAME, cursorSeq: last.seq, events, failed, now });
     this.cursor = last.seq;
     log.truncate(last.seq);
-    metrics.eventsStored.inc(result.stored);
-    metrics.deduplicated.inc(result.duplicates + duplicatesInBatch);
-    for (const f of failed) metrics.rejected.inc({ reason: f.reason });
-    metrics.lastProcessedReceivedAt = last.receivedAt;
+    const failedByReason: Record<string, number> = {};
+    for (const f of failed) failedByReason[f.reason] = (failedByReason[f.reason] ?? 0) + 1;
+    this.opts.report({
+      processedSeq: last.seq,
+      stored: result.stored,
+      duplicates: result.duplicates + duplicatesInBatch,
+      failedByReason,
+      lastReceivedAt: last.receivedAt,
+    });
     if (now - this.lastDedupSweep > 60_000) {
       this.lastDedupSweep = now;
       await store.expireDedupKeys(now - this.opts.dedupWindowMs);
@@ -120,7 +137,7 @@ export class Processor {
   async stop(options: { drain?: boolean; deadline?: number } = {}): Promise<void> {
     if (options.drain) {
       while (this.running && (options.deadline === undefined || this.opts.now() < options.deadline)) {
-        if (this.opts.log.backlog(this.cursor).messages === 0) break;
+        if (this.opts.log.read(this.cursor, 1, 1).length === 0) break;
         await new Promise((r) => setTimeout(r, 20));
       }
     }

@@ -172,7 +172,7 @@ describe('duplicates are stored once', () => {
     assert.equal((await post('/v1/batch', JSON.stringify({ batch }))).status, 200);
     assert.deepEqual((await storedIds('dup-')).sort(), ['dup-1', 'dup-2']);
     const deduplicated = await h.tessera.metrics.deduplicated.get();
-    assert.ok((deduplicated.values[0]?.value ?? 0) >= 4);
+    assert.ok((deduplicated.values[0]?.value ?? 0) >= 4, `deduplicated ${JSON.stringify(deduplicated.values)}`);
 
     const dataDir = h.dataDir;
     await h.close();

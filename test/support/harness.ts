@@ -48,7 +48,8 @@ export async function startTessera(env: Record<string, string> = {}, dataDir = t
     admin,
     async drained() {
       for (;;) {
-        if (tessera.log.backlog(tessera.processor.processedSeq).messages === 0) return;
+        // The processor's report (metrics included) has arrived for everything appended so far.
+        if (tessera.log.headSeq() <= (tessera.processor?.processedSeq ?? 0)) return;
         await new Promise((r) => setTimeout(r, 10));
       }
     },

@@ -8,6 +8,8 @@ import { EVENT_TYPES, isEventType, type EventType, type FailedEvent, type Failur
 export interface NormalizeContext {
   sourceId: string;
   receivedAt: number;
+  /** `receivedAt` as an ISO-8601 string, computed once per request rather than per message. */
+  receivedAtIso: string;
   /** Batch-level `context`, merged under each message's own. */
   batchContext: JsonObject | undefined;
   /** Batch-level `integrations`, merged under each message's own. */
@@ -86,7 +88,7 @@ function eventTime(msg: JsonObject, ctx: NormalizeContext): number | FailureReas
 export function normalizeMessage(raw: unknown, ctx: NormalizeContext): NormalizeResult {
   const fail = (reason: FailureReason, detail: string, messageId: string | null = null): NormalizeResult => ({
     ok: false,
-    failed: { sourceId: ctx.sourceId, receivedAt: ctx.receivedAt, reason, detail, messageId, payload: safeStringify(raw) },
+    failed: { sourceId: ctx.sourceId, receivedAt: ctx.receivedAt, reason, detail, messageId: messageId?.replaceAll('\u0000', '\uFFFD') ?? null, payload: safeStringify(raw) },
   });
   if (!isObject(raw)) return fail('not_an_object', `expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   if (deeperThan(raw, ctx.maxDepth)) return fail('too_deep', `nested deeper than ${ctx.maxDepth} levels`);
@@ -95,14 +97,14 @@ export function normalizeMessage(raw: unknown, ctx: NormalizeContext): Normalize
   if (rawId !== undefined && rawId !== null && (typeof rawId !== 'string' || rawId.length > 100 || rawId.length === 0)) {
     return fail('invalid_message_id', 'messageId must be a non-empty string of at most 100 characters');
   }
-  const messageId = typeof rawId === 'string' ? rawId : ctx.fallbackMessageId;
+  let messageId = typeof rawId === 'string' ? rawId : ctx.fallbackMessageId;
 
   const type = raw.type ?? ctx.typeHint;
   if (!isEventType(type)) {
     return fail('unknown_type', `type must be one of ${EVENT_TYPES.join(', ')}; got ${JSON.stringify(raw.type ?? null)}`, messageId);
   }
-  const userId = idOf(raw.userId);
-  const anonymousId = idOf(raw.anonymousId);
+  let userId = idOf(raw.userId);
+  let anonymousId = idOf(raw.anonymousId);
   if (userId === null && anonymousId === null) return fail('missing_identity', 'a message needs a userId or an anonymousId', messageId);
   for (const field of OBJECT_FIELDS) {
     const v = raw[field];
@@ -123,20 +125,27 @@ export function normalizeMessage(raw: unknown, ctx: NormalizeContext): Normalize
   if (typeof timestamp === 'string') return fail(timestamp, 'timestamp, originalTimestamp and sentAt must be ISO-8601 dates', messageId);
 
   const message: JsonObject = { ...raw, type, messageId };
-  delete message.writeKey;
+  // `delete` would turn the object into a slow dictionary; only pay for it when the key is there.
+  if ('writeKey' in message) delete message.writeKey;
   if (userId !== null) message.userId = userId;
   if (anonymousId !== null) message.anonymousId = anonymousId;
   if (ctx.batchContext !== undefined) message.context = { ...ctx.batchContext, ...(raw.context as JsonObject | undefined) };
   if (ctx.batchIntegrations !== undefined) message.integrations = { ...ctx.batchIntegrations, ...(raw.integrations as JsonObject | undefined) };
   if (message.sentAt === undefined && ctx.batchSentAt !== undefined) message.sentAt = ctx.batchSentAt;
   message.timestamp = new Date(timestamp).toISOString();
-  message.receivedAt = new Date(ctx.receivedAt).toISOString();
+  message.receivedAt = ctx.receivedAtIso;
 
   let payload = JSON.stringify(message);
   if (payload.includes('\\u0000')) {
     // PostgreSQL cannot store NUL in text or jsonb; one rule for both backends keeps them identical.
     replaceNul(message);
     payload = JSON.stringify(message);
+    // The columns kept beside the payload follow the same rule.
+    const clean = (v: string | null) => (v === null ? null : v.replaceAll('\u0000', '\uFFFD'));
+    messageId = clean(messageId) ?? messageId;
+    userId = clean(userId);
+    anonymousId = clean(anonymousId);
+    name = clean(name);
   }
   if (payload.length > ctx.maxMessageBytes || (payload.length * 3 > ctx.maxMessageBytes && utf8Length(payload) > ctx.maxMessageBytes)) {
     return fail('message_too_large', `the message is over the limit of ${ctx.maxMessageBytes} bytes`, messageId);

@@ -1,0 +1,77 @@
+/**
+ * Load generator, run as its own process so it never shares the server's event loop. Sends realistic
+ * 100-event Segment batches over keep-alive connections for a fixed time and prints one JSON line:
+ * requests by status, events accepted, latency percentiles.
+ *
+ * Usage: node --import tsx bench/load-generator.ts <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix]
+ */
+import http from 'node:http';
+import { makeBatchTemplate } from './batch-template.ts';
+
+const [url, writeKey, secondsArg, connectionsArg, batchArg, prefixArg] = process.argv.slice(2);
+if (!url || !writeKey) throw new Error('usage: load-generator <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix]');
+const seconds = Number(secondsArg ?? 5);
+const connections = Number(connectionsArg ?? 8);
+const batchSize = Number(batchArg ?? 100);
+const prefix = prefixArg ?? `r${process.pid}`;
+
+const target = new URL('/v1/batch', url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
+// A few distinct templates; each request stamps a unique batch number into every messageId.
+const templates = Array.from({ length: 8 }, (_, i) => makeBatchTemplate(batchSize, i));
+
+const statuses: Record<string, number> = {};
+const latencies: number[] = [];
+let accepted = 0;
+let retryAfterSeen = 0;
+let counter = 0;
+const deadline = Date.now() + seconds * 1000;
+
+function send(body: string): Promise<{ status: number; retryAfter: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      target,
+      { method: 'POST', agent, headers: { authorization: auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] !== undefined }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function lane(): Promise<void> {
+  while (Date.now() < deadline) {
+    const n = counter++;
+    const body = templates[n % templates.length]!.replaceAll('@@B@@', `${prefix}-${n}`);
+    const t0 = performance.now();
+    let result: { status: number; retryAfter: boolean };
+    try {
+      result = await send(body);
+    } catch {
+      statuses.error = (statuses.error ?? 0) + 1;
+      continue;
+    }
+    latencies.push(performance.now() - t0);
+    statuses[result.status] = (statuses[result.status] ?? 0) + 1;
+    if (result.status === 200) accepted += batchSize;
+    else if (result.retryAfter) {
+      retryAfterSeen++;
+      // Honour back-pressure the way SDKs do, briefly.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+const started = performance.now();
+await Promise.all(Array.from({ length: connections }, lane));
+const elapsed = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+process.stdout.write(
+  `${JSON.stringify({ elapsed, statuses, accepted, acceptedPerSec: accepted / elapsed, p50: pct(0.5), p99: pct(0.99), retryAfterSeen, requests: latencies.length })}\n`,
+);
+agent.destroy();

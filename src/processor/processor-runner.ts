@@ -1,0 +1,107 @@
+/**
+ * Where the processor runs. `worker` (the default) gives it its own thread, and so its own core:
+ * the HTTP edge and the processor then never wait for each other. `inline` runs it on the main event
+ * loop (simplest to debug); `off` runs none (an edge-only instance).
+ */
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/config.ts';
+import type { BatchReport, Processor } from './processor.ts';
+
+export interface ProcessorRunner {
+  /** Log position processed so far (as last reported). */
+  readonly processedSeq: number;
+  /** Tell the processor that entries were appended. */
+  notify(): void;
+  /** Stop; with `drain`, first process what is already in the log (until `deadline`). */
+  stop(options: { drain: boolean; deadline: number }): Promise<void>;
+}
+
+export class InlineRunner implements ProcessorRunner {
+  constructor(private readonly processor: Processor) {
+    processor.start();
+  }
+  get processedSeq() {
+    return this.processor.processedSeq;
+  }
+  notify() {
+    this.processor.notify();
+  }
+  stop(options: { drain: boolean; deadline: number }) {
+    return this.processor.stop(options);
+  }
+}
+
+/** Messages between the main thread and the processor thread. */
+export type ToWorker = { kind: 'notify' } | { kind: 'stop'; drain: boolean; deadline: number };
+export type FromWorker =
+  | { kind: 'ready'; processedSeq: number }
+  | { kind: 'batch'; report: BatchReport }
+  | { kind: 'error'; message: string; stack?: string }
+  | { kind: 'stopped' };
+
+export interface WorkerData {
+  config: Config;
+  logFile: string;
+}
+
+export class WorkerRunner implements ProcessorRunner {
+  private seq = 0;
+  private notified = false;
+  private readonly worker: Worker;
+  private readonly stopped: Promise<void>;
+
+  private constructor(worker: Worker, initialSeq: number, onReport: (r: BatchReport) => void, onError: (e: Error) => void) {
+    this.worker = worker;
+    this.seq = initialSeq;
+    this.stopped = new Promise((resolve) => {
+      worker.on('exit', () => resolve());
+    });
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.kind === 'batch') {
+        this.seq = msg.report.processedSeq;
+        onReport(msg.report);
+      } else if (msg.kind === 'error') onError(Object.assign(new Error(msg.message), { stack: msg.stack }));
+    });
+    worker.on('error', onError);
+  }
+
+  static async start(data: WorkerData, onReport: (r: BatchReport) => void, onError: (e: Error) => void): Promise<WorkerRunner> {
+    // The worker runs TypeScript too. Loader hooks are not inherited by workers, and `--import` in a
+    // worker's execArgv is not honoured on Node 20, so a two-line bootstrap registers tsx, then loads it.
+    const tsxApi = import.meta.resolve('tsx/esm/api');
+    const entry = new URL('./processor-worker.ts', import.meta.url).href;
+    const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    const worker = new Worker(boot, { eval: true, workerData: data });
+    const initialSeq = await new Promise<number>((resolve, reject) => {
+      const onMessage = (msg: FromWorker) => {
+        if (msg.kind === 'ready') {
+          worker.off('message', onMessage);
+          resolve(msg.processedSeq);
+        } else if (msg.kind === 'error') reject(Object.assign(new Error(msg.message), { stack: msg.stack }));
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`processor worker exited with code ${code} before it was ready`)));
+    });
+    return new WorkerRunner(worker, initialSeq, onReport, onError);
+  }
+
+  get processedSeq() {
+    return this.seq;
+  }
+
+  notify() {
+    // Coalesce: one message per turn of the event loop is enough to wake the worker.
+    if (this.notified) return;
+    this.notified = true;
+    setImmediate(() => {
+      this.notified = false;
+      this.worker.postMessage({ kind: 'notify' } satisfies ToWorker);
+    });
+  }
+
+  async stop(options: { drain: boolean; deadline: number }) {
+    this.worker.postMessage({ kind: 'stop', ...options } satisfies ToWorker);
+    await this.stopped;
+  }
+}

@@ -1,0 +1,43 @@
+/** Entry point of the processor thread: builds its own store and log connections and runs the processor. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteEventLog } from '../log/sqlite/sqlite-log.ts';
+import { openStore } from '../storage/open-store.ts';
+import { Processor } from './processor.ts';
+import type { FromWorker, ToWorker, WorkerData } from './processor-runner.ts';
+
+const port = parentPort;
+if (!port) throw new Error('processor-worker.ts must run in a worker thread');
+const { config, logFile } = workerData as WorkerData;
+const send = (msg: FromWorker) => port.postMessage(msg);
+
+try {
+  const store = await openStore(config.storage);
+  const log = new SqliteEventLog(logFile);
+  const processor = new Processor({
+    log,
+    store,
+    limits: config.limits,
+    now: Date.now,
+    dedupWindowMs: config.dedupWindowMs,
+    report: (report) => send({ kind: 'batch', report }),
+    onError: (err) => send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack }),
+  });
+  await processor.init();
+  port.on('message', (msg: ToWorker) => {
+    if (msg.kind === 'notify') processor.notify();
+    else if (msg.kind === 'stop') {
+      void (async () => {
+        await processor.stop({ drain: msg.drain, deadline: msg.deadline });
+        await log.close();
+        await store.close();
+        send({ kind: 'stopped' });
+        port.close();
+      })();
+    }
+  });
+  processor.start();
+  send({ kind: 'ready', processedSeq: processor.processedSeq });
+} catch (err) {
+  send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack });
+  port.close();
+}

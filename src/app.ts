@@ -51,7 +51,15 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   let runner: ProcessorRunner | null = null;
   let processedSeq = await store.readCursor(CURSOR_NAME);
   const metrics = createMetrics(() => log.backlog(runner?.processedSeq ?? processedSeq), now, runtime.defaultMetrics ?? true);
-  const report = (r: BatchReport) => recordBatch(metrics, r);
+  // The log has one writer, this thread: processed entries are deleted here, at most once a second.
+  let truncatedAt = 0;
+  const report = (r: BatchReport) => {
+    recordBatch(metrics, r);
+    if (now() - truncatedAt >= 1000) {
+      truncatedAt = now();
+      log.truncate(r.processedSeq);
+    }
+  };
   const onError = (err: unknown) => runtime.logger.error({ err }, 'processor micro-batch failed; retrying');
   if (config.processor === 'worker') {
     runner = await WorkerRunner.start({ config, logFile }, report, onError);
@@ -111,6 +119,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       ingest.beginShutdown();
       await http.close();
       await runner?.stop({ drain: true, deadline });
+      if (runner) log.truncate(runner.processedSeq);
       await log.close();
       await store.close();
     },

@@ -31,7 +31,7 @@ export interface EventLog {
   append(entry: LogEntry): Promise<void>;
   /** Entries after `afterSeq`, in order, at most `limit` records or about `maxMessages` messages. */
   read(afterSeq: number, limit: number, maxMessages: number): LogRecord[];
-  /** Forget entries up to and including `seq` (they are processed). */
+  /** Forget entries up to and including `seq` (they are processed). Called by the appending side only. */
   truncate(uptoSeq: number): void;
   /** Messages appended but not yet truncated or processed past `processedSeq`. */
   backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null };

@@ -84,7 +84,6 @@ export class Processor {
     const now = this.opts.now();
     const result = await store.commitBatch({ cursorName: CURSOR_NAME, cursorSeq: last.seq, events, failed, now });
     this.cursor = last.seq;
-    log.truncate(last.seq);
     const failedByReason: Record<string, number> = {};
     for (const f of failed) failedByReason[f.reason] = (failedByReason[f.reason] ?? 0) + 1;
     this.opts.report({

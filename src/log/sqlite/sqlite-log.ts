@@ -131,7 +131,7 @@ export class SqliteEventLog implements EventLog {
         | undefined;
       if (last) this.db.prepare(`INSERT INTO log_meta (k, v) VALUES ('cum_messages', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`).run(last.cum_messages);
       this.db.prepare('DELETE FROM log WHERE seq <= ?').run(uptoSeq);
-    })();
+    }).immediate();
   }
 
   backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null } {

@@ -14,7 +14,6 @@ export const ERROR_CODES = {
   unauthorized: { status: 401, meaning: 'The admin API needs `Authorization: Bearer <admin token>`.' },
   not_found: { status: 404, meaning: 'No such resource.' },
   validation_failed: { status: 400, meaning: 'A parameter or field of the request is missing or invalid.' },
-  conflict: { status: 409, meaning: 'The request conflicts with the current state of the resource.' },
   overloaded: { status: 503, meaning: 'The pipeline is saturated; retry after the number of seconds in Retry-After.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down; retry against another instance or later.' },
   internal: { status: 500, meaning: 'An unexpected failure; it is logged with the request id.' },

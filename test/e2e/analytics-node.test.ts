@@ -7,7 +7,17 @@ import { Analytics } from '@segment/analytics-node';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTessera, type Harness } from '../support/harness.ts';
-import { assertConsistent, drained, exactlyOne, listEvents, listFailedEvents, objectField, withTimeout, WAIT_MS } from '../support/e2e.ts';
+import {
+  assertConsistent,
+  drained,
+  exactlyOne,
+  listEvents,
+  listFailedEvents,
+  objectField,
+  recordExchanges,
+  withTimeout,
+  WAIT_MS,
+} from '../support/e2e.ts';
 
 const USER = 'u-node-1';
 const ANON = 'anon-node-1';
@@ -19,7 +29,14 @@ const trackProps = {
   currency: 'EUR',
   quantity: 2,
   note: 'Grüße aus Köln 🎉 — 日本語 ✓',
-  cart: { id: 'cart-7', products: [{ sku: 'A-1', qty: 1 }, { sku: 'B-2', qty: 2, tags: ['gift', 'π'] }], coupon: null },
+  cart: {
+    id: 'cart-7',
+    products: [
+      { sku: 'A-1', qty: 1 },
+      { sku: 'B-2', qty: 2, tags: ['gift', 'π'] },
+    ],
+    coupon: null,
+  },
   firstOrder: false,
 };
 const pageProps = { url: 'https://shop.example/docs?x=1', title: 'Docs 📚', path: '/docs' };
@@ -39,6 +56,7 @@ describe('@segment/analytics-node 3.1 against Tessera', () => {
   });
 
   test('identify, track, page, screen, group and alias arrive once each, intact', async () => {
+    const wire = recordExchanges(h);
     const analytics = new Analytics({ writeKey: h.writeKey, host: h.url, flushAt: 3, flushInterval: 500, maxRetries: 2 });
     const errors: unknown[] = [];
     const statuses: number[] = [];
@@ -69,13 +87,31 @@ describe('@segment/analytics-node 3.1 against Tessera', () => {
     // flushAt 3 and seven calls: batches of 3, 3 and 1, all to /v1/batch, all accepted.
     assert.deepEqual(paths, ['/v1/batch', '/v1/batch', '/v1/batch']);
     assert.deepEqual(statuses, [200, 200, 200]);
+    wire.stop();
+    // What Tessera saw: plain JSON, Basic auth, no Content-Encoding.
+    const posts = wire.seen.filter((x) => x.method === 'POST');
+    assert.deepEqual(
+      posts.map((x) => [x.path, x.status]),
+      [
+        ['/v1/batch', 200],
+        ['/v1/batch', 200],
+        ['/v1/batch', 200],
+      ],
+    );
+    for (const x of posts) {
+      assert.equal(x.headers['content-type'], 'application/json');
+      assert.equal(x.headers['content-encoding'], undefined);
+      assert.equal(x.headers.authorization, `Basic ${Buffer.from(`${h.writeKey}:`).toString('base64')}`);
+    }
 
     await drained(h);
     assert.deepEqual(await listFailedEvents(h), [], 'no message was rejected');
     const all = await listEvents(h);
     assert.equal(all.length, 7, `seven calls, seven stored events: ${JSON.stringify(all.map((e) => `${e.type}:${e.name}`))}`);
     assert.equal(new Set(all.map((e) => e.messageId)).size, 7, 'messageIds are unique');
-    const counts = Object.fromEntries(['identify', 'track', 'page', 'screen', 'group', 'alias'].map((t) => [t, all.filter((e) => e.type === t).length]));
+    const counts = Object.fromEntries(
+      ['identify', 'track', 'page', 'screen', 'group', 'alias'].map((t) => [t, all.filter((e) => e.type === t).length]),
+    );
     assert.deepEqual(counts, { identify: 1, track: 2, page: 1, screen: 1, group: 1, alias: 1 });
     for (const e of all) {
       assertConsistent(e, h.sourceId);
@@ -131,6 +167,9 @@ describe('@segment/analytics-node 3.1 against Tessera', () => {
     assert.deepEqual(historical.message.properties, historicalProps);
     // The event-time filter sees the historical event where it happened.
     const in2024 = await listEvents(h, { from: '2024-01-01T00:00:00.000Z', to: '2024-12-31T00:00:00.000Z' });
-    assert.deepEqual(in2024.map((e) => e.messageId), ['node-fixed-id-1']);
+    assert.deepEqual(
+      in2024.map((e) => e.messageId),
+      ['node-fixed-id-1'],
+    );
   });
 });

@@ -8,7 +8,17 @@ import Analytics from '@rudderstack/rudder-sdk-node';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTessera, type Harness } from '../support/harness.ts';
-import { assertConsistent, drained, exactlyOne, listEvents, listFailedEvents, objectField, recordExchanges, withTimeout, WAIT_MS } from '../support/e2e.ts';
+import {
+  assertConsistent,
+  drained,
+  exactlyOne,
+  listEvents,
+  listFailedEvents,
+  objectField,
+  recordExchanges,
+  withTimeout,
+  WAIT_MS,
+} from '../support/e2e.ts';
 
 const USER = 'u-rudder-1';
 const ANON = 'anon-rudder-1';
@@ -19,7 +29,14 @@ const trackProps = {
   revenue: 99.99,
   currency: 'USD',
   note: 'naïve café ☕️ 👩🏽‍💻 中文',
-  order: { id: 'o-1', lines: [{ sku: 'X', qty: 3 }, { sku: 'Y', qty: 1, meta: { gift: true } }], discount: null },
+  order: {
+    id: 'o-1',
+    lines: [
+      { sku: 'X', qty: 3 },
+      { sku: 'Y', qty: 1, meta: { gift: true } },
+    ],
+    discount: null,
+  },
 };
 const pageProps = { url: 'https://app.example/pricing', referrer: 'https://search.example/?q=cdp' };
 const screenProps = { tab: 'billing', index: 4 };
@@ -62,7 +79,10 @@ describe('@rudderstack/rudder-sdk-node 3.0 (gzip + form content type) against Te
     client.screen({ userId: USER, name: 'Billing', properties: screenProps }, cb());
     client.group({ userId: USER, groupId: 'g-globex', traits: groupTraits }, cb());
     client.alias({ userId: USER, previousId: ANON }, cb());
-    client.track({ anonymousId: 'anon-rudder-2', event: 'Imported', timestamp: new Date(HISTORICAL), properties: { source: 'backfill' } }, cb());
+    client.track(
+      { anonymousId: 'anon-rudder-2', event: 'Imported', timestamp: new Date(HISTORICAL), properties: { source: 'backfill' } },
+      cb(),
+    );
 
     await withTimeout(client.flush(), WAIT_MS, 'rudder flush');
     const results = await withTimeout(Promise.all(delivered), WAIT_MS, 'every rudder batch to be answered');
@@ -86,7 +106,9 @@ describe('@rudderstack/rudder-sdk-node 3.0 (gzip + form content type) against Te
     const all = await listEvents(h);
     assert.equal(all.length, 7, `seven calls, seven stored events: ${JSON.stringify(all.map((e) => `${e.type}:${e.name}`))}`);
     assert.equal(new Set(all.map((e) => e.messageId)).size, 7, 'messageIds are unique');
-    const counts = Object.fromEntries(['identify', 'track', 'page', 'screen', 'group', 'alias'].map((t) => [t, all.filter((e) => e.type === t).length]));
+    const counts = Object.fromEntries(
+      ['identify', 'track', 'page', 'screen', 'group', 'alias'].map((t) => [t, all.filter((e) => e.type === t).length]),
+    );
     assert.deepEqual(counts, { identify: 1, track: 2, page: 1, screen: 1, group: 1, alias: 1 });
     for (const e of all) {
       assertConsistent(e, h.sourceId);

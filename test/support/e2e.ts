@@ -107,13 +107,20 @@ export async function waitForEvents(h: Harness, count: number, timeoutMs = WAIT_
 /** The single stored event matching `query`; fails unless there is exactly one. */
 export async function exactlyOne(h: Harness, query: Record<string, string>): Promise<StoredEvent> {
   const items = await listEvents(h, query);
-  assert.equal(items.length, 1, `expected exactly one event for ${JSON.stringify(query)}, got ${items.length}: ${JSON.stringify(items.map((e) => e.messageId))}`);
+  assert.equal(
+    items.length,
+    1,
+    `expected exactly one event for ${JSON.stringify(query)}, got ${items.length}: ${JSON.stringify(items.map((e) => e.messageId))}`,
+  );
   return items[0]!;
 }
 
 export const objectField = (event: StoredEvent, field: string): Record<string, unknown> => {
   const value = event.message[field];
-  assert.ok(typeof value === 'object' && value !== null && !Array.isArray(value), `${event.type} message has no object ${field}: ${JSON.stringify(event.message)}`);
+  assert.ok(
+    typeof value === 'object' && value !== null && !Array.isArray(value),
+    `${event.type} message has no object ${field}: ${JSON.stringify(event.message)}`,
+  );
   return value as Record<string, unknown>;
 };
 

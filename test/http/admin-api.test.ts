@@ -13,7 +13,8 @@ const track = (writeKey: string, id: string) =>
 describe('admin API security', () => {
   for (const path of ['/api/v1/sources', '/api/v1/events', '/api/v1/failed-events', '/metrics']) {
     it(`${path} refuses a missing or wrong token with 401 unauthorized`, async () => {
-      for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: basicAuth(h.writeKey) }]) {
+      const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: basicAuth(h.writeKey) }];
+      for (const headers of attempts) {
         const res = await fetch(h.url + path, { headers });
         assert.equal(res.status, 401);
         const body = (await res.json()) as { error: { code: string; requestId: string; docs: string } };

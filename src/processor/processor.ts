@@ -61,7 +61,7 @@ export class Processor {
   /** Process one micro-batch. Returns the number of log records consumed (0 when caught up). */
   async runOnce(): Promise<number> {
     const { log, store } = this.opts;
-    const records = log.read(this.cursor, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 20_000);
+    const records = log.read(this.cursor, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 5_000);
     if (records.length === 0) return 0;
     const events: EventToStore[] = [];
     const failed: FailedEvent[] = [];

@@ -1,6 +1,7 @@
 /** The `tessera` command line: a thin adapter over the same services the HTTP API uses. */
 import { Command } from 'commander';
 import { ConfigError } from '../config/config-error.ts';
+import { registerDemoCommand } from './commands/demo.command.ts';
 import { registerEventsCommands } from './commands/events.command.ts';
 import { registerMigrateCommand } from './commands/migrate.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
@@ -18,6 +19,7 @@ registerServeCommand(program);
 registerMigrateCommand(program);
 registerSourcesCommands(program);
 registerEventsCommands(program);
+registerDemoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 /**
  * Reference data for the demo business ("Northwind Outfitters", an online store with web and mobile
- * apps): regions, countries, names, products, devices and user agents. Plain constants, no randomness.
+ * apps): regions, countries, daily rhythm, names, products, campaigns. Plain constants, no randomness.
  */
 import { WeightedTable } from './random.ts';
 
@@ -35,7 +35,7 @@ export interface Region {
   share: number;
   /** Representative UTC offset in hours, used for the daily rhythm. */
   utcOffset: number;
-  /** Probability that a first visit shows (and answers) a consent banner. */
+  /** Probability that a visit without a recorded choice ends with the visitor answering the consent banner. */
   consentRate: number;
   countries: WeightedTable<Country>;
 }
@@ -61,20 +61,72 @@ export const REGIONS: readonly Region[] = [
     key: 'americas',
     share: 0.6,
     utcOffset: -6,
-    consentRate: 0.35,
+    consentRate: 0.15,
     countries: new WeightedTable([
-      [country('US', ['en-US', 'en-US', 'en-US', 'es-US'], ['America/New_York', 'America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles', 'America/Los_Angeles'], 'USD', 1, 'nanp', '1', ['73', '24', '98', '71', '108', '172.58', '174', '47'], ['comcast.net', 'aol.com']), 0.85],
-      [country('CA', ['en-CA', 'en-CA', 'fr-CA'], ['America/Toronto', 'America/Vancouver', 'America/Toronto'], 'CAD', 1.35, 'nanp', '1', ['70', '99', '142', '184'], ['rogers.com', 'shaw.ca']), 0.15],
+      [
+        country(
+          'US',
+          ['en-US', 'en-US', 'en-US', 'es-US'],
+          ['America/New_York', 'America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles', 'America/Los_Angeles'],
+          'USD',
+          1,
+          'nanp',
+          '1',
+          ['73', '24', '98', '71', '108', '172.58', '174', '47'],
+          ['comcast.net', 'aol.com'],
+        ),
+        0.85,
+      ],
+      [
+        country(
+          'CA',
+          ['en-CA', 'en-CA', 'fr-CA'],
+          ['America/Toronto', 'America/Vancouver', 'America/Toronto'],
+          'CAD',
+          1.35,
+          'nanp',
+          '1',
+          ['70', '99', '142', '184'],
+          ['rogers.com', 'shaw.ca'],
+        ),
+        0.15,
+      ],
     ]),
   },
   {
     key: 'europe',
     share: 0.3,
     utcOffset: 1,
-    consentRate: 0.9,
+    consentRate: 0.6,
     countries: new WeightedTable([
-      [country('GB', ['en-GB'], ['Europe/London'], 'GBP', 0.79, 'gb', '44', ['81', '86', '90', '2.24', '31.94'], ['btinternet.com', 'sky.com']), 0.35],
-      [country('DE', ['de-DE'], ['Europe/Berlin'], 'EUR', 0.92, 'de', '49', ['91', '87', '79', '84.132'], ['gmx.de', 'web.de', 't-online.de']), 0.3],
+      [
+        country(
+          'GB',
+          ['en-GB'],
+          ['Europe/London'],
+          'GBP',
+          0.79,
+          'gb',
+          '44',
+          ['81', '86', '90', '2.24', '31.94'],
+          ['btinternet.com', 'sky.com'],
+        ),
+        0.35,
+      ],
+      [
+        country(
+          'DE',
+          ['de-DE'],
+          ['Europe/Berlin'],
+          'EUR',
+          0.92,
+          'de',
+          '49',
+          ['91', '87', '79', '84.132'],
+          ['gmx.de', 'web.de', 't-online.de'],
+        ),
+        0.3,
+      ],
       [country('FR', ['fr-FR'], ['Europe/Paris'], 'EUR', 0.92, 'fr', '33', ['90', '82', '176.161', '88'], ['orange.fr', 'free.fr']), 0.18],
       [country('NL', ['nl-NL'], ['Europe/Amsterdam'], 'EUR', 0.92, 'nl', '31', ['77', '145', '94.212'], ['ziggo.nl', 'kpnmail.nl']), 0.09],
       [country('ES', ['es-ES'], ['Europe/Madrid'], 'EUR', 0.92, 'es', '34', ['83', '88.27', '2.136'], ['telefonica.net']), 0.08],
@@ -84,11 +136,27 @@ export const REGIONS: readonly Region[] = [
     key: 'apac',
     share: 0.1,
     utcOffset: 9,
-    consentRate: 0.3,
+    consentRate: 0.2,
     countries: new WeightedTable([
-      [country('AU', ['en-AU'], ['Australia/Sydney', 'Australia/Melbourne', 'Australia/Brisbane'], 'AUD', 1.52, 'au', '61', ['1.120', '101.160', '203.219', '49.180'], ['bigpond.com', 'optusnet.com.au']), 0.6],
+      [
+        country(
+          'AU',
+          ['en-AU'],
+          ['Australia/Sydney', 'Australia/Melbourne', 'Australia/Brisbane'],
+          'AUD',
+          1.52,
+          'au',
+          '61',
+          ['1.120', '101.160', '203.219', '49.180'],
+          ['bigpond.com', 'optusnet.com.au'],
+        ),
+        0.6,
+      ],
       [country('NZ', ['en-NZ'], ['Pacific/Auckland'], 'NZD', 1.65, 'nz', '64', ['121.98', '115.188', '203.86'], ['xtra.co.nz']), 0.15],
-      [country('SG', ['en-SG', 'zh-SG'], ['Asia/Singapore'], 'SGD', 1.35, 'sg', '65', ['116.86', '119.56', '42.60'], ['singnet.com.sg']), 0.25],
+      [
+        country('SG', ['en-SG', 'zh-SG'], ['Asia/Singapore'], 'SGD', 1.35, 'sg', '65', ['116.86', '119.56', '42.60'], ['singnet.com.sg']),
+        0.25,
+      ],
     ]),
   },
 ];
@@ -100,25 +168,24 @@ export const HOURLY = [
 /** Relative traffic by local day of week, Sunday first: weekend browsing, a mid-week dip. */
 export const WEEKLY = [1.15, 1.0, 0.95, 0.93, 0.97, 1.02, 1.12] as const;
 
-export const FIRST_NAMES = [
-  'James', 'Mary', 'Olivia', 'Liam', 'Emma', 'Noah', 'Ava', 'Sophia', 'Lucas', 'Mia', 'Ethan', 'Amelia', 'Mateo', 'Isabella',
-  'Aiden', 'Chloe', 'Leon', 'Hannah', 'Lena', 'Felix', 'Emil', 'Clara', 'Jules', 'Louise', 'Hugo', 'Camille', 'Daan', 'Sanne',
-  'Lucía', 'Pablo', 'Wei', 'Mei', 'Arjun', 'Priya', 'Hiroshi', 'Yuki', 'Kofi', 'Amara', 'Omar', 'Fatima', 'Sean', 'Aoife',
-  'Grace', 'Jack', 'Charlotte', 'Oliver', 'Zoe', 'Daniel', 'Sara', 'David', 'Nina', 'Marco', 'Elena', 'Tom', 'Julia', 'Ben',
-] as const;
+export const FIRST_NAMES: readonly string[] =
+  'James,Mary,Olivia,Liam,Emma,Noah,Ava,Sophia,Lucas,Mia,Ethan,Amelia,Mateo,Isabella,Aiden,Chloe,Leon,Hannah,Lena,Felix,Emil,Clara,Jules,Louise,Hugo,Camille,Daan,Sanne,Lucía,Pablo,Wei,Mei,Arjun,Priya,Hiroshi,Yuki,Kofi,Amara,Omar,Fatima,Sean,Aoife,Grace,Jack,Charlotte,Oliver,Zoe,Daniel,Sara,David,Nina,Marco,Elena,Tom,Julia,Ben'.split(
+    ',',
+  );
 
-export const LAST_NAMES = [
-  'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Martinez', 'Lopez', 'Wilson', 'Anderson',
-  'Taylor', 'Thomas', 'Moore', 'Martin', 'Lee', 'Thompson', 'White', 'Harris', 'Clark', 'Lewis', 'Walker', 'Young', 'Müller',
-  'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Dubois', 'Lefebvre', 'Moreau', 'de Jong', 'Jansen', 'Visser', 'Fernández',
-  'González', 'Rodríguez', 'Chen', 'Wang', 'Nguyen', 'Kim', 'Patel', 'Singh', 'Tanaka', 'Sato', "O'Brien", 'Murphy', 'Kelly',
-  'Rossi', 'Bianchi', 'Novak', 'Kowalski', 'Andersson', 'Nielsen', 'Mensah', 'Okafor', 'Haddad', 'Cohen', 'Silva',
-] as const;
+export const LAST_NAMES: readonly string[] =
+  "Smith,Johnson,Williams,Brown,Jones,Garcia,Miller,Davis,Martinez,Lopez,Wilson,Anderson,Taylor,Thomas,Moore,Martin,Lee,Thompson,White,Harris,Clark,Lewis,Walker,Young,Müller,Schmidt,Schneider,Fischer,Weber,Dubois,Lefebvre,Moreau,de Jong,Jansen,Visser,Fernández,González,Rodríguez,Chen,Wang,Nguyen,Kim,Patel,Singh,Tanaka,Sato,O'Brien,Murphy,Kelly,Rossi,Bianchi,Novak,Kowalski,Andersson,Nielsen,Mensah,Okafor,Haddad,Cohen,Silva".split(
+    ',',
+  );
 
-export const COMPANY_WORDS_A = ['Blue', 'North', 'Silver', 'Bright', 'Iron', 'Green', 'Summit', 'Harbor', 'Pioneer', 'Atlas', 'Cedar', 'Nova', 'Vertex', 'Lumen', 'Granite', 'Beacon'] as const;
-export const COMPANY_WORDS_B = ['River', 'Star', 'Field', 'Bridge', 'Stone', 'Wave', 'Peak', 'Grove', 'Point', 'Works', 'Forge', 'Path'] as const;
-export const COMPANY_SUFFIX = ['Labs', 'Logistics', 'Health', 'Analytics', 'Retail', 'Studios', 'Systems', 'Partners', 'Foods', 'Capital', 'Inc.', 'GmbH', 'Ltd'] as const;
-export const INDUSTRIES = ['Retail', 'Software', 'Healthcare', 'Logistics', 'Hospitality', 'Education', 'Finance', 'Manufacturing', 'Media'] as const;
+export const COMPANY_WORDS_A: readonly string[] =
+  'Blue,North,Silver,Bright,Iron,Green,Summit,Harbor,Pioneer,Atlas,Cedar,Nova,Vertex,Lumen,Granite,Beacon'.split(',');
+export const COMPANY_WORDS_B: readonly string[] = 'River,Star,Field,Bridge,Stone,Wave,Peak,Grove,Point,Works,Forge,Path'.split(',');
+export const COMPANY_SUFFIX: readonly string[] =
+  'Labs,Logistics,Health,Analytics,Retail,Studios,Systems,Partners,Foods,Capital,Inc.,GmbH,Ltd'.split(',');
+export const INDUSTRIES: readonly string[] = 'Retail,Software,Healthcare,Logistics,Hospitality,Education,Finance,Manufacturing,Media'.split(
+  ',',
+);
 
 export const PLANS = ['free', 'basic', 'pro', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -132,84 +199,53 @@ export interface Category {
 }
 
 export const CATEGORIES: readonly Category[] = [
-  { slug: 'apparel', name: 'Apparel', median: 38, nouns: ['T-Shirt', 'Hoodie', 'Flannel Shirt', 'Rain Jacket', 'Fleece', 'Chinos', 'Beanie', 'Down Vest'] },
+  {
+    slug: 'apparel',
+    name: 'Apparel',
+    median: 38,
+    nouns: ['T-Shirt', 'Hoodie', 'Flannel Shirt', 'Rain Jacket', 'Fleece', 'Chinos', 'Beanie', 'Down Vest'],
+  },
   { slug: 'shoes', name: 'Shoes', median: 95, nouns: ['Trail Runner', 'Hiking Boot', 'Sneaker', 'Sandal', 'Chelsea Boot'] },
-  { slug: 'outdoor', name: 'Outdoor', median: 70, nouns: ['Daypack', 'Tent', 'Sleeping Bag', 'Headlamp', 'Water Bottle', 'Camp Stove', 'Trekking Poles'] },
+  {
+    slug: 'outdoor',
+    name: 'Outdoor',
+    median: 70,
+    nouns: ['Daypack', 'Tent', 'Sleeping Bag', 'Headlamp', 'Water Bottle', 'Camp Stove', 'Trekking Poles'],
+  },
   { slug: 'home', name: 'Home', median: 45, nouns: ['Throw Blanket', 'Candle', 'Mug Set', 'Cutting Board', 'Linen Sheets', 'Planter'] },
   { slug: 'accessories', name: 'Accessories', median: 28, nouns: ['Wallet', 'Sunglasses', 'Watch Strap', 'Scarf', 'Tote Bag', 'Belt'] },
-  { slug: 'electronics', name: 'Electronics', median: 120, nouns: ['Wireless Earbuds', 'Power Bank', 'Action Camera', 'Smart Scale', 'Bluetooth Speaker'] },
+  {
+    slug: 'electronics',
+    name: 'Electronics',
+    median: 120,
+    nouns: ['Wireless Earbuds', 'Power Bank', 'Action Camera', 'Smart Scale', 'Bluetooth Speaker'],
+  },
 ];
 
-export const ADJECTIVES = ['Classic', 'Alpine', 'Coastal', 'Everyday', 'Summit', 'Urban', 'Heritage', 'Ultralight', 'Organic', 'Midnight', 'Canyon', 'Nordic'] as const;
+export const ADJECTIVES: readonly string[] =
+  'Classic,Alpine,Coastal,Everyday,Summit,Urban,Heritage,Ultralight,Organic,Midnight,Canyon,Nordic'.split(',');
 
-export const SEARCH_TERMS = [
-  'rain jacket', 'hiking boots', 'gift for dad', 'tent 2 person', 'wool socks', 'hoodie', 'earbuds', 'sale', 'sleeping bag',
-  'linen', 'backpack', 'running shoes', 'candle', 'sunglasses', 'water bottle', 'fleece', 'camp stove', 'vest', 'scarf', 'boots',
-] as const;
+export const SEARCH_TERMS: readonly string[] =
+  'rain jacket,hiking boots,gift for dad,tent 2 person,wool socks,hoodie,earbuds,sale,sleeping bag,linen,backpack,running shoes,candle,sunglasses,water bottle,fleece,camp stove,vest,scarf,boots'.split(
+    ',',
+  );
 
-export const BLOG_POSTS = ['how-to-layer-for-winter', 'best-day-hikes-2025', 'care-guide-waxed-cotton', 'packing-list-weekend-camping', 'sustainability-report'] as const;
+export const BLOG_POSTS: readonly string[] =
+  'how-to-layer-for-winter,best-day-hikes-2025,care-guide-waxed-cotton,packing-list-weekend-camping,sustainability-report'.split(',');
 
-export interface WebDevice {
-  kind: 'desktop' | 'mobileWeb' | 'tablet';
-  userAgent: string;
-  /** Chromium browsers also send `context.userAgentData`. */
-  chromium: { platform: string; mobile: boolean; version: string } | null;
-}
-
-export const WEB_DEVICES: Record<WebDevice['kind'], WeightedTable<WebDevice>> = {
-  desktop: new WeightedTable<WebDevice>([
-    [{ kind: 'desktop', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', chromium: { platform: 'Windows', mobile: false, version: '131' } }, 0.38],
-    [{ kind: 'desktop', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', chromium: { platform: 'macOS', mobile: false, version: '131' } }, 0.2],
-    [{ kind: 'desktop', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15', chromium: null }, 0.17],
-    [{ kind: 'desktop', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0', chromium: null }, 0.1],
-    [{ kind: 'desktop', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0', chromium: { platform: 'Windows', mobile: false, version: '131' } }, 0.15],
-  ]),
-  mobileWeb: new WeightedTable<WebDevice>([
-    [{ kind: 'mobileWeb', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1', chromium: null }, 0.55],
-    [{ kind: 'mobileWeb', userAgent: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36', chromium: { platform: 'Android', mobile: true, version: '131' } }, 0.45],
-  ]),
-  tablet: new WeightedTable<WebDevice>([
-    [{ kind: 'tablet', userAgent: 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1', chromium: null }, 1],
-  ]),
-};
-
-export interface AppDevice {
-  type: 'ios' | 'android';
-  manufacturer: string;
-  model: string;
-  name: string;
-  osName: string;
-  osVersion: string;
-  screen: { width: number; height: number; density: number };
-}
-
-export const APP_DEVICES = new WeightedTable<AppDevice>([
-  [{ type: 'ios', manufacturer: 'Apple', model: 'iPhone16,1', name: 'iPhone', osName: 'iOS', osVersion: '18.1.1', screen: { width: 393, height: 852, density: 3 } }, 0.25],
-  [{ type: 'ios', manufacturer: 'Apple', model: 'iPhone15,2', name: 'iPhone', osName: 'iOS', osVersion: '17.6.1', screen: { width: 393, height: 852, density: 3 } }, 0.2],
-  [{ type: 'ios', manufacturer: 'Apple', model: 'iPhone14,7', name: 'iPhone', osName: 'iOS', osVersion: '18.0', screen: { width: 390, height: 844, density: 3 } }, 0.12],
-  [{ type: 'android', manufacturer: 'samsung', model: 'SM-S921B', name: 'e1s', osName: 'Android', osVersion: '14', screen: { width: 1080, height: 2340, density: 2.625 } }, 0.18],
-  [{ type: 'android', manufacturer: 'Google', model: 'Pixel 8', name: 'shiba', osName: 'Android', osVersion: '15', screen: { width: 1080, height: 2400, density: 2.625 } }, 0.13],
-  [{ type: 'android', manufacturer: 'OnePlus', model: 'CPH2449', name: 'OP594DL1', osName: 'Android', osVersion: '14', screen: { width: 1240, height: 2772, density: 3.5 } }, 0.12],
-]);
-
-export interface Referrer {
-  url: string;
-  campaign: { name: string; source: string; medium: string } | null;
-}
-
-/** Where a web visit comes from (email and SMS visits are built by their own sessions). */
-export const REFERRERS = new WeightedTable<Referrer>([
-  [{ url: '', campaign: null }, 0.34],
-  [{ url: 'https://www.google.com/', campaign: null }, 0.3],
-  [{ url: 'https://www.bing.com/', campaign: null }, 0.04],
-  [{ url: 'https://www.google.com/', campaign: { name: 'brand_search', source: 'google', medium: 'cpc' } }, 0.1],
-  [{ url: 'https://l.instagram.com/', campaign: { name: 'autumn_lookbook', source: 'instagram', medium: 'social' } }, 0.09],
-  [{ url: 'https://www.facebook.com/', campaign: { name: 'retargeting_q4', source: 'facebook', medium: 'paid_social' } }, 0.07],
-  [{ url: 'https://www.reddit.com/', campaign: null }, 0.03],
-  [{ url: 'https://www.trailblog.example/best-gear', campaign: { name: 'affiliate', source: 'trailblog', medium: 'affiliate' } }, 0.03],
-]);
-
-export const EMAIL_CAMPAIGNS = ['Weekly Picks', 'New Arrivals', 'Back in Stock', 'Members Sale', 'Cart Reminder', 'Trail Journal'] as const;
-export const REFUND_REASONS = ['wrong_size', 'damaged', 'not_as_described', 'changed_mind', 'late_delivery'] as const;
+export const EMAIL_CAMPAIGNS: readonly string[] = 'Weekly Picks,New Arrivals,Back in Stock,Members Sale,Cart Reminder,Trail Journal'.split(
+  ',',
+);
+export const REFUND_REASONS: readonly string[] = 'wrong_size,damaged,not_as_described,changed_mind,late_delivery'.split(',');
 export const NPS_QUESTION = 'How likely are you to recommend Northwind to a friend?';
-export const NPS_COMMENTS = ['', '', '', 'Fast shipping!', 'Great quality', 'Returns were painful', 'Too expensive', 'Love the app', 'Sizing runs small'] as const;
+export const NPS_COMMENTS = [
+  '',
+  '',
+  '',
+  'Fast shipping!',
+  'Great quality',
+  'Returns were painful',
+  'Too expensive',
+  'Love the app',
+  'Sizing runs small',
+] as const;

@@ -31,9 +31,9 @@ export interface DemoOptions {
 /** The junk ids buggy clients send instead of a real id. */
 export const JUNK_IDS = ['anonymousId', 'null', '0', 'undefined'] as const;
 
-/** Customers in the population: chosen so a demo has about one resolved profile per ten events. */
+/** Customers in the population (most appear rarely or never): chosen so a demo has about one resolved profile per ten events. */
 export function populationSize(events: number): number {
-  return Math.max(20, Math.round(events * 0.13));
+  return Math.max(20, Math.round(events * 0.6));
 }
 
 interface Session {

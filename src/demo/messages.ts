@@ -42,16 +42,43 @@ export interface ExternalId {
 
 type Props = Record<string, unknown>;
 
-export function consentPreferences(bits: number): Record<string, boolean> {
-  return {
-    Analytics: (bits & C_ANALYTICS) !== 0,
-    Advertising: (bits & C_ADVERTISING) !== 0,
-    'Email Marketing': (bits & C_EMAIL) !== 0,
-    'SMS Marketing': (bits & C_SMS) !== 0,
-  };
+// Module-local copies: reading imported bindings in the hot path costs a getter call under some loaders.
+const WEB_LIB = { name: LIB_WEB.name, version: LIB_WEB.version };
+const IOS_LIB = { name: LIB_IOS.name, version: LIB_IOS.version };
+const ANDROID_LIB = { name: LIB_ANDROID.name, version: LIB_ANDROID.version };
+const NODE_LIB = { name: LIB_NODE.name, version: LIB_NODE.version };
+const APP = { name: APP_NAME, version: APP_VERSION.version, build: APP_VERSION.build, namespace: APP_VERSION.namespace };
+const SHOP = SHOP_URL;
+const HOME_URL = SHOP_URL + '/';
+const C_A = C_ANALYTICS;
+const C_AD = C_ADVERTISING;
+const C_E = C_EMAIL;
+const C_S = C_SMS;
+
+const PAD2: readonly string[] = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let isoMinute = Number.NaN;
+let isoPrefix = '';
+
+/** `new Date(t).toISOString()`, faster: the "YYYY-MM-DDTHH:MM:" prefix is reused within a minute. */
+export function isoTime(t: number): string {
+  const minute = Math.floor(t / 60_000);
+  if (minute !== isoMinute) {
+    isoMinute = minute;
+    isoPrefix = new Date(minute * 60_000).toISOString().slice(0, 17);
+  }
+  const ms = t - minute * 60_000;
+  return `${isoPrefix}${PAD2[Math.floor(ms / 1000)] as string}.${PAD3[ms % 1000] as string}Z`;
 }
 
-const WEB_METADATA_BUNDLED = ['Segment.io'];
+export function consentPreferences(bits: number): Record<string, boolean> {
+  return {
+    Analytics: (bits & C_A) !== 0,
+    Advertising: (bits & C_AD) !== 0,
+    'Email Marketing': (bits & C_E) !== 0,
+    'SMS Marketing': (bits & C_S) !== 0,
+  };
+}
 
 export class Emitter {
   msgs: DemoMessage[] = [];
@@ -63,11 +90,13 @@ export class Emitter {
   /** Consent bits to attach on client events, or -1 when the visitor never chose. */
   consent = -1;
   path = '/';
-  url = SHOP_URL + '/';
+  url = HOME_URL;
   title = 'Northwind Outfitters';
   referrer = '';
   search = '';
   campaign: Campaign | null = null;
+  /** Messages this session causes later (a refund, a survey, a reminder e-mail), played by `finish`. */
+  private followUps: Array<{ t: number; run: () => void }> = [];
   /** Whether a page call already happened in this session (the next one is referred by it). */
   private onSite = false;
 
@@ -77,6 +106,7 @@ export class Emitter {
   begin(t0: number, customer: Customer): void {
     this.msgs = [];
     this.times = [];
+    this.followUps = [];
     this.t = t0;
     this.customer = customer;
     this.device = null;
@@ -86,9 +116,29 @@ export class Emitter {
     this.referrer = '';
     this.search = '';
     this.path = '/';
-    this.url = SHOP_URL + '/';
+    this.url = HOME_URL;
     this.title = 'Northwind Outfitters';
     this.onSite = false;
+  }
+
+  /**
+   * Schedule server-side messages at a later time `t` (hours or days on). They must not change customer
+   * state: sessions in between are generated afterwards and would see a future state.
+   */
+  later(t: number, run: () => void): void {
+    this.followUps.push({ t, run });
+  }
+
+  /** Play the follow-ups due before `endMs`, in time order, after the session's own messages. */
+  finish(endMs: number): void {
+    if (this.followUps.length === 0) return;
+    const list = this.followUps.sort((a, b) => a.t - b.t);
+    this.followUps = [];
+    for (const f of list) {
+      if (f.t > endMs) continue;
+      this.t = Math.max(this.t, f.t);
+      f.run();
+    }
   }
 
   /** Let some time pass: exponential with the given mean, at least `minMs`. */
@@ -113,9 +163,10 @@ export class Emitter {
       if (d.advertisingId !== null) device.advertisingId = d.advertisingId;
       device.adTrackingEnabled = d.adTrackingEnabled;
       ctx = {
-        app: { name: APP_NAME, version: APP_VERSION.version, build: APP_VERSION.build, namespace: APP_VERSION.namespace },
+        app: { name: APP.name, version: APP.version, build: APP.build, namespace: APP.namespace },
         device,
-        library: { name: a.type === 'ios' ? LIB_IOS.name : LIB_ANDROID.name, version: a.type === 'ios' ? LIB_IOS.version : LIB_ANDROID.version },
+        library:
+          a.type === 'ios' ? { name: IOS_LIB.name, version: IOS_LIB.version } : { name: ANDROID_LIB.name, version: ANDROID_LIB.version },
         os: { name: a.osName, version: a.osVersion },
         screen: { width: a.screen.width, height: a.screen.height, density: a.screen.density },
         network: { wifi: (this.t & 3) !== 0, cellular: (this.t & 3) === 0, bluetooth: false },
@@ -142,7 +193,7 @@ export class Emitter {
         };
       }
       ctx.locale = c.locale;
-      ctx.library = { name: LIB_WEB.name, version: LIB_WEB.version };
+      ctx.library = { name: WEB_LIB.name, version: WEB_LIB.version };
       ctx.campaign = this.campaign === null ? {} : { name: this.campaign.name, source: this.campaign.source, medium: this.campaign.medium };
       ctx.timezone = c.timezone;
       ctx.ip = d.ip;
@@ -151,31 +202,46 @@ export class Emitter {
     return ctx;
   }
 
-  /** Fill in the common fields in the key order of the device's SDK. */
-  private client(type: DemoMessageType, body: Partial<DemoMessage>): void {
+  /** Build a client message with the common fields in the key order of the device's SDK. */
+  private client(
+    type: DemoMessageType,
+    event: string | undefined,
+    name: string | undefined,
+    properties: Props | undefined,
+    traits: Props | undefined,
+    groupId?: string,
+    previousId?: string,
+  ): void {
     const d = this.device as Device;
     const t = this.t;
-    const ts = new Date(t).toISOString();
+    const timestamp = isoTime(t);
+    let m: DemoMessage;
     if (d.app !== null) {
-      const ios = d.app.type === 'ios';
-      const m: DemoMessage = { type, anonymousId: d.anonymousId, messageId: this.rng.uuid(ios), timestamp: ts } as DemoMessage;
+      m = { type, anonymousId: d.anonymousId, messageId: this.rng.uuid(d.app.type === 'ios'), timestamp } as DemoMessage;
       if (this.userId !== undefined) m.userId = this.userId;
       m.context = this.clientContext();
       m.integrations = {};
-      Object.assign(m, body);
-      this.push(t, m);
-      return;
+      if (event !== undefined) m.event = event;
+      if (name !== undefined) m.name = name;
+    } else {
+      m = { timestamp, integrations: {} } as DemoMessage;
+      if (event !== undefined) m.event = event;
+      m.type = type;
     }
-    const m = { timestamp: ts, integrations: {} } as DemoMessage;
-    if (body.event !== undefined) m.event = body.event;
-    m.type = type;
-    Object.assign(m, body);
-    m.context = this.clientContext();
-    m.messageId = `ajs-next-${t}-${this.rng.uuid()}`;
-    if (this.userId !== undefined) m.userId = this.userId;
-    m.anonymousId = d.anonymousId;
-    m._metadata = { bundled: WEB_METADATA_BUNDLED.slice(), unbundled: [], bundledIds: [] };
-    this.push(t, m);
+    if (properties !== undefined) m.properties = properties;
+    if (traits !== undefined) m.traits = traits;
+    if (groupId !== undefined) m.groupId = groupId;
+    if (previousId !== undefined) m.previousId = previousId;
+    if (d.app === null) {
+      if (name !== undefined) m.name = name;
+      m.context = this.clientContext();
+      m.messageId = `ajs-next-${t}-${this.rng.uuid()}`;
+      if (this.userId !== undefined) m.userId = this.userId;
+      m.anonymousId = d.anonymousId;
+      m._metadata = { bundled: ['Segment.io'], unbundled: [], bundledIds: [] };
+    }
+    this.msgs.push(m);
+    this.times.push(t);
   }
 
   /** A browser page call; also moves the session to that page (later events carry it in `context.page`). */
@@ -188,11 +254,8 @@ export class Emitter {
     this.path = path;
     this.search = search;
     this.title = title;
-    this.url = SHOP_URL + path + search;
-    this.client('page', {
-      properties: { name, path, referrer: this.referrer, search, title, url: this.url },
-      name,
-    });
+    this.url = SHOP + path + search;
+    this.client('page', undefined, name, { name, path, referrer: this.referrer, search, title, url: this.url }, undefined);
   }
 
   /** Where the visit comes from, before its first page call. */
@@ -203,23 +266,25 @@ export class Emitter {
   }
 
   screen(name: string, properties: Props = {}): void {
-    this.client('screen', { name, properties });
+    this.client('screen', undefined, name, properties, undefined);
   }
 
   track(event: string, properties: Props): void {
-    this.client('track', { event, properties });
+    this.client('track', event, undefined, properties, undefined);
   }
 
   identify(traits: Props): void {
-    this.client('identify', { traits });
+    this.client('identify', undefined, undefined, undefined, traits);
   }
 
   group(groupId: string, traits: Props): void {
-    this.client('group', { groupId, traits });
+    this.client('group', undefined, undefined, undefined, traits, groupId);
   }
 
+  /** `userId` becomes the session's user from here on. */
   alias(previousId: string, userId: string): void {
-    this.client('alias', { previousId, userId });
+    this.userId = userId;
+    this.client('alias', undefined, undefined, undefined, undefined, undefined, previousId);
   }
 
   // ---- server side (analytics-node) ----
@@ -228,7 +293,7 @@ export class Emitter {
     const ctx: Record<string, unknown> = {};
     if (ip !== null) ctx.ip = ip;
     if (externalIds !== null) ctx.externalIds = externalIds;
-    ctx.library = { name: LIB_NODE.name, version: LIB_NODE.version };
+    ctx.library = { name: NODE_LIB.name, version: NODE_LIB.version };
     return ctx;
   }
 
@@ -248,13 +313,13 @@ export class Emitter {
     ip: string | null = null,
     externalIds: ExternalId[] | null = null,
   ): void {
-    const m = { timestamp: new Date(this.t).toISOString(), integrations: {}, event, type: 'track', properties } as DemoMessage;
+    const m = { timestamp: isoTime(this.t), integrations: {}, event, type: 'track', properties } as DemoMessage;
     m.context = this.serverContext(ip, externalIds);
     this.server(m, ids);
   }
 
   serverIdentify(userId: string, traits: Props, externalIds: ExternalId[] | null = null): void {
-    const m = { timestamp: new Date(this.t).toISOString(), integrations: {}, type: 'identify', traits } as DemoMessage;
+    const m = { timestamp: isoTime(this.t), integrations: {}, type: 'identify', traits } as DemoMessage;
     m.context = this.serverContext(null, externalIds);
     this.server(m, { userId });
   }

@@ -4,7 +4,6 @@
  * arrays, a few bytes per customer). Activity is heavy-tailed: each customer has a Pareto weight.
  */
 import {
-  APP_DEVICES,
   COMPANY_SUFFIX,
   COMPANY_WORDS_A,
   COMPANY_WORDS_B,
@@ -12,12 +11,10 @@ import {
   INDUSTRIES,
   LAST_NAMES,
   REGIONS,
-  WEB_DEVICES,
-  type AppDevice,
   type Country,
   type Region,
-  type WebDevice,
 } from './data.ts';
+import { APP_DEVICES, WEB_DEVICES, type AppDevice, type WebDevice } from './devices.ts';
 import { hashInts, Random, WeightedTable } from './random.ts';
 
 export type DeviceKind = 'desktop' | 'mobileWeb' | 'tablet' | 'ios' | 'android';
@@ -76,8 +73,7 @@ export interface Customer {
 export const F_REGISTERED = 1;
 export const F_CONSENT_SET = 2;
 export const F_GROUPED = 4;
-export const F_REFUND_DUE = 8;
-export const F_ORDERED = 16;
+export const F_ORDERED = 8;
 
 /** Bits in `consent`. */
 export const C_ANALYTICS = 1;
@@ -110,6 +106,15 @@ const PLAN_WEIGHTS = new WeightedTable<number>([
   [3, 0.06],
 ]);
 
+// Activity weight by rank (see `Population.pickIndex`): Pareto shape α, cap, and the constants of its cumulative.
+const TAIL_ALPHA = 1.6;
+const TAIL_CAP = 150;
+const TAIL_E = 1 - 1 / TAIL_ALPHA;
+const TAIL_XC = Math.pow(TAIL_CAP, -TAIL_ALPHA);
+const TAIL_XC_E = Math.pow(TAIL_XC, TAIL_E);
+const TAIL_HEAD = TAIL_CAP * TAIL_XC;
+const TAIL_TOTAL = TAIL_HEAD + (1 - TAIL_XC_E) / TAIL_E;
+
 /** Bijective scramble of a 32-bit index (odd multiplier, xor-shift), for ids that look random but never collide. */
 function scramble(i: number): number {
   let x = Math.imul(i ^ 0x5bd1e995, 0x2c1b3c6d) >>> 0;
@@ -117,12 +122,19 @@ function scramble(i: number): number {
   return Math.imul(x, 0x297a2d39) >>> 0;
 }
 
+const slugCache = new Map<string, string>();
+
+/** Lowercase ASCII letters only ("Müller" → "muller"), for e-mail addresses and domains. */
 function slug(s: string): string {
-  return s
+  let v = slugCache.get(s);
+  if (v !== undefined) return v;
+  v = s
     .normalize('NFD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[^a-z]/g, '');
+  if (slugCache.size < 10_000) slugCache.set(s, v);
+  return v;
 }
 
 function phoneFor(country: Country, index: number, rng: Random): Customer['phone'] {
@@ -181,28 +193,26 @@ function ipFor(country: Country, mobile: boolean, rng: Random): string {
 export class Population {
   readonly size: number;
   readonly accounts: number;
-  /** Cumulative Pareto activity weights; customers of region r occupy [regionStart[r], regionStart[r+1]). */
-  private readonly cumWeight: Float64Array;
+  /** Customers of region r occupy [regionStart[r], regionStart[r+1]). */
   private readonly regionStart: number[];
   readonly flags: Uint8Array;
   readonly consent: Uint8Array;
   readonly plan: Uint8Array;
   readonly devLoggedIn: Uint8Array;
   readonly devSeen: Uint8Array;
-  readonly sessions: Uint16Array;
+  /** Sessions so far (saturates at 255). */
+  readonly sessions: Uint8Array;
   readonly createdAt: Uint32Array;
-  readonly lastOrder: Uint32Array;
-  readonly lastOrderCents: Uint32Array;
   private readonly rng = new Random(0);
+  private readonly accountRng = new Random(0);
   private readonly cache = new Map<number, Customer>();
 
   constructor(
     private readonly seed: number,
     size: number,
   ) {
-    this.size = Math.max(REGIONS.length, Math.floor(size));
+    this.size = Math.max(20, Math.floor(size));
     this.accounts = Math.max(3, Math.floor(this.size / 40));
-    this.cumWeight = new Float64Array(this.size);
     this.regionStart = [0];
     let acc = 0;
     for (const r of REGIONS) {
@@ -210,39 +220,27 @@ export class Population {
       this.regionStart.push(Math.round(acc * this.size));
     }
     this.regionStart[REGIONS.length] = this.size;
-    const rng = new Random(seed, 0x77e16);
-    let sum = 0;
-    for (let i = 0; i < this.size; i++) {
-      // Pareto(α = 1.25) with a cap, so a small demo is not dominated by one customer.
-      sum += Math.min(rng.pareto(1, 1.25), 150);
-      this.cumWeight[i] = sum;
-    }
     this.flags = new Uint8Array(this.size);
     this.consent = new Uint8Array(this.size);
     this.plan = new Uint8Array(this.size);
     this.devLoggedIn = new Uint8Array(this.size);
     this.devSeen = new Uint8Array(this.size);
-    this.sessions = new Uint16Array(this.size);
+    this.sessions = new Uint8Array(this.size);
     this.createdAt = new Uint32Array(this.size);
-    this.lastOrder = new Uint32Array(this.size);
-    this.lastOrderCents = new Uint32Array(this.size);
   }
 
-  /** A customer of region `r`, drawn in proportion to activity weight. */
+  /**
+   * A customer of region `r`, drawn in proportion to a heavy-tailed activity weight, in O(1) with no
+   * table: the customer at relative rank x ∈ (0, 1] weighs min(CAP, x^(-1/α)) (the quantile function of
+   * a Pareto(α) population, capped so one customer never dominates a small demo); `u` is inverted
+   * through the closed-form cumulative weight.
+   */
   pickIndex(r: number, u: number): number {
     const lo = this.regionStart[r] as number;
-    const hi = (this.regionStart[r + 1] as number) - 1;
-    const cum = this.cumWeight;
-    const base = lo > 0 ? (cum[lo - 1] as number) : 0;
-    const target = base + u * ((cum[hi] as number) - base);
-    let a = lo;
-    let b = hi;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if ((cum[mid] as number) > target) b = mid;
-      else a = mid + 1;
-    }
-    return a;
+    const n = (this.regionStart[r + 1] as number) - lo;
+    const target = u * TAIL_TOTAL;
+    const x = target <= TAIL_HEAD ? target / TAIL_CAP : Math.pow((target - TAIL_HEAD) * TAIL_E + TAIL_XC_E, 1 / TAIL_E);
+    return lo + Math.min(n - 1, Math.floor(x * n));
   }
 
   regionOf(index: number): number {
@@ -254,17 +252,23 @@ export class Population {
   customer(index: number): Customer {
     const hit = this.cache.get(index);
     if (hit !== undefined) return hit;
-    if (this.cache.size >= 8192) this.cache.clear();
+    if (this.cache.size >= 2048) this.cache.clear();
     const c = this.derive(index);
     this.cache.set(index, c);
     return c;
   }
 
   account(a: number): Account {
-    const rng = new Random(this.seed, 0xacc0000 + a);
+    const rng = this.accountRng.reseed(this.seed, 0xacc0000 + a);
     const name = `${rng.pick(COMPANY_WORDS_A)}${rng.pick(COMPANY_WORDS_B).toLowerCase()} ${rng.pick(COMPANY_SUFFIX)}`;
     const domain = `${slug(name.split(' ')[0] ?? 'acme')}${a}.example`;
-    return { id: `acct_${scramble(a + 0x10000).toString(36)}`, name, industry: rng.pick(INDUSTRIES), employees: Math.round(rng.pareto(8, 0.9)), website: `https://${domain}` };
+    return {
+      id: `acct_${scramble(a + 0x10000).toString(36)}`,
+      name,
+      industry: rng.pick(INDUSTRIES),
+      employees: Math.round(rng.pareto(8, 0.9)),
+      website: `https://${domain}`,
+    };
   }
 
   private derive(index: number): Customer {
@@ -278,7 +282,16 @@ export class Population {
     const l = slug(lastName);
     const account = rng.chance(0.15) ? this.account(rng.int(0, this.accounts - 1)) : null;
     const pattern = rng.int(0, 4);
-    const local = [`${f}.${l}${index}`, `${f}${l}${index}`, `${f.slice(0, 1)}${l}${index}`, `${f}_${l}.${index}`, `${l}.${f}${index}`][pattern] as string;
+    const local =
+      pattern === 0
+        ? `${f}.${l}${index}`
+        : pattern === 1
+          ? `${f}${l}${index}`
+          : pattern === 2
+            ? `${f.slice(0, 1)}${l}${index}`
+            : pattern === 3
+              ? `${f}_${l}.${index}`
+              : `${l}.${f}${index}`;
     const domain = account !== null ? account.website.slice(8) : rng.pick(country.emailDomains);
     const devicesTotal = rng.weighted(DEVICE_COUNT);
     const devices: Device[] = [];

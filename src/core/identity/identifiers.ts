@@ -67,7 +67,10 @@ export function compareIdentifiers(a: Identifier, b: Identifier): number {
 
 /** A custom type name as stored: lower-cased, anything outside `[a-z0-9_.-]` replaced by `_`. */
 export function normaliseType(raw: string): string {
-  return raw.trim().toLowerCase().replace(/[^a-z0-9_.-]+/g, '_');
+  return raw
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '_');
 }
 
 /** `warning: null` means the value was simply absent (nothing to report). */
@@ -80,7 +83,8 @@ export function standardiseEmail(raw: unknown): Standardised {
   if (typeof raw !== 'string') return { ok: false, warning: { code: 'invalid_email', detail: `email is a ${typeof raw}, not a string` } };
   const value = raw.trim().toLowerCase();
   if (value === '') return ABSENT;
-  if (value.length > 254 || !EMAIL_PATTERN.test(value)) return { ok: false, warning: { code: 'invalid_email', detail: 'email is not a valid address' } };
+  if (value.length > 254 || !EMAIL_PATTERN.test(value))
+    return { ok: false, warning: { code: 'invalid_email', detail: 'email is not a valid address' } };
   return { ok: true, identifier: { type: 'email', value } };
 }
 
@@ -94,7 +98,8 @@ export function standardisePhone(raw: unknown, defaultRegion: CountryCode): Stan
   if (text === '') return ABSENT;
   // Longer inputs are never phone numbers; the cap keeps a hostile value from costing parse time.
   const parsed = text.length <= 64 ? parsePhoneNumberFromString(text, defaultRegion) : undefined;
-  if (parsed === undefined || !parsed.isValid()) return { ok: false, warning: { code: 'invalid_phone', detail: `phone is not a valid number (default region ${defaultRegion})` } };
+  if (parsed === undefined || !parsed.isValid())
+    return { ok: false, warning: { code: 'invalid_phone', detail: `phone is not a valid number (default region ${defaultRegion})` } };
   return { ok: true, identifier: { type: 'phone', value: parsed.number } };
 }
 
@@ -105,7 +110,8 @@ export function standardisePlain(type: string, raw: unknown): Standardised {
   if (typeof raw === 'string') value = raw;
   else if (typeof raw === 'number' && Number.isFinite(raw)) value = String(raw);
   else return { ok: false, warning: { code: 'invalid_identifier', detail: `${type} is a ${Array.isArray(raw) ? 'array' : typeof raw}` } };
-  if (value.length > MAX_VALUE_LENGTH) return { ok: false, warning: { code: 'invalid_identifier', detail: `${type} is longer than ${MAX_VALUE_LENGTH} characters` } };
+  if (value.length > MAX_VALUE_LENGTH)
+    return { ok: false, warning: { code: 'invalid_identifier', detail: `${type} is longer than ${MAX_VALUE_LENGTH} characters` } };
   return { ok: true, identifier: { type, value } };
 }
 
@@ -190,13 +196,17 @@ export function extractIdentifiers(event: TrackedEvent, options: ExtractOptions 
   const external = context?.externalIds;
   if (Array.isArray(external)) {
     for (const entry of external) {
-      const type = typeof entry === 'object' && entry !== null && typeof (entry as JsonObject).type === 'string' ? normaliseType((entry as JsonObject).type as string) : '';
+      const type =
+        typeof entry === 'object' && entry !== null && typeof (entry as JsonObject).type === 'string'
+          ? normaliseType((entry as JsonObject).type as string)
+          : '';
       if (type === '' || !TYPE_PATTERN.test(type)) {
         warnings.push({ code: 'invalid_external_id', detail: 'externalIds entry without a usable type' });
         continue;
       }
       const result = standardise(type, (entry as JsonObject).id, region);
-      if (!result.ok && result.warning === null) warnings.push({ code: 'invalid_external_id', detail: `externalIds entry of type ${type} without an id` });
+      if (!result.ok && result.warning === null)
+        warnings.push({ code: 'invalid_external_id', detail: `externalIds entry of type ${type} without an id` });
       else add(result);
     }
   }

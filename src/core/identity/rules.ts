@@ -86,8 +86,8 @@ export function isJunkValue(value: string): boolean {
     const first = v[0];
     if ((first === '"' || first === "'" || first === '`') && v[v.length - 1] === first) v = v.slice(1, -1).trim();
   }
-  if (v.length > 20) return false; // every junk value is short; skip lower-casing long ids
-  return JUNK_VALUES.has(v.toLowerCase()) || ZEROS_AND_DASHES.test(v);
+  if (ZEROS_AND_DASHES.test(v)) return true;
+  return v.length <= 20 && JUNK_VALUES.has(v.toLowerCase()); // every listed value is short: skip lower-casing long ids
 }
 
 export type Rejection = 'junk_value' | 'blocked_value';
@@ -112,7 +112,7 @@ function defaultRule(type: string): TypeRule {
 }
 
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-const describe = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
+const describe = (v: unknown): string => (v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v)));
 
 function validateTypeRule(path: string, raw: unknown, errors: string[]): void {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -120,10 +120,13 @@ function validateTypeRule(path: string, raw: unknown, errors: string[]): void {
     return;
   }
   const r = raw as Record<string, unknown>;
-  for (const key of Object.keys(r)) if (!RULE_FIELDS.has(key)) errors.push(`${path}.${key}: unknown field (known: ${[...RULE_FIELDS].join(', ')})`);
-  if (r.priority !== undefined && !isInt(r.priority, 0)) errors.push(`${path}.priority: must be an integer >= 0, got ${describe(r.priority)}`);
+  for (const key of Object.keys(r))
+    if (!RULE_FIELDS.has(key)) errors.push(`${path}.${key}: unknown field (known: ${[...RULE_FIELDS].join(', ')})`);
+  if (r.priority !== undefined && !isInt(r.priority, 0))
+    errors.push(`${path}.priority: must be an integer >= 0, got ${describe(r.priority)}`);
   if (r.limit !== undefined && !isInt(r.limit, 1)) errors.push(`${path}.limit: must be an integer >= 1, got ${describe(r.limit)}`);
-  if (r.limitWindowMs !== undefined && !isInt(r.limitWindowMs, 1)) errors.push(`${path}.limitWindowMs: must be an integer >= 1 (milliseconds), got ${describe(r.limitWindowMs)}`);
+  if (r.limitWindowMs !== undefined && !isInt(r.limitWindowMs, 1))
+    errors.push(`${path}.limitWindowMs: must be an integer >= 1 (milliseconds), got ${describe(r.limitWindowMs)}`);
   for (const field of ['blocked', 'blockedPatterns'] as const) {
     const list = r[field];
     if (list === undefined) continue;
@@ -156,9 +159,11 @@ export function validateRules(input: unknown): RulesValidation {
   const r = input as Record<string, unknown>;
   for (const key of Object.keys(r)) if (!TOP_FIELDS.has(key)) errors.push(`${key}: unknown field (known: ${[...TOP_FIELDS].join(', ')})`);
   if (r.maxMerges !== undefined && !isInt(r.maxMerges, 0)) errors.push(`maxMerges: must be an integer >= 0, got ${describe(r.maxMerges)}`);
-  if (r.maxIdentifiers !== undefined && !isInt(r.maxIdentifiers, 1)) errors.push(`maxIdentifiers: must be an integer >= 1, got ${describe(r.maxIdentifiers)}`);
+  if (r.maxIdentifiers !== undefined && !isInt(r.maxIdentifiers, 1))
+    errors.push(`maxIdentifiers: must be an integer >= 1, got ${describe(r.maxIdentifiers)}`);
   if (r.identifiers !== undefined) {
-    if (typeof r.identifiers !== 'object' || r.identifiers === null || Array.isArray(r.identifiers)) errors.push('identifiers: must be an object keyed by identifier type');
+    if (typeof r.identifiers !== 'object' || r.identifiers === null || Array.isArray(r.identifiers))
+      errors.push('identifiers: must be an object keyed by identifier type');
     else {
       for (const [type, rule] of Object.entries(r.identifiers)) {
         if (!TYPE_NAME.test(type)) errors.push(`identifiers.${type}: type names are lower-case letters, digits, '_', '.' or '-'`);

@@ -40,12 +40,17 @@ function contains(haystack: unknown, needle: string): boolean | undefined {
  *   within_next(N): now < t <= now + N;  after_next(N): t > now + N.
  */
 export function compare(value: unknown, c: Comparison, now: number): boolean {
-  if (c.op === 'is_null' || ((c.op === '=' || c.op === '!=') && c.value === null)) {
-    return (c.op === '!=') === hasValue(value);
-  }
-  if (c.op === 'is_set') return hasValue(value);
-  if (!hasValue(value)) return false;
+  if (c.op === 'is_null') return !hasValue(value);
+  if ((c.op === '=' || c.op === '!=') && c.value === null) return (c.op === '!=') === hasValue(value);
+  return hasValue(value) && comparePresent(value, c, now);
+}
+
+function comparePresent(value: unknown, c: Comparison, now: number): boolean {
   switch (c.op) {
+    case 'is_set':
+      return true;
+    case 'is_null':
+      return false;
     case '=':
       return sameScalar(value, c.value);
     case '!=':

@@ -8,9 +8,10 @@
  * - a `Filter` decides whether one event counts (`.where(...)`): its properties, and funnel conditions
  *   on other events, whose window may be relative to that event (`within(parent: 1 hours)`).
  */
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { EVENT_TYPES } from '../event/event.ts';
+import { schemaProblems, type RuleProblem } from './schema-problems.ts';
 import { ISO_INSTANT_PATTERN, parseInstant, TIME_UNITS } from './time.ts';
 
 const closed = { additionalProperties: false } as const;
@@ -49,18 +50,27 @@ export const ComparisonSchema = Type.Union(
 export type Comparison = Static<typeof ComparisonSchema>;
 export type ComparisonOp = Comparison['op'];
 
-const WithinWindow = Type.Object({ kind: Type.Literal('within'), amount: Amount, unit: Unit }, {
-  ...closed,
-  description: 'Events with now - amount < timestamp <= now.',
-});
-const BetweenWindow = Type.Object({ kind: Type.Literal('between'), start: IsoInstant, end: IsoInstant }, {
-  ...closed,
-  description: 'Events with start <= timestamp < end.',
-});
-const ParentWindow = Type.Object({ kind: Type.Literal('parent'), amount: Amount, unit: Unit }, {
-  ...closed,
-  description: 'Funnel only: events with parent < timestamp <= parent + amount.',
-});
+const WithinWindow = Type.Object(
+  { kind: Type.Literal('within'), amount: Amount, unit: Unit },
+  {
+    ...closed,
+    description: 'Events with now - amount < timestamp <= now.',
+  },
+);
+const BetweenWindow = Type.Object(
+  { kind: Type.Literal('between'), start: IsoInstant, end: IsoInstant },
+  {
+    ...closed,
+    description: 'Events with start <= timestamp < end.',
+  },
+);
+const ParentWindow = Type.Object(
+  { kind: Type.Literal('parent'), amount: Amount, unit: Unit },
+  {
+    ...closed,
+    description: 'Funnel only: events with parent < timestamp <= parent + amount.',
+  },
+);
 export const WindowSchema = Type.Union([WithinWindow, BetweenWindow]);
 export const FunnelWindowSchema = Type.Union([WithinWindow, BetweenWindow, ParentWindow]);
 export type Window = Static<typeof WindowSchema>;
@@ -148,16 +158,12 @@ export const SegmentDefinitionSchema = Type.Object(
 );
 export type SegmentDefinition = Static<typeof SegmentDefinitionSchema>;
 
-export interface RuleProblem {
-  /** JSON pointer into the submitted value. */
-  path: string;
-  message: string;
-}
+export type { RuleProblem } from './schema-problems.ts';
 export type Validated<T> = { ok: true; value: T } | { ok: false; problems: RuleProblem[] };
 
 /** Check a rule received as JSON: the schema first, then what a schema cannot say. */
 export function validateRule(json: unknown): Validated<Condition> {
-  if (!Value.Check(ConditionSchema, json)) return { ok: false, problems: schemaProblems(ConditionSchema, json, '') };
+  if (!Value.Check(ConditionSchema, json)) return { ok: false, problems: schemaProblems(ConditionSchema, json) };
   const problems: RuleProblem[] = [];
   checkCondition(json, '', problems);
   return problems.length === 0 ? { ok: true, value: json } : { ok: false, problems };
@@ -166,7 +172,7 @@ export function validateRule(json: unknown): Validated<Condition> {
 /** Check a segment definition received as JSON; a rule may not include its own segment. */
 export function validateSegmentDefinition(json: unknown): Validated<SegmentDefinition> {
   if (!Value.Check(SegmentDefinitionSchema, json)) {
-    return { ok: false, problems: schemaProblems(SegmentDefinitionSchema, json, '') };
+    return { ok: false, problems: schemaProblems(SegmentDefinitionSchema, json) };
   }
   const problems: RuleProblem[] = [];
   checkCondition(json.rule, '/rule', problems);
@@ -202,16 +208,6 @@ export function referencedSegments(rule: Condition): string[] {
   };
   visit(rule);
   return [...ids];
-}
-
-/** The schema's complaints, without repeats (a union reports once per alternative). */
-function schemaProblems(schema: TSchema, json: unknown, prefix: string): RuleProblem[] {
-  const seen = new Map<string, RuleProblem>();
-  for (const e of Value.Errors(schema, json)) {
-    const problem = { path: prefix + e.instancePath, message: e.message };
-    seen.set(`${problem.path}\u0000${problem.message}`, problem);
-  }
-  return [...seen.values()].slice(0, 20);
 }
 
 function checkCondition(node: Condition, path: string, out: RuleProblem[]): void {

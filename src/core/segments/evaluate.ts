@@ -35,8 +35,9 @@
  * ## Comparisons and reducers
  * - Comparator meanings are in `compare.ts` (no value satisfies only `is_null`; `=` does not convert
  *   types; relative dates split the timeline around `now` like windows do).
- * - Reducers (`reducers.ts`) over an empty set: `count()` is 0, `sum()` is 0; every other reducer has no
- *   value, and a comparison of "no value" is false (whatever the comparator, `is_null` included).
+ * - Reducers (`reducers.ts`) over an empty set: `count()` is 0, `sum()` is 0, and `unique()` (a count
+ *   of distinct values) is 0; every other reducer has no value, and a comparison of a reducer's "no
+ *   value" is false, whatever the comparator (`is_null` included).
  * - Traits and properties are looked up by exact key, else as a dot-separated path.
  *
  * ## Logic and other segments

@@ -18,7 +18,7 @@
  */
 import { EVENT_TYPES, type EventType } from '../event/event.ts';
 import type { Comparison, Condition, Filter, FunnelEventCondition, FunnelWindow, Reducer, Scalar } from './definition.ts';
-import { DATE_OPS, RELATIVE_OPS, TEXT_OPS } from './definition.ts';
+import { DATE_OPS, PRESENCE_OPS, RELATIVE_OPS, TEXT_OPS } from './definition.ts';
 import { describeToken, tokenize, type ParseError, type Token } from './lexer.ts';
 import { parseInstant, unitFromWord, type TimeUnit } from './time.ts';
 
@@ -50,6 +50,7 @@ interface Logic<T> {
 }
 
 const REDUCERS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'unique', 'mode'] as const;
+const METHODS = [...PRESENCE_OPS, ...TEXT_OPS, 'one_of', 'contains_one', ...DATE_OPS, ...RELATIVE_OPS] as const;
 const OPS_LIST = '=, !=, >, >=, <, <= or a method such as .is_set()';
 
 const includes = <T extends string>(list: readonly T[], word: string): word is T => (list as readonly string[]).includes(word);
@@ -185,7 +186,13 @@ class Parser {
       this.punct(')');
       return { kind: 'segment', id };
     }
-    if (this.isWord('event')) return this.event(false);
+    if (this.isWord('event')) {
+      // The parser refuses parent windows outside a funnel, so this only narrows the type.
+      const { window, ...rest } = this.event(false);
+      if (window === undefined) return rest;
+      if (window.kind === 'parent') throw new Error('a parent window outside a funnel');
+      return { ...rest, window };
+    }
     return this.expected("a condition (trait(…), event(…), segment(…), NOT or '(')");
   }
 
@@ -217,7 +224,7 @@ class Parser {
     } else {
       this.expected("an event name or 'type:'");
     }
-    this.punct(')', name === undefined ? "')'" : "',' or ')'");
+    this.punct(')', name !== undefined && type === undefined ? "',' or ')'" : "')'");
     let where: Filter | undefined;
     let window: FunnelWindow | undefined;
     let reducer: Reducer | undefined;
@@ -358,6 +365,7 @@ class Parser {
     this.next();
     const m = this.peek();
     const op = m.kind === 'ident' ? m.text : '';
+    if (!includes(METHODS, op)) return this.expected(`a comparator (${METHODS.join(', ')})`, m);
     this.next();
     this.punct('(');
     let comparison: Comparison;
@@ -367,7 +375,7 @@ class Parser {
     else if (op === 'contains_one') comparison = { op, values: this.list(() => this.string()) };
     else if (includes(DATE_OPS, op)) comparison = { op, date: this.date()[0] };
     else if (includes(RELATIVE_OPS, op)) comparison = { op, ...this.duration() };
-    else return this.expected('a comparator (is_set, is_null, contains, omits, starts_with, ends_with, one_of, contains_one, before_date, after_date, within_last, before_last, within_next, after_next)', m);
+    else throw new Error(`comparator without a parse rule: ${op}`);
     this.punct(')', op === 'one_of' || op === 'contains_one' ? "',' or ')'" : "')'");
     return comparison;
   }

@@ -24,10 +24,16 @@ export function makeBatchTemplate(size: number, variant: number): string {
       },
       integrations: {},
     };
-    if (i % 10 === 0) return { ...base, type: 'identify', traits: { email: `user${k % 50_000}@example.com`, plan: k % 4 === 0 ? 'pro' : 'free' } };
+    if (i % 10 === 0)
+      return { ...base, type: 'identify', traits: { email: `user${k % 50_000}@example.com`, plan: k % 4 === 0 ? 'pro' : 'free' } };
     if (i % 3 === 0) return { ...base, type: 'page', name: 'Product', properties: { path: base.context.page.path, title: 'Product' } };
     const event = EVENTS[k % EVENTS.length]!;
-    return { ...base, type: 'track', event, properties: { product_id: `sku-${k % 977}`, price: (k % 20_000) / 100, currency: 'USD', cart_id: `c-${k % 9999}` } };
+    return {
+      ...base,
+      type: 'track',
+      event,
+      properties: { product_id: `sku-${k % 977}`, price: (k % 20_000) / 100, currency: 'USD', cart_id: `c-${k % 9999}` },
+    };
   });
   return JSON.stringify({ batch, sentAt: now, writeKey: undefined });
 }

@@ -59,9 +59,17 @@ if (pg) backends.push({ name: 'postgres', url: pg });
 else log('  PostgreSQL not reachable: its rows are left out of this run');
 
 for (const backend of backends) {
-  const figures: IngestFigures[] = await repeat(`ingest on ${backend.name}`, () => ingestScenario({ seconds, connections, databaseUrl: backend.url }));
+  const figures: IngestFigures[] = await repeat(`ingest on ${backend.name}`, () =>
+    ingestScenario({ seconds, connections, databaseUrl: backend.url }),
+  );
   const ratioLimit = { name: 'bare node:http + JSON.parse', value: limit };
-  rows.push({ scenario: `ingest (${backend.name})`, figure: 'accepted rate', value: figures.map((f) => f.acceptedPerSec), unit: 'events/s', limit: ratioLimit });
+  rows.push({
+    scenario: `ingest (${backend.name})`,
+    figure: 'accepted rate',
+    value: figures.map((f) => f.acceptedPerSec),
+    unit: 'events/s',
+    limit: ratioLimit,
+  });
   rows.push({
     scenario: `ingest (${backend.name})`,
     figure: 'sustained end-to-end (stored by processor)',
@@ -72,7 +80,12 @@ for (const backend of backends) {
   rows.push({ scenario: `ingest (${backend.name})`, figure: 'request latency p50', value: figures.map((f) => f.p50), unit: 'ms' });
   rows.push({ scenario: `ingest (${backend.name})`, figure: 'request latency p99', value: figures.map((f) => f.p99), unit: 'ms' });
   rows.push({ scenario: `ingest (${backend.name})`, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
-  rows.push({ scenario: `ingest (${backend.name})`, figure: '429/503 answers (back-pressure)', value: figures.map((f) => f.backpressured), unit: 'requests' });
+  rows.push({
+    scenario: `ingest (${backend.name})`,
+    figure: '429/503 answers (back-pressure)',
+    value: figures.map((f) => f.backpressured),
+    unit: 'requests',
+  });
 }
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));
@@ -96,7 +109,13 @@ const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.le
 const out = table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 process.stdout.write(`\n${out}\n\n`);
 
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` };
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  memoryGb: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+};
 const resultsDir = path.resolve('bench/results');
 fs.mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);

@@ -22,10 +22,23 @@ export async function sqliteInsertLimit(events: number): Promise<number> {
   const db = new Database(path.join(dir, 'raw.sqlite'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, message_id TEXT, type TEXT, name TEXT, user_id TEXT, anonymous_id TEXT, ts INTEGER, payload TEXT)');
+  db.exec(
+    'CREATE TABLE events (seq INTEGER PRIMARY KEY, message_id TEXT, type TEXT, name TEXT, user_id TEXT, anonymous_id TEXT, ts INTEGER, payload TEXT)',
+  );
   const insert = db.prepare('INSERT INTO events (message_id, type, name, user_id, anonymous_id, ts, payload) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const batch = (JSON.parse(makeBatchTemplate(1000, 1)) as { batch: Array<Record<string, unknown>> }).batch;
-  const rows = batch.map((m) => [m.messageId, m.type, (m.event ?? m.name ?? null) as string | null, (m.userId ?? null) as string | null, m.anonymousId, Date.now(), JSON.stringify(m)] as const);
+  const rows = batch.map(
+    (m) =>
+      [
+        m.messageId,
+        m.type,
+        (m.event ?? m.name ?? null) as string | null,
+        (m.userId ?? null) as string | null,
+        m.anonymousId,
+        Date.now(),
+        JSON.stringify(m),
+      ] as const,
+  );
   const tx = db.transaction((n: number) => {
     for (const r of rows) insert.run(`${r[0]}-${n}`, r[1], r[2], r[3], r[4], r[5], r[6]);
   });

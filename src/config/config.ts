@@ -88,7 +88,10 @@ function parseStorage(url: string | undefined, dataDir: string): StorageBackend 
     if (file === '') throw new ConfigError('TESSERA_DATABASE_URL', 'sqlite: needs a file path, e.g. sqlite:./data/tessera.sqlite');
     return { kind: 'sqlite', file };
   }
-  throw new ConfigError('TESSERA_DATABASE_URL', 'must start with postgres:// (PostgreSQL) or sqlite: (embedded); leave it unset for the embedded default');
+  throw new ConfigError(
+    'TESSERA_DATABASE_URL',
+    'must start with postgres:// (PostgreSQL) or sqlite: (embedded); leave it unset for the embedded default',
+  );
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

@@ -54,7 +54,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Tessera API', version: '0.1.0', description: 'Customer Data Platform: ingestion (Segment-compatible), sources, events.' },
+      info: {
+        title: 'Tessera API',
+        version: '0.1.0',
+        description: 'Customer Data Platform: ingestion (Segment-compatible), sources, events.',
+      },
       components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer' }, writeKey: { type: 'http', scheme: 'basic' } } },
       security: [{ admin: [] }],
     },
@@ -93,7 +97,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   });
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (!deps.adminAuth.verify(request.headers.authorization)) return sendError(reply, 'unauthorized', 'send Authorization: Bearer <admin token>');
+    if (!deps.adminAuth.verify(request.headers.authorization))
+      return sendError(reply, 'unauthorized', 'send Authorization: Bearer <admin token>');
     reply.header('Content-Type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });

@@ -9,7 +9,10 @@ export function inflate(raw: Buffer, encoding: string | undefined, maxInflatedBy
   const enc = (encoding ?? 'identity').trim().toLowerCase();
   if (enc === '' || enc === 'identity') return raw;
   if (enc !== 'gzip' && enc !== 'x-gzip' && enc !== 'deflate') {
-    throw new TesseraError('unsupported_encoding', `Content-Encoding ${JSON.stringify(encoding)} is not supported; send gzip or no encoding`);
+    throw new TesseraError(
+      'unsupported_encoding',
+      `Content-Encoding ${JSON.stringify(encoding)} is not supported; send gzip or no encoding`,
+    );
   }
   try {
     return enc === 'deflate'

@@ -78,7 +78,8 @@ export class IngestService {
     if (!isObject(body)) throw new TesseraError('invalid_body', 'the body must be a JSON object');
 
     const writeKey = writeKeyOf(req.authorization, body);
-    if (writeKey === null) throw new TesseraError('missing_write_key', 'send the write key as Basic auth user name or as writeKey in the body');
+    if (writeKey === null)
+      throw new TesseraError('missing_write_key', 'send the write key as Basic auth user name or as writeKey in the body');
     const source = await this.opts.sources.byWriteKey(writeKey);
     if (!source) throw new TesseraError('invalid_write_key', 'the write key is unknown, rotated, or its source is disabled');
 
@@ -87,13 +88,23 @@ export class IngestService {
       if (!Array.isArray(body.batch)) throw new TesseraError('invalid_body', 'a batch request needs a "batch" array');
       messages = body.batch.length;
       if (messages > limits.maxBatchMessages) {
-        throw new TesseraError('too_many_messages', `a batch may hold at most ${limits.maxBatchMessages} messages; this one holds ${messages}`);
+        throw new TesseraError(
+          'too_many_messages',
+          `a batch may hold at most ${limits.maxBatchMessages} messages; this one holds ${messages}`,
+        );
       }
       if (messages === 0) return { sourceId: source.id, messages: 0 };
     }
     if (this.isSaturated()) throw new TesseraError('overloaded', 'the pipeline is saturated; retry later', 2);
 
-    await this.opts.log.append({ sourceId: source.id, receivedAt: this.opts.now(), typeHint: req.typeHint, shape: req.shape, body: text, messages });
+    await this.opts.log.append({
+      sourceId: source.id,
+      receivedAt: this.opts.now(),
+      typeHint: req.typeHint,
+      shape: req.shape,
+      body: text,
+      messages,
+    });
     this.opts.metrics.accepted.inc({ source: source.id }, messages);
     return { sourceId: source.id, messages };
   }

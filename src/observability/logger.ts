@@ -5,6 +5,9 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { service: 'tessera' },
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.writeKey', 'writeKey', 'token', '*.token'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.writeKey', 'writeKey', 'token', '*.token'],
+      censor: '[redacted]',
+    },
   });
 }

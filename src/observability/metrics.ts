@@ -15,22 +15,52 @@ export interface Metrics {
 }
 
 /** Count what one processor micro-batch did. */
-export function recordBatch(metrics: Metrics, report: { stored: number; duplicates: number; failedByReason: Record<string, number> }): void {
+export function recordBatch(
+  metrics: Metrics,
+  report: { stored: number; duplicates: number; failedByReason: Record<string, number> },
+): void {
   metrics.eventsStored.inc(report.stored);
   metrics.deduplicated.inc(report.duplicates);
   for (const [reason, n] of Object.entries(report.failedByReason)) metrics.rejected.inc({ reason }, n);
 }
 
-export function createMetrics(backlog: () => { messages: number; oldestReceivedAt: number | null }, now: () => number, withDefaults = true): Metrics {
+export function createMetrics(
+  backlog: () => { messages: number; oldestReceivedAt: number | null },
+  now: () => number,
+  withDefaults = true,
+): Metrics {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
   const metrics: Metrics = {
     registry,
-    accepted: new Counter({ name: 'tessera_ingest_accepted_messages_total', help: 'Messages in requests answered 200 (durably accepted).', labelNames: ['source'], registers: [registry] }),
-    requestsRejected: new Counter({ name: 'tessera_ingest_rejected_requests_total', help: 'Ingestion requests refused, by error code.', labelNames: ['code'], registers: [registry] }),
-    rejected: new Counter({ name: 'tessera_ingest_rejected_messages_total', help: 'Messages that went to failed events, by reason.', labelNames: ['reason'], registers: [registry] }),
-    deduplicated: new Counter({ name: 'tessera_ingest_deduplicated_messages_total', help: 'Messages dropped as duplicates of a (source, messageId) already seen.', registers: [registry] }),
-    eventsStored: new Counter({ name: 'tessera_processor_events_stored_total', help: 'Events written to the event store by the processor.', registers: [registry] }),
+    accepted: new Counter({
+      name: 'tessera_ingest_accepted_messages_total',
+      help: 'Messages in requests answered 200 (durably accepted).',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    requestsRejected: new Counter({
+      name: 'tessera_ingest_rejected_requests_total',
+      help: 'Ingestion requests refused, by error code.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'tessera_ingest_rejected_messages_total',
+      help: 'Messages that went to failed events, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    deduplicated: new Counter({
+      name: 'tessera_ingest_deduplicated_messages_total',
+      help: 'Messages dropped as duplicates of a (source, messageId) already seen.',
+      registers: [registry],
+    }),
+    eventsStored: new Counter({
+      name: 'tessera_processor_events_stored_total',
+      help: 'Events written to the event store by the processor.',
+      registers: [registry],
+    }),
     requestDuration: new Histogram({
       name: 'tessera_http_request_duration_seconds',
       help: 'Request latency by route.',

@@ -9,7 +9,8 @@ import { tempDir } from '../support/harness.ts';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/tessera.js');
-const tessera = (dataDir: string, ...args: string[]) => run(process.execPath, [BIN, ...args, '--data-dir', dataDir], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' } });
+const tessera = (dataDir: string, ...args: string[]) =>
+  run(process.execPath, [BIN, ...args, '--data-dir', dataDir], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' } });
 
 describe('tessera CLI', () => {
   it('migrate, sources create and list', async () => {
@@ -19,7 +20,10 @@ describe('tessera CLI', () => {
     assert.match(created.id, /^src_/);
     assert.equal(created.writeKey.length, 32);
     const listed = JSON.parse((await tessera(dir, 'sources', 'list')).stdout) as Array<{ id: string }>;
-    assert.deepEqual(listed.map((s) => s.id), [created.id]);
+    assert.deepEqual(
+      listed.map((s) => s.id),
+      [created.id],
+    );
   });
 
   it('demo loads every generated event through the log and the processor; events tail prints them', async () => {
@@ -40,7 +44,9 @@ describe('tessera CLI', () => {
   });
 
   it('an invalid setting stops it with a message naming the setting', async () => {
-    const err = await run(process.execPath, [BIN, 'migrate'], { env: { ...process.env, TESSERA_DATABASE_URL: 'mysql://nope' } }).catch((e: { stderr: string; code: number }) => e);
+    const err = await run(process.execPath, [BIN, 'migrate'], { env: { ...process.env, TESSERA_DATABASE_URL: 'mysql://nope' } }).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
     assert.equal((err as { code: number }).code, 2);
     assert.match((err as { stderr: string }).stderr, /TESSERA_DATABASE_URL/);
   });

@@ -32,7 +32,8 @@ function startServer(dataDir: string, port: number): Promise<{ child: ChildProce
   });
 }
 
-const exited = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+const exited = (child: ChildProcess) =>
+  new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
 
 async function freePort(): Promise<number> {
   const net = await import('node:net');
@@ -62,7 +63,12 @@ describe('durability', () => {
     // Four concurrent streams of 50-message batches, as several SDK instances would send.
     const stream = async (lane: number) => {
       for (let b = 0; !stop; b++) {
-        const batch = Array.from({ length: 50 }, (_, i) => ({ type: 'track', event: 'Durable', userId: `u${i}`, messageId: `d-${lane}-${b}-${i}` }));
+        const batch = Array.from({ length: 50 }, (_, i) => ({
+          type: 'track',
+          event: 'Durable',
+          userId: `u${i}`,
+          messageId: `d-${lane}-${b}-${i}`,
+        }));
         sent++;
         try {
           const res = await fetch(`${server.url}/v1/batch`, {
@@ -93,9 +99,12 @@ describe('durability', () => {
 
     const db = new Database(path.join(dataDir, 'tessera.sqlite'), { readonly: true });
     const counts = new Map(
-      (db.prepare(`SELECT message_id AS id, count(*) AS n FROM events WHERE name = 'Durable' GROUP BY message_id`).all() as Array<{ id: string; n: number }>).map(
-        (r) => [r.id, r.n],
-      ),
+      (
+        db.prepare(`SELECT message_id AS id, count(*) AS n FROM events WHERE name = 'Durable' GROUP BY message_id`).all() as Array<{
+          id: string;
+          n: number;
+        }>
+      ).map((r) => [r.id, r.n]),
     );
     db.close();
     const missing = acked.filter((id) => !counts.has(id));

@@ -8,12 +8,20 @@ before(async () => (h = await startTessera()));
 after(() => h.close());
 
 const track = (writeKey: string, id: string) =>
-  fetch(`${h.url}/v1/track`, { method: 'POST', headers: { authorization: basicAuth(writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E', messageId: id }) });
+  fetch(`${h.url}/v1/track`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(writeKey) },
+    body: JSON.stringify({ userId: 'u', event: 'E', messageId: id }),
+  });
 
 describe('admin API security', () => {
   for (const path of ['/api/v1/sources', '/api/v1/events', '/api/v1/failed-events', '/metrics']) {
     it(`${path} refuses a missing or wrong token with 401 unauthorized`, async () => {
-      const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: basicAuth(h.writeKey) }];
+      const attempts: Array<Record<string, string>> = [
+        {},
+        { authorization: 'Bearer wrong-token-wrong-token' },
+        { authorization: basicAuth(h.writeKey) },
+      ];
       for (const headers of attempts) {
         const res = await fetch(h.url + path, { headers });
         assert.equal(res.status, 401);
@@ -44,7 +52,10 @@ describe('sources', () => {
   });
 
   it('rotating the write key stops the old one at once', async () => {
-    const s = (await (await h.admin('/api/v1/sources', { method: 'POST', body: JSON.stringify({ name: 'Rotate' }) })).json()) as { id: string; writeKey: string };
+    const s = (await (await h.admin('/api/v1/sources', { method: 'POST', body: JSON.stringify({ name: 'Rotate' }) })).json()) as {
+      id: string;
+      writeKey: string;
+    };
     const rotated = (await (await h.admin(`/api/v1/sources/${s.id}/rotate-write-key`, { method: 'POST' })).json()) as { writeKey: string };
     assert.notEqual(rotated.writeKey, s.writeKey);
     assert.equal((await track(s.writeKey, 'rot-1')).status, 401);
@@ -66,12 +77,27 @@ describe('sources', () => {
 describe('events API', () => {
   it('filters by type and name and pages back with before', async () => {
     const batch = Array.from({ length: 5 }, (_, i) => ({ type: 'track', event: 'Paged', userId: 'pager', messageId: `pg-${i}` }));
-    await fetch(`${h.url}/v1/batch`, { method: 'POST', headers: { authorization: basicAuth(h.writeKey) }, body: JSON.stringify({ batch }) });
+    await fetch(`${h.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(h.writeKey) },
+      body: JSON.stringify({ batch }),
+    });
     await h.drained();
-    const first = (await (await h.admin('/api/v1/events?type=track&name=Paged&limit=3')).json()) as { items: Array<{ messageId: string }>; nextBefore: number };
-    assert.deepEqual(first.items.map((e) => e.messageId), ['pg-4', 'pg-3', 'pg-2']);
-    const rest = (await (await h.admin(`/api/v1/events?type=track&name=Paged&limit=3&before=${first.nextBefore}`)).json()) as { items: Array<{ messageId: string }> };
-    assert.deepEqual(rest.items.map((e) => e.messageId), ['pg-1', 'pg-0']);
+    const first = (await (await h.admin('/api/v1/events?type=track&name=Paged&limit=3')).json()) as {
+      items: Array<{ messageId: string }>;
+      nextBefore: number;
+    };
+    assert.deepEqual(
+      first.items.map((e) => e.messageId),
+      ['pg-4', 'pg-3', 'pg-2'],
+    );
+    const rest = (await (await h.admin(`/api/v1/events?type=track&name=Paged&limit=3&before=${first.nextBefore}`)).json()) as {
+      items: Array<{ messageId: string }>;
+    };
+    assert.deepEqual(
+      rest.items.map((e) => e.messageId),
+      ['pg-1', 'pg-0'],
+    );
     const wrong = await h.admin('/api/v1/events?type=nonsense');
     assert.equal(wrong.status, 400);
   });
@@ -84,7 +110,13 @@ describe('operations', () => {
     const metrics = await h.admin('/metrics');
     assert.equal(metrics.status, 200);
     const text = await metrics.text();
-    for (const name of ['tessera_ingest_accepted_messages_total', 'tessera_ingest_rejected_messages_total', 'tessera_ingest_deduplicated_messages_total', 'tessera_pipeline_lag_seconds', 'tessera_pipeline_backlog_messages']) {
+    for (const name of [
+      'tessera_ingest_accepted_messages_total',
+      'tessera_ingest_rejected_messages_total',
+      'tessera_ingest_deduplicated_messages_total',
+      'tessera_pipeline_lag_seconds',
+      'tessera_pipeline_backlog_messages',
+    ]) {
       assert.match(text, new RegExp(`^# TYPE ${name}`, 'm'));
     }
   });
@@ -104,7 +136,11 @@ describe('operations', () => {
   it('answers CORS preflights with the allowed headers and a max age', async () => {
     const res = await fetch(`${h.url}/v1/t`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: 'http://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     assert.ok(res.status === 204 || res.status === 200);
     assert.equal(res.headers.get('access-control-allow-origin'), 'http://shop.example');

@@ -11,7 +11,9 @@ it('answers 503 overloaded with Retry-After once the backlog passes its limit', 
       fetch(`${h.url}/v1/batch`, {
         method: 'POST',
         headers: { authorization: basicAuth(h.writeKey) },
-        body: JSON.stringify({ batch: Array.from({ length: 50 }, (_, j) => ({ type: 'track', event: 'E', userId: 'u', messageId: `bp-${i}-${j}` })) }),
+        body: JSON.stringify({
+          batch: Array.from({ length: 50 }, (_, j) => ({ type: 'track', event: 'E', userId: 'u', messageId: `bp-${i}-${j}` })),
+        }),
       });
     const statuses: number[] = [];
     let refused: Response | undefined;

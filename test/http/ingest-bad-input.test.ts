@@ -13,7 +13,11 @@ before(async () => {
 after(() => h.close());
 
 const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
-  fetch(h.url + path, { method: 'POST', body, headers: { authorization: basicAuth(h.writeKey), 'content-type': 'application/json', ...headers } });
+  fetch(h.url + path, {
+    method: 'POST',
+    body,
+    headers: { authorization: basicAuth(h.writeKey), 'content-type': 'application/json', ...headers },
+  });
 
 const track = (id: string, extra: Record<string, unknown> = {}) => ({ type: 'track', event: 'Ok', userId: 'u', messageId: id, ...extra });
 
@@ -159,7 +163,10 @@ describe('bad messages inside a good batch go to failed events; the rest is stor
   });
 
   it('a huge string inside an accepted request is refused alone', async () => {
-    const res = await post('/v1/track', JSON.stringify({ event: 'Ok', userId: 'u', messageId: 'huge-single', properties: { s: 'z'.repeat(100_000) } }));
+    const res = await post(
+      '/v1/track',
+      JSON.stringify({ event: 'Ok', userId: 'u', messageId: 'huge-single', properties: { s: 'z'.repeat(100_000) } }),
+    );
     assert.equal(res.status, 200);
     assert.equal((await failedFor('huge-single'))?.reason, 'message_too_large');
   });

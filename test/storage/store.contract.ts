@@ -50,7 +50,14 @@ export function anEvent(spec: EventSpec): EventToStore {
 }
 
 export function aFailed(spec: Partial<FailedEvent> & { sourceId: string }): FailedEvent {
-  return { receivedAt: T0, reason: 'missing_identity', detail: 'a message needs a userId or an anonymousId', messageId: null, payload: '{"type":"track"}', ...spec };
+  return {
+    receivedAt: T0,
+    reason: 'missing_identity',
+    detail: 'a message needs a userId or an anonymousId',
+    messageId: null,
+    payload: '{"type":"track"}',
+    ...spec,
+  };
 }
 
 export function aBatch(spec: Partial<ProcessedBatch>): ProcessedBatch {
@@ -64,7 +71,17 @@ export function aSource(spec: Partial<Source> = {}): Source {
 /** What listEvents must return for an event, apart from the store-assigned seq. */
 function expected(e: EventToStore): Omit<StoredEvent, 'seq'> {
   const { sourceId, messageId, type, name, userId, anonymousId, timestamp, receivedAt } = e.event;
-  return { sourceId, messageId, type, name, userId, anonymousId, timestamp, receivedAt, message: JSON.parse(e.payload) as Record<string, unknown> };
+  return {
+    sourceId,
+    messageId,
+    type,
+    name,
+    userId,
+    anonymousId,
+    timestamp,
+    receivedAt,
+    message: JSON.parse(e.payload) as Record<string, unknown>,
+  };
 }
 
 const withoutSeq = ({ seq: _seq, ...rest }: StoredEvent) => rest;
@@ -186,7 +203,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const [identify, track, page, other] = events.map((e) => e.event.messageId);
         const elsewhere = anEvent({ sourceId: uid('src'), name, userId });
         await commit([elsewhere]);
-        const list = (f: Omit<Parameters<Store['listEvents']>[0], 'limit'>) => store.listEvents({ ...f, afterSeq: 0, limit: 100 }).then(ids);
+        const list = (f: Omit<Parameters<Store['listEvents']>[0], 'limit'>) =>
+          store.listEvents({ ...f, afterSeq: 0, limit: 100 }).then(ids);
         assert.deepEqual(await list({ sourceId }), [identify, track, page, other]);
         assert.deepEqual(await list({ sourceId, type: 'track' }), [track, other]);
         assert.deepEqual(await list({ sourceId, type: 'page' }), [page]);
@@ -213,7 +231,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('pages with beforeSeq (newest first), follows with afterSeq (oldest first) and honours limit', async () => {
         const { sourceId, stored, seqs } = await seeded((sourceId) => [1, 2, 3, 4, 5].map(() => anEvent({ sourceId })));
         const [m1, m2, m3, m4, m5] = ids(stored);
-        const list = (f: { beforeSeq?: number; afterSeq?: number; limit?: number }) => store.listEvents({ sourceId, limit: 100, ...f }).then(ids);
+        const list = (f: { beforeSeq?: number; afterSeq?: number; limit?: number }) =>
+          store.listEvents({ sourceId, limit: 100, ...f }).then(ids);
         assert.deepEqual(await list({}), [m5, m4, m3, m2, m1]);
         assert.deepEqual(await list({ limit: 2 }), [m5, m4]);
         assert.deepEqual(await list({ beforeSeq: seqs[2] }), [m2, m1]);
@@ -363,7 +382,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('keeps U+FFFD and escaped lone surrogates in payloads exactly', async () => {
         const sourceId = uid('src');
-        const event = anEvent({ sourceId, name: 'bad \uFFFD byte', properties: { replacement: '\uFFFD\uFFFD', lone: 'x\ud800y', pair: '\ud83d\ude00' } });
+        const event = anEvent({
+          sourceId,
+          name: 'bad \uFFFD byte',
+          properties: { replacement: '\uFFFD\uFFFD', lone: 'x\ud800y', pair: '\ud83d\ude00' },
+        });
         assert.ok(event.payload.includes('\\ud800'), 'JSON.stringify escapes a lone surrogate');
         const failed = aFailed({ sourceId, payload: '{"s":"\uFFFD \\udfff"}', detail: 'détail \uFFFD' });
         await commit([event], { failed: [failed] });
@@ -378,7 +401,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('keeps strings that look like SQL or array syntax as they are', async () => {
         const sourceId = uid('src');
         const odd = ['NULL', '', '{a,"b"}', 'back\\slash', "it's", '(1,2)', '  padded  '];
-        const events = odd.map((s, i) => anEvent({ sourceId, messageId: `${s}#${i}`, name: s, userId: `${s}|${randomUUID()}`, anonymousId: s }));
+        const events = odd.map((s, i) =>
+          anEvent({ sourceId, messageId: `${s}#${i}`, name: s, userId: `${s}|${randomUUID()}`, anonymousId: s }),
+        );
         assert.deepEqual(await commit(events), { stored: odd.length, duplicates: 0 });
         const stored = await store.listEvents({ sourceId, afterSeq: 0, limit: 100 });
         assert.deepEqual(stored.map(withoutSeq), events.map(expected));

@@ -29,13 +29,23 @@ export function tempDir(prefix = 'tessera-test-'): string {
 }
 
 export async function startTessera(env: Record<string, string> = {}, dataDir = tempDir()): Promise<Harness> {
-  const config = parseConfig({ TESSERA_DATA_DIR: dataDir, PORT: '0', TESSERA_ADMIN_TOKEN: ADMIN_TOKEN, TESSERA_LOG_LEVEL: 'silent', ...env });
+  const config = parseConfig({
+    TESSERA_DATA_DIR: dataDir,
+    PORT: '0',
+    TESSERA_ADMIN_TOKEN: ADMIN_TOKEN,
+    TESSERA_LOG_LEVEL: 'silent',
+    ...env,
+  });
   const tessera = await createTessera(config, { logger: pino({ level: 'silent' }), defaultMetrics: false });
   const url = await tessera.listen();
   const admin = (pathname: string, init: RequestInit = {}) =>
     fetch(url + pathname, {
       ...init,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+        ...(init.headers ?? {}),
+      },
     });
   const existing = await tessera.sources.list();
   const source = existing[0] ?? (await tessera.sources.create('test source'));

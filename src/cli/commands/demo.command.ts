@@ -41,7 +41,11 @@ async function sendOverHttp(url: string, writeKey: string, batches: Iterable<Dem
     for (let next = iterator.next(); !next.done; next = iterator.next()) {
       const body = JSON.stringify(next.value);
       for (let attempt = 0; ; attempt++) {
-        const res = await fetch(new URL('/v1/batch', url), { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body });
+        const res = await fetch(new URL('/v1/batch', url), {
+          method: 'POST',
+          headers: { authorization: auth, 'content-type': 'application/json' },
+          body,
+        });
         await res.arrayBuffer();
         if (res.status === 200) break;
         if ((res.status === 429 || res.status >= 500) && attempt < 20) {
@@ -95,10 +99,24 @@ export function registerDemoCommand(program: Command): void {
         const log = new SqliteEventLog(path.join(config.dataDir, 'log.sqlite'));
         let events = 0;
         for (const b of await batchesOf(opts)) {
-          await log.append({ sourceId: source.id, receivedAt: Date.parse(b.sentAt), typeHint: null, shape: 'batch', body: JSON.stringify(b), messages: b.batch.length });
+          await log.append({
+            sourceId: source.id,
+            receivedAt: Date.parse(b.sentAt),
+            typeHint: null,
+            shape: 'batch',
+            body: JSON.stringify(b),
+            messages: b.batch.length,
+          });
           events += b.batch.length;
         }
-        const processor = new Processor({ log, store, limits: config.limits, now: Date.now, dedupWindowMs: config.dedupWindowMs, report: () => undefined });
+        const processor = new Processor({
+          log,
+          store,
+          limits: config.limits,
+          now: Date.now,
+          dedupWindowMs: config.dedupWindowMs,
+          report: () => undefined,
+        });
         await processor.init();
         while ((await processor.runOnce()) > 0);
         log.truncate(processor.processedSeq);

@@ -3,7 +3,15 @@
  * "an event the store can keep". Each message is judged on its own, so one bad message never fails
  * its batch.
  */
-import { EVENT_TYPES, isEventType, type EventType, type FailedEvent, type FailureReason, type JsonObject, type TrackedEvent } from './event.ts';
+import {
+  EVENT_TYPES,
+  isEventType,
+  type EventType,
+  type FailedEvent,
+  type FailureReason,
+  type JsonObject,
+  type TrackedEvent,
+} from './event.ts';
 
 export interface NormalizeContext {
   sourceId: string;
@@ -88,7 +96,14 @@ function eventTime(msg: JsonObject, ctx: NormalizeContext): number | FailureReas
 export function normalizeMessage(raw: unknown, ctx: NormalizeContext): NormalizeResult {
   const fail = (reason: FailureReason, detail: string, messageId: string | null = null): NormalizeResult => ({
     ok: false,
-    failed: { sourceId: ctx.sourceId, receivedAt: ctx.receivedAt, reason, detail, messageId: messageId?.replaceAll('\u0000', '\uFFFD') ?? null, payload: safeStringify(raw) },
+    failed: {
+      sourceId: ctx.sourceId,
+      receivedAt: ctx.receivedAt,
+      reason,
+      detail,
+      messageId: messageId?.replaceAll('\u0000', '\uFFFD') ?? null,
+      payload: safeStringify(raw),
+    },
   });
   if (!isObject(raw)) return fail('not_an_object', `expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   if (deeperThan(raw, ctx.maxDepth)) return fail('too_deep', `nested deeper than ${ctx.maxDepth} levels`);
@@ -112,7 +127,8 @@ export function normalizeMessage(raw: unknown, ctx: NormalizeContext): Normalize
   }
   let name: string | null = null;
   if (type === 'track') {
-    if (typeof raw.event !== 'string' || raw.event.trim() === '') return fail('missing_event_name', 'a track message needs a non-empty string event', messageId);
+    if (typeof raw.event !== 'string' || raw.event.trim() === '')
+      return fail('missing_event_name', 'a track message needs a non-empty string event', messageId);
     name = raw.event;
   } else if (type === 'page' || type === 'screen') {
     name = typeof raw.name === 'string' ? raw.name : null;
@@ -130,7 +146,8 @@ export function normalizeMessage(raw: unknown, ctx: NormalizeContext): Normalize
   if (userId !== null) message.userId = userId;
   if (anonymousId !== null) message.anonymousId = anonymousId;
   if (ctx.batchContext !== undefined) message.context = { ...ctx.batchContext, ...(raw.context as JsonObject | undefined) };
-  if (ctx.batchIntegrations !== undefined) message.integrations = { ...ctx.batchIntegrations, ...(raw.integrations as JsonObject | undefined) };
+  if (ctx.batchIntegrations !== undefined)
+    message.integrations = { ...ctx.batchIntegrations, ...(raw.integrations as JsonObject | undefined) };
   if (message.sentAt === undefined && ctx.batchSentAt !== undefined) message.sentAt = ctx.batchSentAt;
   message.timestamp = new Date(timestamp).toISOString();
   message.receivedAt = ctx.receivedAtIso;

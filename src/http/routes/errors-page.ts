@@ -7,7 +7,10 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 
 export async function errorsPage(app: FastifyInstance): Promise<void> {
   const rows = Object.entries(ERROR_CODES)
-    .map(([code, { status, meaning }]) => `<tr id="${code}"><td><code>${code}</code></td><td>${status}</td><td>${escapeHtml(meaning)}</td></tr>`)
+    .map(
+      ([code, { status, meaning }]) =>
+        `<tr id="${code}"><td><code>${code}</code></td><td>${status}</td><td>${escapeHtml(meaning)}</td></tr>`,
+    )
     .join('\n');
   const reasons = Object.entries(FAILURE_REASONS)
     .map(([reason, meaning]) => `<tr id="${reason}"><td><code>${reason}</code></td><td>${escapeHtml(meaning)}</td></tr>`)

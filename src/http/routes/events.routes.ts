@@ -72,7 +72,11 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (
         afterSeq: q.after,
         limit: q.limit,
       });
-      const items = events.map((e) => ({ ...e, timestamp: new Date(e.timestamp).toISOString(), receivedAt: new Date(e.receivedAt).toISOString() }));
+      const items = events.map((e) => ({
+        ...e,
+        timestamp: new Date(e.timestamp).toISOString(),
+        receivedAt: new Date(e.receivedAt).toISOString(),
+      }));
       const last = events[events.length - 1];
       return { items, nextBefore: q.after === undefined && events.length === q.limit && last ? last.seq : null };
     },
@@ -95,7 +99,12 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (
     },
     async (request) => {
       const q = request.query;
-      const rows = await store.listFailedEvents({ sourceId: q.sourceId, reason: q.reason as FailureReason | undefined, beforeId: q.before, limit: q.limit });
+      const rows = await store.listFailedEvents({
+        sourceId: q.sourceId,
+        reason: q.reason as FailureReason | undefined,
+        beforeId: q.before,
+        limit: q.limit,
+      });
       const last = rows[rows.length - 1];
       return {
         items: rows.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString() })),

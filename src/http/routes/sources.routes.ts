@@ -65,7 +65,14 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: SourceService }
   );
   app.post(
     '/sources/:id/rotate-write-key',
-    { schema: { tags: ['sources'], summary: 'Replace the write key; the old key stops working at once', params: IdParams, response: { 200: SourceSchema } } },
+    {
+      schema: {
+        tags: ['sources'],
+        summary: 'Replace the write key; the old key stops working at once',
+        params: IdParams,
+        response: { 200: SourceSchema },
+      },
+    },
     async (request) => present(await sources.rotateWriteKey(request.params.id)),
   );
 };

@@ -58,13 +58,16 @@ export class SqliteEventLog implements EventLog {
       this.db.exec(`CREATE TABLE IF NOT EXISTS log_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`);
     }
     this.db.pragma('busy_timeout = 5000');
-    const last = this.db.prepare('SELECT seq, cum_messages FROM log ORDER BY seq DESC LIMIT 1').get() as { seq: number; cum_messages: number } | undefined;
+    const last = this.db.prepare('SELECT seq, cum_messages FROM log ORDER BY seq DESC LIMIT 1').get() as
+      { seq: number; cum_messages: number } | undefined;
     const meta = this.db.prepare(`SELECT v FROM log_meta WHERE k = 'cum_messages'`).get() as { v: number } | undefined;
     this.cumMessages = last?.cum_messages ?? meta?.v ?? 0;
     this.insert = this.db.prepare(
       'INSERT INTO log (source_id, received_at, type_hint, shape, body, messages, cum_messages) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    this.readStmt = this.db.prepare('SELECT seq, source_id, received_at, type_hint, shape, body, messages FROM log WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.readStmt = this.db.prepare(
+      'SELECT seq, source_id, received_at, type_hint, shape, body, messages FROM log WHERE seq > ? ORDER BY seq LIMIT ?',
+    );
     this.cumAt = this.db.prepare('SELECT cum_messages - messages AS before, seq, received_at FROM log WHERE seq > ? ORDER BY seq LIMIT 1');
     this.headStmt = this.db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0) AS s`);
   }
@@ -125,14 +128,18 @@ export class SqliteEventLog implements EventLog {
   }
 
   truncate(uptoSeq: number): void {
-    this.db.transaction(() => {
-      // Keep the running message count across a log that is emptied.
-      const last = this.db.prepare('SELECT cum_messages FROM log WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(uptoSeq) as
-        | { cum_messages: number }
-        | undefined;
-      if (last) this.db.prepare(`INSERT INTO log_meta (k, v) VALUES ('cum_messages', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`).run(last.cum_messages);
-      this.db.prepare('DELETE FROM log WHERE seq <= ?').run(uptoSeq);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        // Keep the running message count across a log that is emptied.
+        const last = this.db.prepare('SELECT cum_messages FROM log WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(uptoSeq) as
+          { cum_messages: number } | undefined;
+        if (last)
+          this.db
+            .prepare(`INSERT INTO log_meta (k, v) VALUES ('cum_messages', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`)
+            .run(last.cum_messages);
+        this.db.prepare('DELETE FROM log WHERE seq <= ?').run(uptoSeq);
+      })
+      .immediate();
   }
 
   backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null } {

@@ -164,7 +164,9 @@ export class PostgresStore implements Store {
       // Serialises concurrent migrators (e.g. several instances starting at once): CREATE TABLE IF NOT
       // EXISTS alone still races on the catalogue.
       await c.query(LOCK_SQL, [MIGRATE_LOCK]);
-      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+      );
       const done = new Set((await c.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
       for (const m of POSTGRES_MIGRATIONS) {
         if (done.has(m.id)) continue;
@@ -201,7 +203,12 @@ export class PostgresStore implements Store {
     const current = await this.getSource(id);
     if (!current) return null;
     const next = { ...current, ...patch };
-    await this.pool.query('UPDATE sources SET name = $1, write_key = $2, enabled = $3 WHERE id = $4', [next.name, next.writeKey, next.enabled, id]);
+    await this.pool.query('UPDATE sources SET name = $1, write_key = $2, enabled = $3 WHERE id = $4', [
+      next.name,
+      next.writeKey,
+      next.enabled,
+      id,
+    ]);
     return next;
   }
 
@@ -211,7 +218,10 @@ export class PostgresStore implements Store {
   }
 
   async setSetting(key: string, value: string): Promise<void> {
-    await this.pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    await this.pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+      key,
+      value,
+    ]);
   }
 
   async commitBatch(batch: ProcessedBatch): Promise<CommitResult> {

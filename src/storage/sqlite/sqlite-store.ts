@@ -49,7 +49,13 @@ interface FailedRow {
   payload: string;
 }
 
-const toSource = (r: SourceRow): Source => ({ id: r.id, name: r.name, writeKey: r.write_key, enabled: r.enabled === 1, createdAt: r.created_at });
+const toSource = (r: SourceRow): Source => ({
+  id: r.id,
+  name: r.name,
+  writeKey: r.write_key,
+  enabled: r.enabled === 1,
+  createdAt: r.created_at,
+});
 
 export const toStoredEvent = (r: EventRow): StoredEvent => ({
   seq: r.seq,
@@ -135,7 +141,9 @@ export class SqliteStore implements Store {
     const current = await this.getSource(id);
     if (!current) return null;
     const next = { ...current, ...patch };
-    this.db.prepare('UPDATE sources SET name = ?, write_key = ?, enabled = ? WHERE id = ?').run(next.name, next.writeKey, next.enabled ? 1 : 0, id);
+    this.db
+      .prepare('UPDATE sources SET name = ?, write_key = ?, enabled = ? WHERE id = ?')
+      .run(next.name, next.writeKey, next.enabled ? 1 : 0, id);
     return next;
   }
 
@@ -145,7 +153,9 @@ export class SqliteStore implements Store {
   }
 
   async setSetting(key: string, value: string): Promise<void> {
-    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 
   async commitBatch(batch: ProcessedBatch): Promise<CommitResult> {

@@ -31,11 +31,20 @@ describe('event time', () => {
   });
   it('originalTimestamp + sentAt correct the device clock skew', () => {
     // The device clock is 1 hour fast: it sent 2 s after the event happened.
-    const r = accepted({ type: 'track', event: 'E', userId: 'u', originalTimestamp: '2026-11-29T12:59:58.000Z', sentAt: '2026-11-29T13:00:00.000Z' });
+    const r = accepted({
+      type: 'track',
+      event: 'E',
+      userId: 'u',
+      originalTimestamp: '2026-11-29T12:59:58.000Z',
+      sentAt: '2026-11-29T13:00:00.000Z',
+    });
     assert.equal(r.event.timestamp, RECEIVED - 2000);
   });
   it('batch-level sentAt is used when the message has none', () => {
-    const r = accepted({ type: 'track', event: 'E', userId: 'u', originalTimestamp: '2026-11-29T12:59:50.000Z' }, ctx({ batchSentAt: '2026-11-29T13:00:00.000Z' }));
+    const r = accepted(
+      { type: 'track', event: 'E', userId: 'u', originalTimestamp: '2026-11-29T12:59:50.000Z' },
+      ctx({ batchSentAt: '2026-11-29T13:00:00.000Z' }),
+    );
     assert.equal(r.event.timestamp, RECEIVED - 10_000);
   });
   it('no time fields: the server clock', () => {

@@ -6,7 +6,9 @@
 
 const TWO_POW_32 = 4294967296;
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const HEX_UPPER: readonly string[] = HEX.map((h) => h.toUpperCase());
+const HEX_CODES: readonly number[] = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
+const HEX_CODES_UPPER: readonly number[] = Array.from('0123456789ABCDEF', (ch) => ch.charCodeAt(0));
+const UUID_BUF: number[] = new Array<number>(36).fill(48);
 
 /** Avalanche a 32-bit integer (a murmur3-style finaliser). */
 export function mix32(x: number): number {
@@ -163,33 +165,20 @@ export class Random {
 
   /** A UUID v4-shaped id drawn from this stream (deterministic, not cryptographic). */
   uuid(upper = false): string {
-    const h = upper ? HEX_UPPER : HEX;
-    const x0 = this.u32();
-    const x1 = this.u32();
-    const x2 = this.u32();
-    const x3 = this.u32();
-    return (
-      (h[x0 >>> 24] as string) +
-      h[(x0 >>> 16) & 255] +
-      h[(x0 >>> 8) & 255] +
-      h[x0 & 255] +
-      '-' +
-      h[x1 >>> 24] +
-      h[(x1 >>> 16) & 255] +
-      '-' +
-      h[((x1 >>> 8) & 0x0f) | 0x40] +
-      h[x1 & 255] +
-      '-' +
-      h[((x2 >>> 24) & 0x3f) | 0x80] +
-      h[(x2 >>> 16) & 255] +
-      '-' +
-      h[(x2 >>> 8) & 255] +
-      h[x2 & 255] +
-      h[x3 >>> 24] +
-      h[(x3 >>> 16) & 255] +
-      h[(x3 >>> 8) & 255] +
-      h[x3 & 255]
-    );
+    // Written as character codes into one buffer: a single string allocation per id.
+    const digits = upper ? HEX_CODES_UPPER : HEX_CODES;
+    const buf = UUID_BUF;
+    let pos = 0;
+    for (let w = 0; w < 4; w++) {
+      let x = this.u32();
+      if (w === 1) x = (x & 0xffff0fff) | 0x00004000; // version 4
+      if (w === 2) x = ((x & 0x3fffffff) | 0x80000000) >>> 0; // RFC 4122 variant
+      for (let k = 28; k >= 0; k -= 4) {
+        if (pos === 8 || pos === 13 || pos === 18 || pos === 23) buf[pos++] = 45; // '-'
+        buf[pos++] = digits[(x >>> k) & 15] as number;
+      }
+    }
+    return String.fromCharCode.apply(null, buf);
   }
 
   /** `n` lowercase hex characters. */

@@ -4,7 +4,6 @@
  * a network round trip here.
  */
 import pg from 'pg';
-import type { EventType, FailureReason } from '../../core/event/event.ts';
 import type {
   CommitResult,
   EventFilter,
@@ -15,38 +14,8 @@ import type {
   StoredEvent,
   StoredFailedEvent,
 } from '../store.ts';
+import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
-
-interface SourceRow {
-  id: string;
-  name: string;
-  write_key: string;
-  enabled: boolean;
-  created_at: number;
-}
-
-interface EventRow {
-  seq: number;
-  source_id: string;
-  message_id: string;
-  type: string;
-  name: string | null;
-  user_id: string | null;
-  anonymous_id: string | null;
-  ts: number;
-  received_at: number;
-  payload: string;
-}
-
-interface FailedRow {
-  id: number;
-  source_id: string;
-  received_at: number;
-  reason: string;
-  detail: string;
-  message_id: string | null;
-  payload: string;
-}
 
 /**
  * Advisory lock names. Advisory locks are database-wide, so the key includes the schema: deployments
@@ -71,31 +40,6 @@ const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.INT8 ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
-
-const toSource = (r: SourceRow): Source => ({ id: r.id, name: r.name, writeKey: r.write_key, enabled: r.enabled, createdAt: r.created_at });
-
-const toStoredEvent = (r: EventRow): StoredEvent => ({
-  seq: r.seq,
-  sourceId: r.source_id,
-  messageId: r.message_id,
-  type: r.type as EventType,
-  name: r.name,
-  userId: r.user_id,
-  anonymousId: r.anonymous_id,
-  timestamp: r.ts,
-  receivedAt: r.received_at,
-  message: JSON.parse(r.payload) as Record<string, unknown>,
-});
-
-const toFailed = (r: FailedRow): StoredFailedEvent => ({
-  id: r.id,
-  sourceId: r.source_id,
-  receivedAt: r.received_at,
-  reason: r.reason as FailureReason,
-  detail: r.detail,
-  messageId: r.message_id,
-  payload: r.payload,
-});
 
 /**
  * De-duplicate and insert a batch of events in one statement. Keys are matched inside PostgreSQL, after

@@ -5,7 +5,6 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EventType, FailureReason } from '../../core/event/event.ts';
 import type {
   CommitResult,
   EventFilter,
@@ -16,59 +15,8 @@ import type {
   StoredEvent,
   StoredFailedEvent,
 } from '../store.ts';
+import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
-
-interface SourceRow {
-  id: string;
-  name: string;
-  write_key: string;
-  enabled: number;
-  created_at: number;
-}
-
-interface EventRow {
-  seq: number;
-  source_id: string;
-  message_id: string;
-  type: string;
-  name: string | null;
-  user_id: string | null;
-  anonymous_id: string | null;
-  ts: number;
-  received_at: number;
-  payload: string;
-}
-
-interface FailedRow {
-  id: number;
-  source_id: string;
-  received_at: number;
-  reason: string;
-  detail: string;
-  message_id: string | null;
-  payload: string;
-}
-
-const toSource = (r: SourceRow): Source => ({
-  id: r.id,
-  name: r.name,
-  writeKey: r.write_key,
-  enabled: r.enabled === 1,
-  createdAt: r.created_at,
-});
-
-export const toStoredEvent = (r: EventRow): StoredEvent => ({
-  seq: r.seq,
-  sourceId: r.source_id,
-  messageId: r.message_id,
-  type: r.type as EventType,
-  name: r.name,
-  userId: r.user_id,
-  anonymousId: r.anonymous_id,
-  timestamp: r.ts,
-  receivedAt: r.received_at,
-  message: JSON.parse(r.payload) as Record<string, unknown>,
-});
 
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
@@ -227,15 +175,7 @@ export class SqliteStore implements Store {
       params.push(f.beforeId);
     }
     const sql = `SELECT * FROM failed_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, f.limit) as FailedRow[]).map((r) => ({
-      id: r.id,
-      sourceId: r.source_id,
-      receivedAt: r.received_at,
-      reason: r.reason as FailureReason,
-      detail: r.detail,
-      messageId: r.message_id,
-      payload: r.payload,
-    }));
+    return (this.db.prepare(sql).all(...params, f.limit) as FailedRow[]).map(toFailed);
   }
 
   async close(): Promise<void> {

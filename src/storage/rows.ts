@@ -1,0 +1,66 @@
+/** Row shapes shared by both SQL adapters (same column names on SQLite and PostgreSQL) and their mappers. */
+import type { EventType, FailureReason } from '../core/event/event.ts';
+import type { Source, StoredEvent, StoredFailedEvent } from './store.ts';
+
+export interface SourceRow {
+  id: string;
+  name: string;
+  write_key: string;
+  /** INTEGER 0/1 on SQLite, BOOLEAN on PostgreSQL. */
+  enabled: number | boolean;
+  created_at: number;
+}
+
+export interface EventRow {
+  seq: number;
+  source_id: string;
+  message_id: string;
+  type: string;
+  name: string | null;
+  user_id: string | null;
+  anonymous_id: string | null;
+  ts: number;
+  received_at: number;
+  payload: string;
+}
+
+export interface FailedRow {
+  id: number;
+  source_id: string;
+  received_at: number;
+  reason: string;
+  detail: string;
+  message_id: string | null;
+  payload: string;
+}
+
+export const toSource = (r: SourceRow): Source => ({
+  id: r.id,
+  name: r.name,
+  writeKey: r.write_key,
+  enabled: r.enabled === true || r.enabled === 1,
+  createdAt: r.created_at,
+});
+
+export const toStoredEvent = (r: EventRow): StoredEvent => ({
+  seq: r.seq,
+  sourceId: r.source_id,
+  messageId: r.message_id,
+  type: r.type as EventType,
+  name: r.name,
+  userId: r.user_id,
+  anonymousId: r.anonymous_id,
+  timestamp: r.ts,
+  receivedAt: r.received_at,
+  message: JSON.parse(r.payload) as Record<string, unknown>,
+});
+
+export const toFailed = (r: FailedRow): StoredFailedEvent => ({
+  id: r.id,
+  sourceId: r.source_id,
+  receivedAt: r.received_at,
+  reason: r.reason as FailureReason,
+  detail: r.detail,
+  messageId: r.message_id,
+  payload: r.payload,
+});

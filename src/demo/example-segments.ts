@@ -1,8 +1,9 @@
 /**
- * Example audiences for the demo data, as Segment Query Language text. Data only: the segment engine
- * lives elsewhere. Every event name used here is one the demo generator emits. Page calls are
- * referred to as `event('Page Viewed')` with the page's properties (`name`, `path`, `url`…), the
- * convention audience builders use for `page` messages.
+ * Example audiences for the demo data, as Segment Query Language text (data only; parsed and
+ * evaluated by `src/core/segments`). Every event name used here is one the demo generator emits. As
+ * in the segment engine, an event's name is the `event` of a track call and the `name` of a page or
+ * screen call: the web pricing page is `event('Pricing')` (path `/pricing`), the app's is
+ * `event('Membership')`.
  */
 
 export interface ExampleSegment {
@@ -17,8 +18,8 @@ export const EXAMPLE_SEGMENTS: readonly ExampleSegment[] = [
   {
     key: 'pricing-page-visitors',
     name: 'Pricing page visitors this week',
-    description: 'Looked at the membership plans page in the last 7 days.',
-    query: "event('Page Viewed').where(property('path') = '/pricing').within(7 days).count() >= 1",
+    description: 'Looked at the membership plans page on the web in the last 7 days.',
+    query: "event('Pricing').where(property('path') = '/pricing').within(7 days).count() >= 1",
   },
   {
     key: 'big-spenders',

@@ -22,7 +22,7 @@ export interface DemoOptions {
   /** Exactly this many messages are produced. */
   events: number;
   start: Date;
-  /** Length of the window in days (fractions allowed). */
+  /** Length of the window in days (fractions allowed); sessions starting near its end may run a few minutes past it. */
   days: number;
   /** Share of messages carrying a junk id like buggy SDKs send ("anonymousId", "null", "0", "undefined"). Default 0.001. */
   junkIdRate?: number;
@@ -133,6 +133,7 @@ export function* generateDemo(options: DemoOptions): Generator<DemoMessage, void
     if (pending === null && scheduled < events) {
       const t0 = timeline.timeAt((scheduled + rng.next()) / events);
       const { msgs, times } = business.session(t0);
+      if (msgs.length === 0) continue;
       pending = { id: nextId++, msgs, times, pos: 0, key: times[0] as number };
       scheduled += msgs.length;
     }

@@ -67,6 +67,8 @@ export interface Customer {
   engagement: number;
   /** 0–1: likelihood of a good experience (drives NPS). */
   satisfaction: number;
+  /** A big spender: fills carts more often, with pricier products, and checks out more (likelier among the most active). */
+  vip: boolean;
 }
 
 /** Bits in `flags`. */
@@ -243,6 +245,15 @@ export class Population {
     return lo + Math.min(n - 1, Math.floor(x * n));
   }
 
+  /** The activity weight of a customer (1 for the least active, up to the cap). */
+  activityWeight(index: number): number {
+    const r = this.regionOf(index);
+    const lo = this.regionStart[r] as number;
+    const n = (this.regionStart[r + 1] as number) - lo;
+    const x = (index - lo + 0.5) / n;
+    return Math.min(TAIL_CAP, Math.pow(x, -1 / TAIL_ALPHA));
+  }
+
   regionOf(index: number): number {
     let r = 0;
     while (r < REGIONS.length - 1 && index >= (this.regionStart[r + 1] as number)) r++;
@@ -334,6 +345,7 @@ export class Population {
       preexistingCreatedAt: existing ? 1_600_000_000 + rng.int(0, 130_000_000) : 0,
       engagement: rng.logNormal(4, 0.5),
       satisfaction: rng.next(),
+      vip: rng.chance(Math.min(0.5, 0.04 * Math.sqrt(this.activityWeight(index)))),
     };
   }
 }

@@ -98,7 +98,7 @@ export class Business extends CustomerSession {
         : '';
       const l = rng.next();
       if (l < 0.5) e.page('Home', '/', 'Northwind Outfitters — Outdoor & everyday gear', utm);
-      else if (l < 0.75) viewed = this.viewProduct(this.catalog.pick(rng), utm);
+      else if (l < 0.75) viewed = this.viewProduct(this.pickProduct(), utm);
       else if (l < 0.9) this.category(utm);
       else if (l < 0.95) e.page('Pricing', '/pricing', 'Membership plans | Northwind', utm);
       else e.page('Blog', `/journal/${rng.pick(BLOG_POSTS)}`, 'The Trail Journal | Northwind', utm);
@@ -126,8 +126,8 @@ export class Business extends CustomerSession {
         if (app) e.screen('Search Results', { query: q });
         else e.page('Search', '/search', 'Search results | Northwind', `?q=${encodeURIComponent(q)}`);
       } else if (a < 0.76) {
-        viewed = this.viewProduct(this.catalog.pick(rng), '');
-        if (rng.chance(0.3)) {
+        viewed = this.viewProduct(this.pickProduct(), '');
+        if (rng.chance(c.vip ? 0.55 : 0.3)) {
           e.wait(9000, 800);
           cart.push(this.addToCart(viewed, cartId));
         }
@@ -152,7 +152,7 @@ export class Business extends CustomerSession {
       else e.page('Home', '/', 'Northwind Outfitters — Outdoor & everyday gear');
     }
     if (viewed !== null && rng.chance(0.02) && loggedIn) e.track('Product Added to Wishlist', { product_id: viewed.id, name: viewed.name });
-    if (cart.length > 0 && rng.chance(0.4)) {
+    if (cart.length > 0 && rng.chance(c.vip ? 0.75 : 0.4)) {
       if (!loggedIn) loggedIn = this.maybeLogIn(bit, true);
       if (this.checkout(cart, cartId, loggedIn, dev)) return;
     }
@@ -162,6 +162,14 @@ export class Business extends CustomerSession {
       e.wait(4000, 500);
       this.survey(0);
     }
+  }
+
+  /** A product by popularity; big spenders lean to the pricier of two. */
+  private pickProduct(): Product {
+    const p = this.catalog.pick(this.rng);
+    if (!this.c.vip) return p;
+    const q = this.catalog.pick(this.rng);
+    return q.priceUsd > p.priceUsd ? q : p;
   }
 
   private category(search: string): void {
@@ -198,7 +206,7 @@ export class Business extends CustomerSession {
     const line: CartLine = {
       product: p,
       price: localPrice(p.priceUsd, this.c.country.fx),
-      quantity: this.rng.chance(0.85) ? 1 : this.rng.int(2, 4),
+      quantity: this.rng.chance(this.c.vip ? 0.6 : 0.85) ? 1 : this.rng.int(2, 4),
     };
     this.e.track('Product Added', { cart_id: cartId, ...this.line(line), currency: this.c.country.currency });
     return line;
@@ -230,7 +238,7 @@ export class Business extends CustomerSession {
     // Each message gets its own copies (no object is shared between two messages).
     const products = (): Array<Record<string, unknown>> => cart.map((l) => this.line(l));
     e.track('Checkout Started', { checkout_id: checkoutId, cart_id: cartId, value: subtotal, revenue, currency, products: products() });
-    if (!rng.chance(0.62)) return false;
+    if (!rng.chance(c.vip ? 0.85 : 0.62)) return false;
     e.wait(70_000, 8000);
     const shipping = revenue >= 75 * c.country.fx ? 0 : cents(6.95 * c.country.fx);
     const tax = c.region.key === 'americas' ? cents(revenue * 0.0825) : 0;

@@ -1,10 +1,11 @@
-/** Demo import files (CSV), Segment batch bodies and example segments. */
+/** Demo import files (CSV), Segment batch bodies, and example segments checked against generated data. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { evaluate, parseRule, type ProfileEvent, type ProfileSnapshot } from '../../src/core/segments/index.ts';
 import { MAX_BATCH_MESSAGES, toBatches } from '../../src/demo/batches.ts';
 import { EXAMPLE_SEGMENTS } from '../../src/demo/example-segments.ts';
 import { CRM_COLUMNS, crmContactLines, crmContactsCsv, csvField, offlinePurchasesCsv, PURCHASE_COLUMNS } from '../../src/demo/files.ts';
-import { generateDemo, type DemoMessage } from '../../src/demo/generator.ts';
+import { generateDemo, JUNK_IDS, type DemoMessage } from '../../src/demo/generator.ts';
 
 /** A strict RFC 4180 parser (quoted fields, doubled quotes), enough to check what the writers produce. */
 function parseCsv(text: string): string[][] {
@@ -151,22 +152,70 @@ describe('batches', () => {
 });
 
 describe('example segments', () => {
-  it('refer only to events and traits the generator produces', () => {
+  it('parse, and refer only to events and traits the generator produces', () => {
     const events = new Set<string>();
     const plans = new Set<string>();
-    for (const m of generateDemo({ seed: 2, events: 50_000, start: START, days: 28 })) {
+    for (const m of generateDemo({ seed: 2, events: 30_000, start: START, days: 28 })) {
       if (m.type === 'track' && m.event !== undefined) events.add(m.event);
-      if (m.type === 'page') events.add('Page Viewed');
+      if ((m.type === 'page' || m.type === 'screen') && m.name !== undefined) events.add(m.name);
       if (typeof m.traits?.plan === 'string') plans.add(m.traits.plan);
     }
     assert.ok(EXAMPLE_SEGMENTS.length >= 5);
     assert.equal(new Set(EXAMPLE_SEGMENTS.map((s) => s.key)).size, EXAMPLE_SEGMENTS.length);
     for (const s of EXAMPLE_SEGMENTS) {
+      assert.ok(parseRule(s.query).ok, s.query);
       for (const [, name] of s.query.matchAll(/event\('([^']+)'\)/g)) assert.ok(events.has(name as string), `${s.name}: ${name}`);
       for (const [, value] of s.query.matchAll(/trait\('plan'\) = '([^']+)'/g))
         assert.ok(plans.has(value as string), `${s.name}: ${value}`);
     }
-    const pricing = EXAMPLE_SEGMENTS.find((s) => s.name === 'Pricing page visitors this week');
-    assert.ok(pricing?.query.includes("'/pricing'"));
+  });
+
+  it('each selects some but not all profiles of a 100k-event demo (reference evaluator)', () => {
+    const days = 28;
+    const profiles = profilesOf(generateDemo({ seed: 1, events: 100_000, start: START, days }));
+    const now = START.getTime() + days * 86_400_000;
+    for (const s of EXAMPLE_SEGMENTS) {
+      const rule = parseRule(s.query);
+      assert.ok(rule.ok);
+      const members = profiles.filter((p) => evaluate(rule.value, p, now)).length;
+      assert.ok(members > 0 && members < profiles.length / 2, `${s.name}: ${members} of ${profiles.length}`);
+    }
   });
 });
+
+/** Profiles as the segment evaluator sees them: ids joined by identify/alias, events by name, identify traits merged. */
+function profilesOf(messages: Iterable<DemoMessage>): ProfileSnapshot[] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as string;
+    return r;
+  };
+  const link = (a: string, b: string | null): void => {
+    if (!parent.has(a)) parent.set(a, a);
+    if (b === null) return;
+    if (!parent.has(b)) parent.set(b, b);
+    if (find(a) !== find(b)) parent.set(find(a), find(b));
+  };
+  const junk = new Set<string>(JUNK_IDS);
+  const rows: Array<{ key: string; m: DemoMessage }> = [];
+  for (const m of messages) {
+    const u = m.userId !== undefined && !junk.has(m.userId) ? `u:${m.userId}` : null;
+    const a = m.anonymousId !== undefined && !junk.has(m.anonymousId) ? `a:${m.anonymousId}` : null;
+    const key = u ?? a;
+    if (key === null) continue;
+    link(key, u !== null ? a : null);
+    if (m.type === 'alias' && u !== null && m.previousId !== undefined) link(u, `a:${m.previousId}`);
+    rows.push({ key, m });
+  }
+  const byRoot = new Map<string, { traits: Record<string, unknown>; events: ProfileEvent[]; segments: Set<string> }>();
+  for (const { key, m } of rows) {
+    const root = find(key);
+    let p = byRoot.get(root);
+    if (p === undefined) byRoot.set(root, (p = { traits: {}, events: [], segments: new Set() }));
+    if (m.type === 'identify') Object.assign(p.traits, m.traits);
+    const name = m.type === 'track' ? (m.event ?? null) : m.type === 'page' || m.type === 'screen' ? (m.name ?? null) : null;
+    p.events.push({ name, type: m.type, timestamp: Date.parse(m.timestamp), properties: m.properties ?? {} });
+  }
+  return [...byRoot.values()];
+}

@@ -78,7 +78,11 @@ export function registerDemoCommand(program: Command): void {
         const { crmContactsCsv, offlinePurchasesCsv } = await import('../../demo/files.ts');
         fs.mkdirSync(opts.files, { recursive: true });
         const contacts = Math.max(10, Math.round(Number(opts.events) / 20));
-        const fileOpts = { events: Number(opts.events) };
+        const fileOpts = {
+          events: Number(opts.events),
+          start: new Date(Date.now() - Number(opts.days) * 86_400_000),
+          days: Number(opts.days),
+        };
         fs.writeFileSync(path.join(opts.files, 'crm-contacts.csv'), crmContactsCsv(Number(opts.seed), contacts, fileOpts));
         fs.writeFileSync(path.join(opts.files, 'offline-purchases.csv'), offlinePurchasesCsv(Number(opts.seed), contacts, fileOpts));
         process.stdout.write(`wrote ${opts.files}/crm-contacts.csv and offline-purchases.csv\n`);

@@ -11,9 +11,10 @@ import { buildHttpApp } from './http/http-app.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { SqliteEventLog } from './log/sqlite/sqlite-log.ts';
 import { createMetrics, recordBatch, type Metrics } from './observability/metrics.ts';
-import { CURSOR_NAME, Processor, type BatchReport } from './processor/processor.ts';
+import { CURSOR_NAME, Processor, processorSettings, type BatchReport } from './processor/processor.ts';
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
+import { ProfileService } from './profiles/profile-service.ts';
 import { openStore } from './storage/open-store.ts';
 import type { Store } from './storage/store.ts';
 
@@ -24,6 +25,7 @@ export interface Tessera {
   metrics: Metrics;
   sources: SourceService;
   ingest: IngestService;
+  profiles: ProfileService;
   /** The running processor, or null when this instance runs none (`TESSERA_PROCESSOR=off`). */
   processor: ProcessorRunner | null;
   http: FastifyInstance;
@@ -64,7 +66,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   if (config.processor === 'worker') {
     runner = await WorkerRunner.start({ config, logFile }, report, onError);
   } else if (config.processor === 'inline') {
-    const processor = new Processor({ log, store, limits: config.limits, now, dedupWindowMs: config.dedupWindowMs, report, onError });
+    const processor = new Processor({ log, store, ...processorSettings(config), now, report, onError });
     await processor.init();
     runner = new InlineRunner(processor);
   }
@@ -85,7 +87,9 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     processedSeq: () => runner?.processedSeq ?? processedSeq,
   });
   const { auth: adminAuth, generated } = await AdminAuth.init(store, config.adminToken);
+  const profiles = new ProfileService(store, log, { phoneRegion: config.phoneRegion, processorRunning: runner !== null, now });
   const http = await buildHttpApp({
+    profiles,
     logger: runtime.logger,
     ingest,
     sources,
@@ -106,6 +110,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     metrics,
     sources,
     ingest,
+    profiles,
     processor: runner,
     http,
     generatedAdminToken: generated,

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config-error.ts';
 import { registerDemoCommand } from './commands/demo.command.ts';
 import { registerEventsCommands } from './commands/events.command.ts';
 import { registerMigrateCommand } from './commands/migrate.command.ts';
+import { registerProfilesCommands } from './commands/profiles.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerSourcesCommands } from './commands/sources.command.ts';
 
@@ -19,6 +20,7 @@ registerServeCommand(program);
 registerMigrateCommand(program);
 registerSourcesCommands(program);
 registerEventsCommands(program);
+registerProfilesCommands(program);
 registerDemoCommand(program);
 
 try {

@@ -5,6 +5,7 @@
  * an invalid value fails at start with a message that names the setting. Nothing else in the code
  * reads `process.env`.
  */
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import path from 'node:path';
 import { ConfigError } from './config-error.ts';
 
@@ -43,6 +44,8 @@ export interface Config {
   corsMaxAgeSeconds: number;
   /** Graceful shutdown: longest wait for in-flight work. */
   shutdownGraceMs: number;
+  /** Region assumed for phone numbers written without a country code (ISO 3166 alpha-2). */
+  phoneRegion: CountryCode;
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,6 +97,12 @@ function parseStorage(url: string | undefined, dataDir: string): StorageBackend 
   );
 }
 
+function parseRegion(raw: string | undefined): CountryCode {
+  if (raw === undefined || raw === '') return 'US';
+  if (!isSupportedCountry(raw)) throw new ConfigError('TESSERA_PHONE_REGION', 'must be a two-letter region code such as US, GB or DE');
+  return raw;
+}
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Parse configuration from the environment and flags. Flags win over the environment. */
@@ -131,5 +140,6 @@ export function parseConfig(env: Env, flags: Flags = {}): Config {
     processor,
     corsMaxAgeSeconds: intSetting(env, 'TESSERA_CORS_MAX_AGE_SECONDS', 86_400, 0, 86_400 * 7),
     shutdownGraceMs: intSetting(env, 'TESSERA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    phoneRegion: parseRegion(env.TESSERA_PHONE_REGION),
   };
 }

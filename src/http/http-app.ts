@@ -13,6 +13,8 @@ import type { IngestService } from '../ingest/ingest-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import type { Store } from '../storage/store.ts';
+import type { ProfileService } from '../profiles/profile-service.ts';
+import { profilesRoutes } from './routes/profiles.routes.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { errorsPage } from './routes/errors-page.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
@@ -24,6 +26,7 @@ export interface HttpDeps {
   ingest: IngestService;
   sources: SourceService;
   store: Store;
+  profiles: ProfileService;
   adminAuth: AdminAuth;
   metrics: Metrics;
   maxRequestBytes: number;
@@ -57,7 +60,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       info: {
         title: 'Tessera API',
         version: '0.1.0',
-        description: 'Customer Data Platform: ingestion (Segment-compatible), sources, events.',
+        description: 'Customer Data Platform: ingestion (Segment-compatible), sources, events, profiles and identity.',
       },
       components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer' }, writeKey: { type: 'http', scheme: 'basic' } } },
       security: [{ admin: [] }],
@@ -83,6 +86,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       });
       await admin.register(sourcesRoutes, { sources: deps.sources });
       await admin.register(eventsRoutes, { store: deps.store });
+      await admin.register(profilesRoutes, { profiles: deps.profiles, store: deps.store });
     },
     { prefix: '/api/v1' },
   );

@@ -13,8 +13,11 @@ export interface LogEntry {
   receivedAt: number;
   /** The type implied by the path for single-message endpoints; null for batches. */
   typeHint: EventType | null;
-  /** `batch` when the body is `{batch: [...]}`, `single` when it is one message. */
-  shape: 'batch' | 'single';
+  /**
+   * `batch` when the body is `{batch: [...]}`, `single` when it is one message, `command` for an operator
+   * command (merge, unmerge, …) that the processor applies in log order (its body: `ProcessorCommand`).
+   */
+  shape: 'batch' | 'single' | 'command';
   /** The JSON text of the body. */
   body: string;
   /** How many messages the body holds, counted by the edge (for back-pressure and metrics). */
@@ -27,8 +30,8 @@ export interface LogRecord extends LogEntry {
 }
 
 export interface EventLog {
-  /** Make entries durable. Resolves after they are committed (group commit may batch many callers). */
-  append(entry: LogEntry): Promise<void>;
+  /** Make an entry durable. Resolves with its seq after it is committed (group commit may batch many callers). */
+  append(entry: LogEntry): Promise<number>;
   /** Entries after `afterSeq`, in order, at most `limit` records or about `maxMessages` messages. */
   read(afterSeq: number, limit: number, maxMessages: number): LogRecord[];
   /** Forget entries up to and including `seq` (they are processed). Called by the appending side only. */

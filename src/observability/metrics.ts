@@ -11,15 +11,29 @@ export interface Metrics {
   rejected: Counter<'reason'>;
   deduplicated: Counter;
   eventsStored: Counter;
+  profilesCreated: Counter;
+  profileMerges: Counter;
+  /** Identity refusals and dropped identifiers, by warning code. */
+  identityWarnings: Counter<'code'>;
   requestDuration: Histogram<'route'>;
 }
 
 /** Count what one processor micro-batch did. */
 export function recordBatch(
   metrics: Metrics,
-  report: { stored: number; duplicates: number; failedByReason: Record<string, number> },
+  report: {
+    stored: number;
+    duplicates: number;
+    failedByReason: Record<string, number>;
+    identity?: { profilesCreated: number; merges: number; warnings: Record<string, number> };
+  },
 ): void {
   metrics.eventsStored.inc(report.stored);
+  if (report.identity) {
+    metrics.profilesCreated.inc(report.identity.profilesCreated);
+    metrics.profileMerges.inc(report.identity.merges);
+    for (const [code, n] of Object.entries(report.identity.warnings)) metrics.identityWarnings.inc({ code }, n);
+  }
   metrics.deduplicated.inc(report.duplicates);
   for (const [reason, n] of Object.entries(report.failedByReason)) metrics.rejected.inc({ reason }, n);
 }
@@ -59,6 +73,14 @@ export function createMetrics(
     eventsStored: new Counter({
       name: 'tessera_processor_events_stored_total',
       help: 'Events written to the event store by the processor.',
+      registers: [registry],
+    }),
+    profilesCreated: new Counter({ name: 'tessera_identity_profiles_created_total', help: 'Profiles created.', registers: [registry] }),
+    profileMerges: new Counter({ name: 'tessera_identity_merges_total', help: 'Profiles absorbed by merges.', registers: [registry] }),
+    identityWarnings: new Counter({
+      name: 'tessera_identity_warnings_total',
+      help: 'Identifiers not used and links refused, by reason.',
+      labelNames: ['code'],
       registers: [registry],
     }),
     requestDuration: new Histogram({

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteEventLog } from '../log/sqlite/sqlite-log.ts';
 import { openStore } from '../storage/open-store.ts';
-import { Processor } from './processor.ts';
+import { Processor, processorSettings } from './processor.ts';
 import type { FromWorker, ToWorker, WorkerData } from './processor-runner.ts';
 
 const port = parentPort;
@@ -16,9 +16,8 @@ try {
   const processor = new Processor({
     log,
     store,
-    limits: config.limits,
+    ...processorSettings(config),
     now: Date.now,
-    dedupWindowMs: config.dedupWindowMs,
     report: (report) => send({ kind: 'batch', report }),
     onError: (err) => send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack }),
   });

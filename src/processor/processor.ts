@@ -4,11 +4,14 @@
  * (exactly-once: a crash before the commit replays the batch, a crash after it does not). Later stages
  * (identity, profiles, segments) plug in between decoding and committing.
  */
-import type { Limits } from '../config/config.ts';
+import type { Config, Limits } from '../config/config.ts';
+import { DEFAULT_RULES, validateRules } from '../core/identity/rules.ts';
 import type { FailedEvent } from '../core/event/event.ts';
-import type { EventLog } from '../log/event-log.ts';
+import type { EventLog, LogRecord } from '../log/event-log.ts';
 import type { EventToStore, Store } from '../storage/store.ts';
+import { executeCommand, parseCommand, type CommandResult } from './commands.ts';
 import { decodeEntry } from './decode-entry.ts';
+import { IdentitySession, type IdentitySettings, type IdentityStats } from './identity-session.ts';
 
 export interface ProcessorOptions {
   log: EventLog;
@@ -18,6 +21,9 @@ export interface ProcessorOptions {
   report: (report: BatchReport) => void;
   now: () => number;
   dedupWindowMs: number;
+  identity: IdentitySettings;
+  /** The cursor this processor keeps in the store (one per log, so one per node). */
+  cursorName?: string;
   /** Most log records and messages per micro-batch. */
   maxRecords?: number;
   maxMessages?: number;
@@ -25,6 +31,17 @@ export interface ProcessorOptions {
 }
 
 export const CURSOR_NAME = 'processor';
+/** Settings key of the identity rules (their JSON configuration). */
+export const IDENTITY_RULES_SETTING = 'identity.rules';
+
+/** Options every processor gets from the configuration. */
+export function processorSettings(config: Config): Pick<ProcessorOptions, 'limits' | 'dedupWindowMs' | 'identity'> {
+  return {
+    limits: config.limits,
+    dedupWindowMs: config.dedupWindowMs,
+    identity: { rules: DEFAULT_RULES, defaultRegion: config.phoneRegion },
+  };
+}
 
 /** What one committed micro-batch did; plain data so it can cross a worker-thread boundary. */
 export interface BatchReport {
@@ -33,6 +50,9 @@ export interface BatchReport {
   duplicates: number;
   failedByReason: Record<string, number>;
   lastReceivedAt: number;
+  identity: IdentityStats;
+  /** Live profiles this batch changed or added events to (what segments re-evaluate). */
+  touchedProfiles: string[];
 }
 
 export class Processor {
@@ -41,6 +61,8 @@ export class Processor {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private lastDedupSweep = 0;
+  private traitNames: Set<string> | null = null;
+  private readonly commandAttempts = new Map<number, number>();
 
   constructor(private readonly opts: ProcessorOptions) {}
 
@@ -54,15 +76,35 @@ export class Processor {
     return this.cursor;
   }
 
+  private get cursorName(): string {
+    return this.opts.cursorName ?? CURSOR_NAME;
+  }
+
   async init(): Promise<void> {
-    this.cursor = await this.opts.store.readCursor(CURSOR_NAME);
+    this.cursor = await this.opts.store.readCursor(this.cursorName);
+    await this.loadRules();
+  }
+
+  private async loadRules(): Promise<void> {
+    const rules = await this.opts.store.getSetting(IDENTITY_RULES_SETTING);
+    if (rules !== null) {
+      const checked = validateRules(JSON.parse(rules));
+      if (checked.ok) this.opts.identity.rules = checked.rules;
+      else this.opts.onError?.(new Error(`stored identity rules are invalid, using the defaults: ${checked.errors.join('; ')}`));
+    }
   }
 
   /** Process one micro-batch. Returns the number of log records consumed (0 when caught up). */
   async runOnce(): Promise<number> {
-    const { log, store } = this.opts;
-    const records = log.read(this.cursor, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 5_000);
+    const records = this.opts.log.read(this.cursor, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 5_000);
     if (records.length === 0) return 0;
+    // A command is applied alone, in log order: events before it first, then it, then those after.
+    const firstCommand = records.findIndex((r) => r.shape === 'command');
+    if (firstCommand === 0) return this.runCommand(records[0] as LogRecord);
+    return this.runEvents(firstCommand > 0 ? records.slice(0, firstCommand) : records);
+  }
+
+  private async runEvents(records: LogRecord[]): Promise<number> {
     const events: EventToStore[] = [];
     const failed: FailedEvent[] = [];
     const seen = new Set<string>();
@@ -82,7 +124,29 @@ export class Processor {
     }
     const last = records[records.length - 1]!;
     const now = this.opts.now();
-    const result = await store.commitBatch({ cursorName: CURSOR_NAME, cursorSeq: last.seq, events, failed, now });
+    const cursorName = this.cursorName;
+    const result = await this.opts.store
+      .runBatch(async (tx) => {
+        const fresh = await tx.claim(events, now);
+        const kept = events.filter((_, i) => fresh[i]);
+        const session = new IdentitySession(tx, this.opts.identity, now);
+        this.traitNames ??= await tx.catalogueNames();
+        session.setKnownTraitNames(this.traitNames);
+        const extracted = await session.prepare(kept);
+        const base = await tx.nextFactSeq();
+        for (let i = 0; i < kept.length; i++) {
+          const e = kept[i] as EventToStore;
+          e.ident = session.applyEvent(e, base + i, extracted[i]!);
+        }
+        const identity = session.finish();
+        await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity });
+        return { stored: kept.length, duplicates: events.length - kept.length, stats: session.stats, touched: [...session.touched] };
+      })
+      .catch((err: unknown) => {
+        // Names discovered in a rolled-back batch were never written: read the catalogue again.
+        this.traitNames = null;
+        throw err;
+      });
     this.cursor = last.seq;
     const failedByReason: Record<string, number> = {};
     for (const f of failed) failedByReason[f.reason] = (failedByReason[f.reason] ?? 0) + 1;
@@ -92,12 +156,70 @@ export class Processor {
       duplicates: result.duplicates + duplicatesInBatch,
       failedByReason,
       lastReceivedAt: last.receivedAt,
+      identity: result.stats,
+      touchedProfiles: result.touched,
     });
     if (now - this.lastDedupSweep > 60_000) {
       this.lastDedupSweep = now;
-      await store.expireDedupKeys(now - this.opts.dedupWindowMs);
+      await this.opts.store.expireDedupKeys(now - this.opts.dedupWindowMs);
     }
     return records.length;
+  }
+
+  private async runCommand(record: LogRecord): Promise<number> {
+    const now = this.opts.now();
+    const cmd = parseCommand(record.body);
+    const attempts = (this.commandAttempts.get(record.seq) ?? 0) + 1;
+    this.commandAttempts.set(record.seq, attempts);
+    const stats: IdentityStats = { profilesCreated: 0, merges: 0, warnings: {} };
+    let touched: string[] = [];
+    let reloaded: CommandResult | null = null;
+    if (cmd.command === 'reload_rules') {
+      await this.loadRules();
+      reloaded = { ok: true, profileId: null, profileIds: [], warnings: [] };
+    }
+    await this.opts.store.runBatch(async (tx) => {
+      let result: CommandResult;
+      let identity;
+      try {
+        if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
+        else {
+          const done = await executeCommand(tx, cmd, { ...this.opts.identity, now, factSeq: await tx.nextFactSeq() });
+          result = done.result;
+          identity = done.write;
+        }
+      } catch (err) {
+        // Retried like any failed batch; a command that keeps failing is answered as failed and skipped,
+        // so one bad command cannot stop the log.
+        if (attempts < 3) throw err;
+        result = { ok: false, code: 'internal', message: `the command failed: ${(err as Error).message}` };
+      }
+      if (identity) {
+        stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
+        touched = [...identity.profiles.map((p) => p.snapshot.id)];
+      }
+      await tx.write({
+        cursorName: this.cursorName,
+        cursorSeq: record.seq,
+        events: [],
+        failed: [],
+        now,
+        identity,
+        commandResults: [{ requestId: cmd.requestId, result }],
+      });
+    });
+    this.commandAttempts.delete(record.seq);
+    this.cursor = record.seq;
+    this.opts.report({
+      processedSeq: record.seq,
+      stored: 0,
+      duplicates: 0,
+      failedByReason: {},
+      lastReceivedAt: record.receivedAt,
+      identity: stats,
+      touchedProfiles: touched,
+    });
+    return 1;
   }
 
   /** Run until stopped: process while there is work, sleep until the log says there is more. */

@@ -1,6 +1,6 @@
 /** Row shapes shared by both SQL adapters (same column names on SQLite and PostgreSQL) and their mappers. */
 import type { EventType, FailureReason } from '../core/event/event.ts';
-import type { Source, StoredEvent, StoredFailedEvent } from './store.ts';
+import type { Source, StoredEventWithIdent, StoredFailedEvent } from './store.ts';
 
 export interface SourceRow {
   id: string;
@@ -22,6 +22,7 @@ export interface EventRow {
   ts: number;
   received_at: number;
   payload: string;
+  ident?: string | null;
 }
 
 export interface FailedRow {
@@ -42,7 +43,7 @@ export const toSource = (r: SourceRow): Source => ({
   createdAt: r.created_at,
 });
 
-export const toStoredEvent = (r: EventRow): StoredEvent => ({
+export const toStoredEvent = (r: EventRow): StoredEventWithIdent => ({
   seq: r.seq,
   sourceId: r.source_id,
   messageId: r.message_id,
@@ -53,6 +54,7 @@ export const toStoredEvent = (r: EventRow): StoredEvent => ({
   timestamp: r.ts,
   receivedAt: r.received_at,
   message: JSON.parse(r.payload) as Record<string, unknown>,
+  ident: r.ident ?? null,
 });
 
 export const toFailed = (r: FailedRow): StoredFailedEvent => ({

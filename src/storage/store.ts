@@ -4,6 +4,18 @@
  * (`test/storage/store.contract.ts`) runs against both. Only `open-store.ts` chooses the backend.
  */
 import type { EventType, FailedEvent, FailureReason, TrackedEvent } from '../core/event/event.ts';
+import type { IdentityFact } from '../core/identity/facts.ts';
+import type {
+  IdentityReader,
+  IdentityWrite,
+  StoredAccount,
+  StoredIdentityWarning,
+  StoredMergeLogEntry,
+  StoredProfile,
+  TraitCatalogueEntry,
+} from './identity-records.ts';
+
+export type * from './identity-records.ts';
 
 export interface Source {
   id: string;
@@ -17,6 +29,11 @@ export interface Source {
 export interface EventToStore {
   event: TrackedEvent;
   payload: string;
+  /**
+   * The identifier (`type:value`) the event is attributed to; its profile is whichever profile holds that
+   * identifier now, so merges and unmerges move events without rewriting them. Null: no usable identifier.
+   */
+  ident?: string | null;
 }
 
 /** Everything one processor micro-batch writes, applied in one transaction together with the cursor. */
@@ -28,7 +45,39 @@ export interface ProcessedBatch {
   failed: FailedEvent[];
   /** Time used to expire de-duplication keys. */
   now: number;
+  /** Identity and profile changes of the batch, written in the same transaction. */
+  identity?: IdentityWrite;
+  /** Answers to operator commands applied by this batch, readable with `commandResult`. */
+  commandResults?: Array<{ requestId: string; result: unknown }>;
 }
+
+/** A processor transaction: reads see every earlier commit; nothing is visible to others until it ends. */
+export interface BatchTx extends IdentityReader {
+  /** Record the events' de-duplication keys; per event, whether it is new (false: seen within the window or earlier in this list). */
+  claim(events: readonly EventToStore[], now: number): Promise<boolean[]>;
+  /** Write claimed events, failed events, identity changes and the cursor (no de-duplication here). */
+  write(batch: ProcessedBatch): Promise<void>;
+  /** The first free identity fact seq (facts are numbered in the order they are applied). */
+  nextFactSeq(): Promise<number>;
+  /** Every identity fact, in canonical order (for a full rebuild). */
+  allFacts(): Promise<IdentityFact[]>;
+  /** Delete every profile, identity and redirect (facts, events and accounts stay): the start of a full rebuild. */
+  clearProfiles(): Promise<void>;
+  /** Write identity changes alone (no events, no cursor): operator tools such as a full rebuild. */
+  writeIdentity(write: IdentityWrite): Promise<void>;
+}
+
+export interface ProfileSearch {
+  /** Identifier key prefix, `type:` followed by the start of a value (e.g. `email:ann`). */
+  identifierPrefix?: string;
+  /** Trait at an encoded path equal to a JSON scalar. */
+  trait?: { path: string; value: string | number | boolean };
+  /** Cursor: profile ids after this one. */
+  afterId?: string;
+  limit: number;
+}
+
+export type StoredEventWithIdent = StoredEvent;
 
 export interface CommitResult {
   stored: number;
@@ -47,6 +96,8 @@ export interface StoredEvent {
   timestamp: number;
   receivedAt: number;
   message: Record<string, unknown>;
+  /** The identifier (`type:value`) the event is attributed to (see `EventToStore.ident`). */
+  ident: string | null;
 }
 
 export interface StoredFailedEvent extends FailedEvent {
@@ -100,6 +151,36 @@ export interface Store {
   listEvents(filter: EventFilter): Promise<StoredEvent[]>;
   countEvents(): Promise<number>;
   listFailedEvents(filter: FailedEventFilter): Promise<StoredFailedEvent[]>;
+
+  /**
+   * Run one processor transaction. SQLite: the callback must only await the transaction's own methods
+   * (they settle at once, so no other work interleaves). PostgreSQL: holds the commit lock, so workers on
+   * several machines apply identity changes one at a time and each sees the others' commits.
+   */
+  runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T>;
+
+  /** The processor's answer to an operator command, once applied; null before. */
+  commandResult(requestId: string): Promise<unknown>;
+
+  /** A profile by id; a merged-away id answers its survivor. */
+  getProfile(id: string): Promise<StoredProfile | null>;
+  /** The live profile holding an identifier key (`type:value`), or null. */
+  profileIdOf(identifierKey: string): Promise<string | null>;
+  searchProfiles(search: ProfileSearch): Promise<StoredProfile[]>;
+  countProfiles(): Promise<number>;
+  /** A profile's timeline: events attributed to any of its identifiers, newest first. */
+  profileEvents(profileId: string, options: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredEventWithIdent[]>;
+  /** Merge log entries naming any of these profile ids, newest first. */
+  mergeLog(profileIds: readonly string[], limit: number): Promise<StoredMergeLogEntry[]>;
+  listIdentityWarnings(filter: { profileId?: string; beforeId?: number; limit: number }): Promise<StoredIdentityWarning[]>;
+  getAccount(id: string): Promise<StoredAccount | null>;
+  accountMembers(
+    accountId: string,
+    options: { afterProfileId?: string; limit: number },
+  ): Promise<Array<{ profileId: string; since: number }>>;
+  accountsOf(profileId: string): Promise<string[]>;
+  listTraitCatalogue(): Promise<TraitCatalogueEntry[]>;
+  updateTraitCatalogue(name: string, patch: Partial<Pick<TraitCatalogueEntry, 'category' | 'pii'>>): Promise<TraitCatalogueEntry | null>;
 
   close(): Promise<void>;
 }

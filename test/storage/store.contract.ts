@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { EventType, FailedEvent, FailureReason } from '../../src/core/event/event.ts';
-import type { EventToStore, ProcessedBatch, Source, Store, StoredEvent } from '../../src/storage/store.ts';
+import type { EventToStore, ProcessedBatch, Source, Store, StoredEvent, StoredEventWithIdent } from '../../src/storage/store.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 /** dedup `now` values far in the past, so expiring them cannot touch keys written by other tests. */
@@ -69,7 +69,7 @@ export function aSource(spec: Partial<Source> = {}): Source {
 }
 
 /** What listEvents must return for an event, apart from the store-assigned seq. */
-function expected(e: EventToStore): Omit<StoredEvent, 'seq'> {
+function expected(e: EventToStore): Omit<StoredEventWithIdent, 'seq'> {
   const { sourceId, messageId, type, name, userId, anonymousId, timestamp, receivedAt } = e.event;
   return {
     sourceId,
@@ -81,10 +81,11 @@ function expected(e: EventToStore): Omit<StoredEvent, 'seq'> {
     timestamp,
     receivedAt,
     message: JSON.parse(e.payload) as Record<string, unknown>,
+    ident: e.ident ?? null,
   };
 }
 
-const withoutSeq = ({ seq: _seq, ...rest }: StoredEvent) => rest;
+const withoutSeq = ({ seq: _seq, ...rest }: StoredEventWithIdent) => rest;
 const ids = (events: StoredEvent[]) => events.map((e) => e.messageId);
 
 export function storeContract(name: string, open: () => Promise<Store>): void {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DemoBatch } from '../../demo/batches.ts';
 import { SqliteEventLog } from '../../log/sqlite/sqlite-log.ts';
-import { Processor } from '../../processor/processor.ts';
+import { Processor, processorSettings } from '../../processor/processor.ts';
 import { SourceService } from '../../sources/source-service.ts';
 import { configFrom, withStore } from '../context.ts';
 
@@ -116,9 +116,8 @@ export function registerDemoCommand(program: Command): void {
         const processor = new Processor({
           log,
           store,
-          limits: config.limits,
+          ...processorSettings(config),
           now: Date.now,
-          dedupWindowMs: config.dedupWindowMs,
           report: () => undefined,
         });
         await processor.init();

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   invalid_write_key: { status: 401, meaning: 'The write key is unknown, rotated or its source is disabled.' },
   unauthorized: { status: 401, meaning: 'The admin API needs `Authorization: Bearer <admin token>`.' },
   not_found: { status: 404, meaning: 'No such resource.' },
+  identity_conflict: { status: 409, meaning: 'The identity rules refuse the merge (a per-type limit, or the merge or identifier cap).' },
   validation_failed: { status: 400, meaning: 'A parameter or field of the request is missing or invalid.' },
   overloaded: { status: 503, meaning: 'The pipeline is saturated; retry after the number of seconds in Retry-After.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down; retry against another instance or later.' },

@@ -8,3 +8,4 @@ export * from './outcome.ts';
 export * from './resolve.ts';
 export * from './rebuild.ts';
 export * from './traits.ts';
+export * from './trait-catalogue.ts';

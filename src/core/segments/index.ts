@@ -35,3 +35,4 @@ export {
   type ComputedTraitDefinition,
   type ComputedTraitKind,
 } from './computed-traits.ts';
+export * from './engine/index.ts';

@@ -10,7 +10,8 @@ import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
 
 interface Pending {
   entry: LogEntry;
-  resolve: () => void;
+  resolve: (seq: number) => void;
+  seq: number;
   reject: (err: unknown) => void;
 }
 
@@ -72,10 +73,10 @@ export class SqliteEventLog implements EventLog {
     this.headStmt = this.db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0) AS s`);
   }
 
-  append(entry: LogEntry): Promise<void> {
+  append(entry: LogEntry): Promise<number> {
     if (this.closed) return Promise.reject(new Error('the event log is closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ entry, resolve, reject });
+      this.pending.push({ entry, resolve, reject, seq: 0 });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -92,9 +93,12 @@ export class SqliteEventLog implements EventLog {
     try {
       this.db.transaction(() => {
         let cum = before;
-        for (const { entry } of group) {
+        for (const p of group) {
+          const { entry } = p;
           cum += entry.messages;
-          this.insert.run(entry.sourceId, entry.receivedAt, entry.typeHint, entry.shape, entry.body, entry.messages, cum);
+          p.seq = Number(
+            this.insert.run(entry.sourceId, entry.receivedAt, entry.typeHint, entry.shape, entry.body, entry.messages, cum).lastInsertRowid,
+          );
         }
         this.cumMessages = cum;
       })();
@@ -103,7 +107,7 @@ export class SqliteEventLog implements EventLog {
       for (const p of group) p.reject(err);
       return;
     }
-    for (const p of group) p.resolve();
+    for (const p of group) p.resolve(p.seq);
     for (const l of this.listeners) l();
   }
 
@@ -119,7 +123,7 @@ export class SqliteEventLog implements EventLog {
         sourceId: r.source_id,
         receivedAt: r.received_at,
         typeHint: r.type_hint as LogRecord['typeHint'],
-        shape: r.shape === 'single' ? 'single' : 'batch',
+        shape: r.shape === 'single' || r.shape === 'command' ? r.shape : 'batch',
         body: r.body,
         messages: r.messages,
       });

@@ -5,15 +5,24 @@
  */
 import pg from 'pg';
 import type {
+  BatchTx,
   CommitResult,
   EventFilter,
+  EventToStore,
   FailedEventFilter,
   ProcessedBatch,
+  ProfileSearch,
   Source,
   Store,
-  StoredEvent,
+  StoredAccount,
+  StoredEventWithIdent,
   StoredFailedEvent,
+  StoredIdentityWarning,
+  StoredMergeLogEntry,
+  StoredProfile,
+  TraitCatalogueEntry,
 } from '../store.ts';
+import * as identity from './postgres-identity.ts';
 import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 
@@ -42,29 +51,32 @@ const typeParsers = {
 };
 
 /**
- * De-duplicate and insert a batch of events in one statement. Keys are matched inside PostgreSQL, after
- * the driver has encoded the strings: a lone surrogate in a messageId becomes U+FFFD on the way in, so
- * matching the RETURNING rows against the JavaScript input would drop such events. DISTINCT ON keeps
- * the first occurrence of a key repeated inside the batch; ORDER BY ord gives seq in arrival order.
+ * Claim de-duplication keys for a batch in one statement; answers the ordinals (1-based) of the events
+ * that are new. Keys are matched inside PostgreSQL, after the driver has encoded the strings: a lone
+ * surrogate in a messageId becomes U+FFFD on the way in, so matching RETURNING rows against the
+ * JavaScript input would misjudge such events. DISTINCT ON keeps the first occurrence of a repeated key.
  */
-const INSERT_EVENTS_SQL = `
+const CLAIM_SQL = `
   WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[])
-      WITH ORDINALITY AS t(source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ord)
+    SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(source_id, message_id, ord)
   ),
   firsts AS (
     SELECT DISTINCT ON (source_id, message_id) * FROM input ORDER BY source_id, message_id, ord
   ),
   fresh AS (
     INSERT INTO dedup (source_id, message_id, seen_at)
-    SELECT source_id, message_id, $10::bigint FROM firsts
+    SELECT source_id, message_id, $3::bigint FROM firsts
     ON CONFLICT DO NOTHING
     RETURNING source_id, message_id
   )
-  INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload)
-  SELECT f.source_id, f.message_id, f.type, f.name, f.user_id, f.anonymous_id, f.ts, f.received_at, f.payload
-  FROM firsts f JOIN fresh USING (source_id, message_id)
-  ORDER BY f.ord`;
+  SELECT f.ord FROM firsts f JOIN fresh USING (source_id, message_id)`;
+
+const INSERT_EVENTS_SQL = `
+  INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident)
+  SELECT source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])
+    WITH ORDINALITY AS t(source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, ord)
+  ORDER BY ord`;
 
 const INSERT_FAILED_SQL = `
   INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload)
@@ -169,43 +181,86 @@ export class PostgresStore implements Store {
   }
 
   async commitBatch(batch: ProcessedBatch): Promise<CommitResult> {
+    return this.runBatch(async (tx) => {
+      const fresh = await tx.claim(batch.events, batch.now);
+      const events = batch.events.filter((_, i) => fresh[i]);
+      await tx.write({ ...batch, events });
+      return { stored: events.length, duplicates: batch.events.length - events.length };
+    });
+  }
+
+  private async claim(c: pg.PoolClient, events: readonly EventToStore[], now: number): Promise<boolean[]> {
+    const fresh = new Array<boolean>(events.length).fill(false);
+    if (events.length === 0) return fresh;
+    const rows = await c.query<{ ord: number }>(CLAIM_SQL, [
+      events.map((e) => e.event.sourceId),
+      events.map((e) => e.event.messageId),
+      now,
+    ]);
+    for (const r of rows.rows) fresh[r.ord - 1] = true;
+    return fresh;
+  }
+
+  private async write(c: pg.PoolClient, batch: ProcessedBatch): Promise<void> {
+    if (batch.events.length > 0) {
+      const ev = batch.events.map((e) => e.event);
+      await c.query(INSERT_EVENTS_SQL, [
+        ev.map((e) => e.sourceId),
+        ev.map((e) => e.messageId),
+        ev.map((e) => e.type),
+        ev.map((e) => e.name),
+        ev.map((e) => e.userId),
+        ev.map((e) => e.anonymousId),
+        ev.map((e) => e.timestamp),
+        ev.map((e) => e.receivedAt),
+        batch.events.map((e) => e.payload),
+        batch.events.map((e) => e.ident ?? null),
+      ]);
+    }
+    if (batch.failed.length > 0) {
+      const f = batch.failed;
+      await c.query(INSERT_FAILED_SQL, [
+        f.map((x) => x.sourceId),
+        f.map((x) => x.receivedAt),
+        f.map((x) => x.reason),
+        f.map((x) => x.detail),
+        f.map((x) => x.messageId),
+        f.map((x) => x.payload),
+      ]);
+    }
+    if (batch.identity) await identity.writeIdentity(c, batch.identity);
+    for (const r of batch.commandResults ?? [])
+      await c.query(
+        'INSERT INTO command_results (request_id, result, at) VALUES ($1, $2, $3) ON CONFLICT (request_id) DO UPDATE SET result = excluded.result',
+        [r.requestId, JSON.stringify(r.result), batch.now],
+      );
+    await c.query('INSERT INTO cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq', [
+      batch.cursorName,
+      batch.cursorSeq,
+    ]);
+  }
+
+  async runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T> {
     return this.transaction(async (c) => {
       // One writer at a time, as on SQLite: seq is the paging cursor (`afterSeq`), so a batch must not
-      // become visible after a later-numbered one, or a follower would skip it.
+      // become visible after a later-numbered one, or a follower would skip it; and identity changes of
+      // workers on other machines are applied one batch at a time, each reading the others' commits.
       await c.query(LOCK_SQL, [COMMIT_LOCK]);
-      let stored = 0;
-      if (batch.events.length > 0) {
-        const ev = batch.events.map((e) => e.event);
-        const inserted = await c.query(INSERT_EVENTS_SQL, [
-          ev.map((e) => e.sourceId),
-          ev.map((e) => e.messageId),
-          ev.map((e) => e.type),
-          ev.map((e) => e.name),
-          ev.map((e) => e.userId),
-          ev.map((e) => e.anonymousId),
-          ev.map((e) => e.timestamp),
-          ev.map((e) => e.receivedAt),
-          batch.events.map((e) => e.payload),
-          batch.now,
-        ]);
-        stored = inserted.rowCount ?? 0;
-      }
-      if (batch.failed.length > 0) {
-        const f = batch.failed;
-        await c.query(INSERT_FAILED_SQL, [
-          f.map((x) => x.sourceId),
-          f.map((x) => x.receivedAt),
-          f.map((x) => x.reason),
-          f.map((x) => x.detail),
-          f.map((x) => x.messageId),
-          f.map((x) => x.payload),
-        ]);
-      }
-      await c.query('INSERT INTO cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq', [
-        batch.cursorName,
-        batch.cursorSeq,
-      ]);
-      return { stored, duplicates: batch.events.length - stored };
+      const tx: BatchTx = {
+        claim: (events, now) => this.claim(c, events, now),
+        write: (batch) => this.write(c, batch),
+        profilesHolding: (keys) => identity.profilesHolding(c, keys),
+        profilesById: (ids) => identity.profilesById(c, ids),
+        factsMentioning: (keys) => identity.factsMentioning(c, keys),
+        identifyEventsOf: (keys) => identity.identifyEventsOf(c, keys),
+        accounts: (ids) => identity.accounts(c, ids),
+        catalogueNames: () => identity.catalogueNames(c),
+        allFacts: () => identity.allFacts(c),
+        nextFactSeq: async () => (await c.query<{ n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM identity_facts')).rows[0]!.n,
+        clearProfiles: () => identity.clearProfiles(c),
+        writeIdentity: (w) => identity.writeIdentity(c, w),
+      };
+      return work(tx);
     });
   }
 
@@ -218,7 +273,7 @@ export class PostgresStore implements Store {
     return (await this.pool.query('DELETE FROM dedup WHERE seen_at < $1', [olderThan])).rowCount ?? 0;
   }
 
-  async listEvents(f: EventFilter): Promise<StoredEvent[]> {
+  async listEvents(f: EventFilter): Promise<StoredEventWithIdent[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (column: string, op: string, v: unknown) => {
@@ -257,6 +312,72 @@ export class PostgresStore implements Store {
     params.push(f.limit);
     const sql = `SELECT * FROM failed_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${params.length}`;
     return (await this.pool.query<FailedRow>(sql, params)).rows.map(toFailed);
+  }
+
+  async commandResult(requestId: string): Promise<unknown> {
+    const row = (await this.pool.query<{ result: string }>('SELECT result FROM command_results WHERE request_id = $1', [requestId]))
+      .rows[0];
+    return row === undefined ? null : (JSON.parse(row.result) as unknown);
+  }
+
+  async getProfile(id: string): Promise<StoredProfile | null> {
+    return (await identity.profilesById(this.pool, [id]))[0] ?? null;
+  }
+
+  async profileIdOf(key: string): Promise<string | null> {
+    return identity.profileIdOf(this.pool, key);
+  }
+
+  async searchProfiles(search: ProfileSearch): Promise<StoredProfile[]> {
+    return identity.searchProfiles(this.pool, search);
+  }
+
+  async countProfiles(): Promise<number> {
+    return identity.countProfiles(this.pool);
+  }
+
+  async profileEvents(profileId: string, o: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredEventWithIdent[]> {
+    const ascending = o.afterSeq !== undefined;
+    const rows = await this.pool.query<EventRow>(
+      `SELECT * FROM events WHERE ident IN (SELECT key FROM identities WHERE profile_id = $1) AND seq < $2 AND seq > $3
+       ORDER BY seq ${ascending ? 'ASC' : 'DESC'} LIMIT $4`,
+      [profileId, o.beforeSeq ?? Number.MAX_SAFE_INTEGER, o.afterSeq ?? 0, o.limit],
+    );
+    return rows.rows.map(toStoredEvent);
+  }
+
+  async mergeLog(profileIds: readonly string[], limit: number): Promise<StoredMergeLogEntry[]> {
+    return identity.mergeLog(this.pool, profileIds, limit);
+  }
+
+  async listIdentityWarnings(filter: { profileId?: string; beforeId?: number; limit: number }): Promise<StoredIdentityWarning[]> {
+    return identity.listWarnings(this.pool, filter);
+  }
+
+  async getAccount(id: string): Promise<StoredAccount | null> {
+    return (await identity.accounts(this.pool, [id]))[0] ?? null;
+  }
+
+  async accountMembers(
+    accountId: string,
+    o: { afterProfileId?: string; limit: number },
+  ): Promise<Array<{ profileId: string; since: number }>> {
+    return identity.accountMembers(this.pool, accountId, o);
+  }
+
+  async accountsOf(profileId: string): Promise<string[]> {
+    return identity.accountsOf(this.pool, profileId);
+  }
+
+  async listTraitCatalogue(): Promise<TraitCatalogueEntry[]> {
+    return identity.listCatalogue(this.pool);
+  }
+
+  async updateTraitCatalogue(
+    name: string,
+    patch: Partial<Pick<TraitCatalogueEntry, 'category' | 'pii'>>,
+  ): Promise<TraitCatalogueEntry | null> {
+    return identity.updateCatalogue(this.pool, name, patch);
   }
 
   async close(): Promise<void> {

@@ -50,4 +50,83 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: s
       CREATE INDEX failed_by_source ON failed_events (source_id, id);
     `,
   },
+  {
+    id: 2,
+    name: 'identity',
+    sql: `
+      -- An event belongs to whichever profile holds the identifier it is attributed to (events.ident):
+      -- merges and unmerges move identifiers, never events.
+      ALTER TABLE events ADD COLUMN ident TEXT;
+      DROP INDEX events_by_ident;
+      CREATE INDEX events_by_ident ON events (ident, seq);
+      CREATE TABLE profiles (
+        id TEXT PRIMARY KEY,
+        first_seen INTEGER NOT NULL,
+        merge_count INTEGER NOT NULL,
+        absorbed TEXT NOT NULL,
+        traits TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE profile_redirects (old_id TEXT PRIMARY KEY, profile_id TEXT NOT NULL) WITHOUT ROWID;
+      CREATE INDEX redirects_by_profile ON profile_redirects (profile_id);
+      CREATE TABLE identities (
+        key TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        value TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        fact_seq INTEGER NOT NULL,
+        event_message_id TEXT NOT NULL,
+        source_id TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX identities_by_profile ON identities (profile_id);
+      -- Append-only identity facts; seq is assigned by the processor (log position and message index).
+      CREATE TABLE identity_facts (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE fact_keys (key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;
+      CREATE TABLE merge_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        other_ids TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        fact_seq INTEGER NOT NULL,
+        actor TEXT NOT NULL
+      );
+      CREATE INDEX merge_log_by_profile ON merge_log (profile_id, id);
+      CREATE TABLE merge_log_others (other_id TEXT NOT NULL, log_id INTEGER NOT NULL, PRIMARY KEY (other_id, log_id)) WITHOUT ROWID;
+      CREATE TABLE identity_warnings (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        identifier TEXT,
+        profile_id TEXT,
+        source_id TEXT,
+        message_id TEXT
+      );
+      CREATE INDEX warnings_by_profile ON identity_warnings (profile_id, id);
+      CREATE TABLE accounts (id TEXT PRIMARY KEY, traits TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE account_members (
+        account_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (account_id, profile_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX members_by_profile ON account_members (profile_id);
+      -- What the processor answered to an operator command (merge, unmerge, …), by request id.
+      CREATE TABLE command_results (request_id TEXT PRIMARY KEY, result TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE trait_catalogue (
+        name TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        example TEXT,
+        category TEXT NOT NULL,
+        pii INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        edited INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ];

@@ -6,15 +6,24 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import type {
+  BatchTx,
   CommitResult,
   EventFilter,
+  EventToStore,
   FailedEventFilter,
   ProcessedBatch,
+  ProfileSearch,
   Source,
   Store,
-  StoredEvent,
+  StoredAccount,
+  StoredEventWithIdent,
   StoredFailedEvent,
+  StoredIdentityWarning,
+  StoredMergeLogEntry,
+  StoredProfile,
+  TraitCatalogueEntry,
 } from '../store.ts';
+import { SqliteIdentityTables } from './sqlite-identity.ts';
 import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 
@@ -22,6 +31,7 @@ export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly db: Database.Database;
   private statements: ReturnType<SqliteStore['prepare']> | undefined;
+  private readonly identity: SqliteIdentityTables;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -33,13 +43,14 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -131072');
     this.db.pragma('secure_delete = ON');
+    this.identity = new SqliteIdentityTables(this.db);
   }
 
   private prepare() {
     const db = this.db;
     return {
       insertEvent: db.prepare(
-        'INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       insertDedup: db.prepare('INSERT OR IGNORE INTO dedup (source_id, message_id, seen_at) VALUES (?, ?, ?)'),
       insertFailed: db.prepare(
@@ -107,22 +118,70 @@ export class SqliteStore implements Store {
   }
 
   async commitBatch(batch: ProcessedBatch): Promise<CommitResult> {
+    return this.runBatch(async (tx) => {
+      const fresh = await tx.claim(batch.events, batch.now);
+      const events = batch.events.filter((_, i) => fresh[i]);
+      await tx.write({ ...batch, events });
+      return { stored: events.length, duplicates: batch.events.length - events.length };
+    });
+  }
+
+  private claimSync(events: readonly EventToStore[], now: number): boolean[] {
+    const insert = this.stmts.insertDedup;
+    return events.map(({ event: e }) => insert.run(e.sourceId, e.messageId, now).changes === 1);
+  }
+
+  private writeSync(batch: ProcessedBatch): void {
     const s = this.stmts;
-    let stored = 0;
-    let duplicates = 0;
-    this.db.transaction(() => {
-      for (const { event: e, payload } of batch.events) {
-        if (s.insertDedup.run(e.sourceId, e.messageId, batch.now).changes === 0) {
-          duplicates++;
-          continue;
-        }
-        s.insertEvent.run(e.sourceId, e.messageId, e.type, e.name, e.userId, e.anonymousId, e.timestamp, e.receivedAt, payload);
-        stored++;
-      }
-      for (const f of batch.failed) s.insertFailed.run(f.sourceId, f.receivedAt, f.reason, f.detail, f.messageId, f.payload);
-      s.setCursor.run(batch.cursorName, batch.cursorSeq);
-    })();
-    return { stored, duplicates };
+    for (const { event: e, payload, ident } of batch.events)
+      s.insertEvent.run(
+        e.sourceId,
+        e.messageId,
+        e.type,
+        e.name,
+        e.userId,
+        e.anonymousId,
+        e.timestamp,
+        e.receivedAt,
+        payload,
+        ident ?? null,
+      );
+    for (const f of batch.failed) s.insertFailed.run(f.sourceId, f.receivedAt, f.reason, f.detail, f.messageId, f.payload);
+    if (batch.identity) this.identity.write(batch.identity);
+    for (const r of batch.commandResults ?? [])
+      this.db
+        .prepare('INSERT OR REPLACE INTO command_results (request_id, result, at) VALUES (?, ?, ?)')
+        .run(r.requestId, JSON.stringify(r.result), batch.now);
+    s.setCursor.run(batch.cursorName, batch.cursorSeq);
+  }
+
+  async runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T> {
+    const id = this.identity;
+    const tx: BatchTx = {
+      claim: async (events, now) => this.claimSync(events, now),
+      write: async (batch) => this.writeSync(batch),
+      profilesHolding: async (keys) => id.profilesHolding(keys),
+      profilesById: async (ids) => id.profilesById(ids),
+      factsMentioning: async (keys) => id.factsMentioning(keys),
+      identifyEventsOf: async (keys) => id.identifyEventsOf(keys),
+      accounts: async (ids) => id.accounts(ids),
+      catalogueNames: async () => id.catalogueNames(),
+      allFacts: async () => id.allFacts(),
+      nextFactSeq: async () => this.db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM identity_facts').pluck().get() as number,
+      clearProfiles: async () => id.clearProfiles(),
+      writeIdentity: async (w) => id.write(w),
+    };
+    // Every tx method settles at once, so `work` runs to completion in microtasks: nothing else can use
+    // this connection between BEGIN and COMMIT.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work(tx);
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   async readCursor(name: string): Promise<number> {
@@ -134,7 +193,7 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM dedup WHERE seen_at < ?').run(olderThan).changes;
   }
 
-  async listEvents(f: EventFilter): Promise<StoredEvent[]> {
+  async listEvents(f: EventFilter): Promise<StoredEventWithIdent[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, v: unknown) => {
@@ -176,6 +235,72 @@ export class SqliteStore implements Store {
     }
     const sql = `SELECT * FROM failed_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...params, f.limit) as FailedRow[]).map(toFailed);
+  }
+
+  async commandResult(requestId: string): Promise<unknown> {
+    const text = this.db.prepare('SELECT result FROM command_results WHERE request_id = ?').pluck().get(requestId) as string | undefined;
+    return text === undefined ? null : (JSON.parse(text) as unknown);
+  }
+
+  async getProfile(id: string): Promise<StoredProfile | null> {
+    return this.identity.getProfile(id);
+  }
+
+  async profileIdOf(key: string): Promise<string | null> {
+    return this.identity.profileIdOf(key);
+  }
+
+  async searchProfiles(search: ProfileSearch): Promise<StoredProfile[]> {
+    return this.identity.searchProfiles(search);
+  }
+
+  async countProfiles(): Promise<number> {
+    return this.identity.countProfiles();
+  }
+
+  async profileEvents(profileId: string, o: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredEventWithIdent[]> {
+    const ascending = o.afterSeq !== undefined;
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM events WHERE ident IN (SELECT key FROM identities WHERE profile_id = ?) AND seq < ? AND seq > ?
+         ORDER BY seq ${ascending ? 'ASC' : 'DESC'} LIMIT ?`,
+      )
+      .all(profileId, o.beforeSeq ?? Number.MAX_SAFE_INTEGER, o.afterSeq ?? 0, o.limit) as EventRow[];
+    return rows.map(toStoredEvent);
+  }
+
+  async mergeLog(profileIds: readonly string[], limit: number): Promise<StoredMergeLogEntry[]> {
+    return this.identity.mergeLog(profileIds, limit);
+  }
+
+  async listIdentityWarnings(filter: { profileId?: string; beforeId?: number; limit: number }): Promise<StoredIdentityWarning[]> {
+    return this.identity.listWarnings(filter);
+  }
+
+  async getAccount(id: string): Promise<StoredAccount | null> {
+    return this.identity.getAccount(id);
+  }
+
+  async accountMembers(
+    accountId: string,
+    o: { afterProfileId?: string; limit: number },
+  ): Promise<Array<{ profileId: string; since: number }>> {
+    return this.identity.accountMembers(accountId, o);
+  }
+
+  async accountsOf(profileId: string): Promise<string[]> {
+    return this.identity.accountsOf(profileId);
+  }
+
+  async listTraitCatalogue(): Promise<TraitCatalogueEntry[]> {
+    return this.identity.listCatalogue();
+  }
+
+  async updateTraitCatalogue(
+    name: string,
+    patch: Partial<Pick<TraitCatalogueEntry, 'category' | 'pii'>>,
+  ): Promise<TraitCatalogueEntry | null> {
+    return this.identity.updateCatalogue(name, patch);
   }
 
   async close(): Promise<void> {

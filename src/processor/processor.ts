@@ -11,6 +11,7 @@ import type { EventLog, LogRecord } from '../log/event-log.ts';
 import type { EventToStore, Store } from '../storage/store.ts';
 import { executeCommand, parseCommand, type CommandResult } from './commands.ts';
 import { decodeEntry } from './decode-entry.ts';
+import type { EventGate, GateResult } from './event-gate.ts';
 import { IdentitySession, type IdentitySettings, type IdentityStats } from './identity-session.ts';
 
 export interface ProcessorOptions {
@@ -22,6 +23,8 @@ export interface ProcessorOptions {
   now: () => number;
   dedupWindowMs: number;
   identity: IdentitySettings;
+  /** The collection gate (privacy enforcement) applied to every decoded event; none keeps everything. */
+  gate?: EventGate;
   /** The cursor this processor keeps in the store (one per log, so one per node). */
   cursorName?: string;
   /** Most log records and messages per micro-batch. */
@@ -51,6 +54,9 @@ export interface BatchReport {
   failedByReason: Record<string, number>;
   lastReceivedAt: number;
   identity: IdentityStats;
+  /** Collection gate counts: events dropped by reason, and decisions applied to kept events. */
+  gateDropped: Record<string, number>;
+  gateDecisions: Record<string, number>;
   /** Live profiles this batch changed or added events to (what segments re-evaluate). */
   touchedProfiles: string[];
 }
@@ -125,10 +131,16 @@ export class Processor {
     const last = records[records.length - 1]!;
     const now = this.opts.now();
     const cursorName = this.cursorName;
+    let gated: GateResult = { kept: events, dropped: {}, decisions: {} };
+    if (this.opts.gate) {
+      await this.opts.gate.refresh();
+      gated = this.opts.gate.apply(events);
+    }
+    const admitted = gated.kept;
     const result = await this.opts.store
       .runBatch(async (tx) => {
-        const fresh = await tx.claim(events, now);
-        const kept = events.filter((_, i) => fresh[i]);
+        const fresh = await tx.claim(admitted, now);
+        const kept = admitted.filter((_, i) => fresh[i]);
         const session = new IdentitySession(tx, this.opts.identity, now);
         this.traitNames ??= await tx.catalogueNames();
         session.setKnownTraitNames(this.traitNames);
@@ -140,7 +152,7 @@ export class Processor {
         }
         const identity = session.finish();
         await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity });
-        return { stored: kept.length, duplicates: events.length - kept.length, stats: session.stats, touched: [...session.touched] };
+        return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats, touched: [...session.touched] };
       })
       .catch((err: unknown) => {
         // Names discovered in a rolled-back batch were never written: read the catalogue again.
@@ -158,6 +170,8 @@ export class Processor {
       lastReceivedAt: last.receivedAt,
       identity: result.stats,
       touchedProfiles: result.touched,
+      gateDropped: gated.dropped,
+      gateDecisions: gated.decisions,
     });
     if (now - this.lastDedupSweep > 60_000) {
       this.lastDedupSweep = now;
@@ -218,6 +232,8 @@ export class Processor {
       lastReceivedAt: record.receivedAt,
       identity: stats,
       touchedProfiles: touched,
+      gateDropped: {},
+      gateDecisions: {},
     });
     return 1;
   }

@@ -23,6 +23,7 @@ export interface EventRow {
   received_at: number;
   payload: string;
   ident?: string | null;
+  restricted?: number | boolean | null;
 }
 
 export interface FailedRow {
@@ -55,6 +56,7 @@ export const toStoredEvent = (r: EventRow): StoredEventWithIdent => ({
   receivedAt: r.received_at,
   message: JSON.parse(r.payload) as Record<string, unknown>,
   ident: r.ident ?? null,
+  restricted: r.restricted === true || r.restricted === 1,
 });
 
 export const toFailed = (r: FailedRow): StoredFailedEvent => ({

@@ -34,6 +34,8 @@ export interface EventToStore {
    * identifier now, so merges and unmerges move events without rewriting them. Null: no usable identifier.
    */
   ident?: string | null;
+  /** Stored but restricted by a collection policy: kept for the record, never used for segments or activation. */
+  restricted?: boolean;
 }
 
 /** Everything one processor micro-batch writes, applied in one transaction together with the cursor. */
@@ -98,6 +100,7 @@ export interface StoredEvent {
   message: Record<string, unknown>;
   /** The identifier (`type:value`) the event is attributed to (see `EventToStore.ident`). */
   ident: string | null;
+  restricted: boolean;
 }
 
 export interface StoredFailedEvent extends FailedEvent {

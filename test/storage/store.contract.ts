@@ -82,6 +82,7 @@ function expected(e: EventToStore): Omit<StoredEventWithIdent, 'seq'> {
     receivedAt,
     message: JSON.parse(e.payload) as Record<string, unknown>,
     ident: e.ident ?? null,
+    restricted: e.restricted === true,
   };
 }
 

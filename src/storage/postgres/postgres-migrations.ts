@@ -135,4 +135,9 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql:
       );
     `,
   },
+  {
+    id: 3,
+    name: 'restricted events',
+    sql: `ALTER TABLE events ADD COLUMN restricted BOOLEAN NOT NULL DEFAULT FALSE;`,
+  },
 ];

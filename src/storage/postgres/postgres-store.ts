@@ -72,10 +72,10 @@ const CLAIM_SQL = `
   SELECT f.ord FROM firsts f JOIN fresh USING (source_id, message_id)`;
 
 const INSERT_EVENTS_SQL = `
-  INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident)
-  SELECT source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])
-    WITH ORDINALITY AS t(source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, ord)
+  INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted)
+  SELECT source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::boolean[])
+    WITH ORDINALITY AS t(source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted, ord)
   ORDER BY ord`;
 
 const INSERT_FAILED_SQL = `
@@ -87,7 +87,8 @@ const INSERT_FAILED_SQL = `
 
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
-  private readonly pool: pg.Pool;
+  /** The connection pool, for the other domains' PostgreSQL adapters (segments, privacy) to share. */
+  readonly pool: pg.Pool;
   private closed = false;
 
   constructor(url: string) {
@@ -215,6 +216,7 @@ export class PostgresStore implements Store {
         ev.map((e) => e.receivedAt),
         batch.events.map((e) => e.payload),
         batch.events.map((e) => e.ident ?? null),
+        batch.events.map((e) => e.restricted === true),
       ]);
     }
     if (batch.failed.length > 0) {

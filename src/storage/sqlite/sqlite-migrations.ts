@@ -129,4 +129,9 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: s
       );
     `,
   },
+  {
+    id: 3,
+    name: 'restricted events',
+    sql: `ALTER TABLE events ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -50,7 +50,7 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       insertEvent: db.prepare(
-        'INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       insertDedup: db.prepare('INSERT OR IGNORE INTO dedup (source_id, message_id, seen_at) VALUES (?, ?, ?)'),
       insertFailed: db.prepare(

@@ -133,7 +133,7 @@ export class SqliteStore implements Store {
 
   private writeSync(batch: ProcessedBatch): void {
     const s = this.stmts;
-    for (const { event: e, payload, ident } of batch.events)
+    for (const { event: e, payload, ident, restricted } of batch.events)
       s.insertEvent.run(
         e.sourceId,
         e.messageId,
@@ -145,6 +145,7 @@ export class SqliteStore implements Store {
         e.receivedAt,
         payload,
         ident ?? null,
+        restricted ? 1 : 0,
       );
     for (const f of batch.failed) s.insertFailed.run(f.sourceId, f.receivedAt, f.reason, f.detail, f.messageId, f.payload);
     if (batch.identity) this.identity.write(batch.identity);

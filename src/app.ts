@@ -11,7 +11,7 @@ import { buildHttpApp } from './http/http-app.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { SqliteEventLog } from './log/sqlite/sqlite-log.ts';
 import { createMetrics, recordBatch, type Metrics } from './observability/metrics.ts';
-import { CURSOR_NAME, Processor, processorSettings, type BatchReport } from './processor/processor.ts';
+import { cursorNameFor, Processor, processorSettings, type BatchReport } from './processor/processor.ts';
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
 import { ProfileService } from './profiles/profile-service.ts';
@@ -51,7 +51,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   const logFile = path.join(config.dataDir, 'log.sqlite');
   const log = new SqliteEventLog(logFile);
   let runner: ProcessorRunner | null = null;
-  let processedSeq = await store.readCursor(CURSOR_NAME);
+  let processedSeq = await store.readCursor(cursorNameFor(log));
   const metrics = createMetrics(() => log.backlog(runner?.processedSeq ?? processedSeq), now, runtime.defaultMetrics ?? true);
   // The log has one writer, this thread: processed entries are deleted here, at most once a second.
   let truncatedAt = 0;

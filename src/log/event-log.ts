@@ -30,6 +30,12 @@ export interface LogRecord extends LogEntry {
 }
 
 export interface EventLog {
+  /**
+   * Identifies this log (a random id fixed when it was created). Log positions only mean something
+   * within one log, so a processor keeps its cursor under this id: several nodes, each with its own log,
+   * can share one PostgreSQL store, and a recreated log starts a fresh cursor instead of skipping entries.
+   */
+  readonly logId: string;
   /** Make an entry durable. Resolves with its seq after it is committed (group commit may batch many callers). */
   append(entry: LogEntry): Promise<number>;
   /** Entries after `afterSeq`, in order, at most `limit` records or about `maxMessages` messages. */

@@ -25,7 +25,7 @@ export interface ProcessorOptions {
   identity: IdentitySettings;
   /** The collection gate (privacy enforcement) applied to every decoded event; none keeps everything. */
   gate?: EventGate;
-  /** The cursor this processor keeps in the store (one per log, so one per node). */
+  /** The cursor this processor keeps in the store; default `cursorNameFor(log)`. */
   cursorName?: string;
   /** Most log records and messages per micro-batch. */
   maxRecords?: number;
@@ -33,7 +33,10 @@ export interface ProcessorOptions {
   onError?: (err: unknown) => void;
 }
 
-export const CURSOR_NAME = 'processor';
+/** The store cursor of the processor reading `log`: one per log, so one per node. */
+export function cursorNameFor(log: Pick<EventLog, 'logId'>): string {
+  return `processor:${log.logId}`;
+}
 /** Settings key of the identity rules (their JSON configuration). */
 export const IDENTITY_RULES_SETTING = 'identity.rules';
 
@@ -83,7 +86,7 @@ export class Processor {
   }
 
   private get cursorName(): string {
-    return this.opts.cursorName ?? CURSOR_NAME;
+    return this.opts.cursorName ?? cursorNameFor(this.opts.log);
   }
 
   async init(): Promise<void> {

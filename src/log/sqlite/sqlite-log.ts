@@ -4,6 +4,7 @@
  * turn of the event loop goes into one transaction, and all of them resolve after that one fsync.
  */
 import Database from 'better-sqlite3';
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
@@ -36,6 +37,8 @@ export class SqliteEventLog implements EventLog {
   private readonly cumAt: Database.Statement;
   private readonly headStmt: Database.Statement;
   private closed = false;
+  /** A random id of this log file, fixed at creation: processors keep their cursor under it (see `EventLog.logId`). */
+  readonly logId: string;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -63,14 +66,26 @@ export class SqliteEventLog implements EventLog {
       { seq: number; cum_messages: number } | undefined;
     const meta = this.db.prepare(`SELECT v FROM log_meta WHERE k = 'cum_messages'`).get() as { v: number } | undefined;
     this.cumMessages = last?.cum_messages ?? meta?.v ?? 0;
+    this.logId = this.readOrCreateLogId(options.readonly ?? false);
     this.insert = this.db.prepare(
       'INSERT INTO log (source_id, received_at, type_hint, shape, body, messages, cum_messages) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.readStmt = this.db.prepare(
-      'SELECT seq, source_id, received_at, type_hint, shape, body, messages FROM log WHERE seq > ? ORDER BY seq LIMIT ?',
+      // Bounded by the running message count too, so a read never loads bodies it will not hand out.
+      'SELECT seq, source_id, received_at, type_hint, shape, body, messages FROM log WHERE seq > ? AND cum_messages - messages < ? ORDER BY seq LIMIT ?',
     );
     this.cumAt = this.db.prepare('SELECT cum_messages - messages AS before, seq, received_at FROM log WHERE seq > ? ORDER BY seq LIMIT 1');
     this.headStmt = this.db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0) AS s`);
+  }
+
+  private readOrCreateLogId(readonly: boolean): string {
+    const get = () => this.db.prepare(`SELECT v FROM log_meta WHERE k = 'log_id'`).get() as { v: number } | undefined;
+    let row = get();
+    if (row === undefined && !readonly) {
+      this.db.prepare(`INSERT OR IGNORE INTO log_meta (k, v) VALUES ('log_id', ?)`).run(randomInt(1, 2 ** 47));
+      row = get();
+    }
+    return row === undefined ? 'unknown' : row.v.toString(36);
   }
 
   append(entry: LogEntry): Promise<number> {
@@ -112,7 +127,9 @@ export class SqliteEventLog implements EventLog {
   }
 
   read(afterSeq: number, limit: number, maxMessages: number): LogRecord[] {
-    const rows = this.readStmt.all(afterSeq, limit) as Row[];
+    const first = this.cumAt.get(afterSeq) as { before: number } | undefined;
+    if (first === undefined) return [];
+    const rows = this.readStmt.all(afterSeq, first.before + Math.max(1, maxMessages), limit) as Row[];
     const out: LogRecord[] = [];
     let messages = 0;
     for (const r of rows) {

@@ -15,6 +15,7 @@ import { cursorNameFor, Processor, processorSettings, type BatchReport } from '.
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
 import { ProfileService } from './profiles/profile-service.ts';
+import { ImportService } from './imports/import-service.ts';
 import { openStore } from './storage/open-store.ts';
 import type { Store } from './storage/store.ts';
 
@@ -88,8 +89,11 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   });
   const { auth: adminAuth, generated } = await AdminAuth.init(store, config.adminToken);
   const profiles = new ProfileService(store, log, { phoneRegion: config.phoneRegion, processorRunning: runner !== null, now });
+  const imports = new ImportService(log, sources, now);
   const http = await buildHttpApp({
     profiles,
+    imports,
+    maxImportBytes: config.limits.maxImportBytes,
     logger: runtime.logger,
     ingest,
     sources,

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config-error.ts';
 import { registerDemoCommand } from './commands/demo.command.ts';
 import { registerEventsCommands } from './commands/events.command.ts';
+import { registerImportCommand } from './commands/import.command.ts';
 import { registerMigrateCommand } from './commands/migrate.command.ts';
 import { registerProfilesCommands } from './commands/profiles.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
@@ -21,6 +22,7 @@ registerMigrateCommand(program);
 registerSourcesCommands(program);
 registerEventsCommands(program);
 registerProfilesCommands(program);
+registerImportCommand(program);
 registerDemoCommand(program);
 
 try {

@@ -22,6 +22,8 @@ export interface Limits {
   maxBatchMessages: number;
   /** Deepest nesting of objects/arrays inside one message. */
   maxDepth: number;
+  /** Largest import file (CSV) accepted by the admin API. */
+  maxImportBytes: number;
 }
 
 export interface Config {
@@ -133,6 +135,7 @@ export function parseConfig(env: Env, flags: Flags = {}): Config {
       maxMessageBytes: intSetting(env, 'TESSERA_MAX_MESSAGE_BYTES', 32_768, 256, 16 * 1024 * 1024),
       maxBatchMessages: intSetting(env, 'TESSERA_MAX_BATCH_MESSAGES', 2_500, 1, 100_000),
       maxDepth: intSetting(env, 'TESSERA_MAX_DEPTH', 32, 2, 1_000),
+      maxImportBytes: intSetting(env, 'TESSERA_MAX_IMPORT_BYTES', 100 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     },
     dedupWindowMs: intSetting(env, 'TESSERA_DEDUP_WINDOW_HOURS', 48, 24, 24 * 365) * 3_600_000,
     maxBacklogEvents: intSetting(env, 'TESSERA_MAX_BACKLOG_EVENTS', 2_000_000, 1, 1_000_000_000),

@@ -15,6 +15,8 @@ import type { SourceService } from '../sources/source-service.ts';
 import type { Store } from '../storage/store.ts';
 import type { ProfileService } from '../profiles/profile-service.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
+import { importsRoutes } from './routes/imports.routes.ts';
+import type { ImportService } from '../imports/import-service.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { errorsPage } from './routes/errors-page.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
@@ -27,6 +29,8 @@ export interface HttpDeps {
   sources: SourceService;
   store: Store;
   profiles: ProfileService;
+  imports: ImportService;
+  maxImportBytes: number;
   adminAuth: AdminAuth;
   metrics: Metrics;
   maxRequestBytes: number;
@@ -87,6 +91,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await admin.register(sourcesRoutes, { sources: deps.sources });
       await admin.register(eventsRoutes, { store: deps.store });
       await admin.register(profilesRoutes, { profiles: deps.profiles, store: deps.store });
+      await admin.register(importsRoutes, { imports: deps.imports, maxImportBytes: deps.maxImportBytes });
     },
     { prefix: '/api/v1' },
   );

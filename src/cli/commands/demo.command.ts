@@ -7,10 +7,9 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DemoBatch } from '../../demo/batches.ts';
-import { SqliteEventLog } from '../../log/sqlite/sqlite-log.ts';
-import { Processor, processorSettings } from '../../processor/processor.ts';
 import { SourceService } from '../../sources/source-service.ts';
 import { configFrom, withStore } from '../context.ts';
+import { loadDirect } from '../direct-load.ts';
 
 interface DemoOpts {
   events: string;
@@ -100,30 +99,30 @@ export function registerDemoCommand(program: Command): void {
         const sources = new SourceService(store, Date.now);
         await sources.reload();
         const source = (await sources.list()).find((s) => s.name === 'Demo') ?? (await sources.create('Demo'));
-        const log = new SqliteEventLog(path.join(config.dataDir, 'log.sqlite'));
-        let events = 0;
-        for (const b of await batchesOf(opts)) {
-          await log.append({
-            sourceId: source.id,
-            receivedAt: Date.parse(b.sentAt),
-            typeHint: null,
-            shape: 'batch',
-            body: JSON.stringify(b),
-            messages: b.batch.length,
-          });
-          events += b.batch.length;
-        }
-        const processor = new Processor({
-          log,
-          store,
-          ...processorSettings(config),
-          now: Date.now,
-          report: () => undefined,
+        const events = await loadDirect(config, store, async (log) => {
+          let appended = 0;
+          let pending: Array<Promise<number>> = [];
+          for (const b of await batchesOf(opts)) {
+            // Not awaited one by one: appends made in the same turn share one durable commit.
+            pending.push(
+              log.append({
+                sourceId: source.id,
+                receivedAt: Date.parse(b.sentAt),
+                typeHint: null,
+                shape: 'batch',
+                body: JSON.stringify(b),
+                messages: b.batch.length,
+              }),
+            );
+            appended += b.batch.length;
+            if (pending.length >= 64) {
+              await Promise.all(pending);
+              pending = [];
+            }
+          }
+          await Promise.all(pending);
+          return appended;
         });
-        await processor.init();
-        while ((await processor.runOnce()) > 0);
-        log.truncate(processor.processedSeq);
-        await log.close();
         process.stdout.write(
           `loaded ${events} demo events into source "Demo" (${source.id}, write key ${source.writeKey}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
         );

@@ -43,6 +43,7 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -131072');
     this.db.pragma('secure_delete = ON');
+    this.db.pragma('wal_autocheckpoint = 16384');
     this.identity = new SqliteIdentityTables(this.db);
   }
 

@@ -3,17 +3,21 @@
  * 100-event Segment batches over keep-alive connections for a fixed time and prints one JSON line:
  * requests by status, events accepted, latency percentiles.
  *
- * Usage: node --import tsx bench/load-generator.ts <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix]
+ * Usage: node --import tsx bench/load-generator.ts <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix] [maxEvents]
+ *
+ * With `maxEvents`, sending also stops once that many events were accepted (the rate is over the
+ * shorter window): it bounds how long the caller then waits for the processor to store them.
  */
 import http from 'node:http';
 import { makeBatchTemplate } from './batch-template.ts';
 
-const [url, writeKey, secondsArg, connectionsArg, batchArg, prefixArg] = process.argv.slice(2);
+const [url, writeKey, secondsArg, connectionsArg, batchArg, prefixArg, maxEventsArg] = process.argv.slice(2);
 if (!url || !writeKey) throw new Error('usage: load-generator <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix]');
 const seconds = Number(secondsArg ?? 5);
 const connections = Number(connectionsArg ?? 8);
 const batchSize = Number(batchArg ?? 100);
-const prefix = prefixArg ?? `r${process.pid}`;
+const prefix = prefixArg || `r${process.pid}`;
+const maxEvents = maxEventsArg ? Number(maxEventsArg) : Infinity;
 
 const target = new URL('/v1/batch', url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -48,7 +52,7 @@ function send(body: string): Promise<{ status: number; retryAfter: boolean }> {
 }
 
 async function lane(): Promise<void> {
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && accepted < maxEvents) {
     const n = counter++;
     const body = templates[n % templates.length]!.replaceAll('@@B@@', `${prefix}-${n}`);
     const t0 = performance.now();

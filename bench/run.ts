@@ -2,8 +2,9 @@
  * `npm run bench`: starts what it needs, runs each scenario several times, and prints one table where
  * every figure stands beside a limit measured in the same run on the same machine.
  *
- *   npm run bench               full mode (several runs, longer windows)
- *   npm run bench -- --quick    under a minute: one short run of each scenario (CI smoke test)
+ *   npm run bench                          full mode (warm-up + 3 runs, longer windows, up to 1M profiles; < 15 min)
+ *   npm run bench -- --quick               one short run of each scenario (CI smoke test; about a minute)
+ *   npm run bench -- --only=identity,profiles   a subset: ingest, identity, profiles, segments
  *
  * Results are also written to bench/results/<timestamp>.json with the machine's description.
  * Machines here are shared and noisy: read the ratios, not the absolute numbers.
@@ -11,103 +12,366 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { generateDemo } from '../src/demo/generator.ts';
+import type { DemoSpec } from './demo-traffic.ts';
 import { median, spread } from './stats.ts';
+import { bareLookupLimit, identityCeiling, identityEndToEnd, profileReads, type LookupWindows } from './scenarios/identity.ts';
 import { ingestScenario, type IngestFigures } from './scenarios/ingest.ts';
-import { bareLimit, sqliteInsertLimit } from './scenarios/limits.ts';
-import { postgresUrlForBench } from './scenarios/postgres-url.ts';
+import { bareLimit, postgresInsertLimit, sqliteInsertLimit } from './scenarios/limits.ts';
+import { dropBenchSchema, postgresUrlForBench } from './scenarios/postgres-url.ts';
 
 const quick = process.argv.includes('--quick');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const runs = quick ? 1 : 3;
 const seconds = quick ? 3 : 8;
 const connections = 8;
+const rawRows = quick ? 50_000 : 300_000;
+/** PostgreSQL inserts ~10× slower here: fewer rows give the same rate in a tenth of the time. */
+const rawRowsPostgres = quick ? 20_000 : 60_000;
+/** Most events one ingest run may have accepted: the drain after it must fit the time budget. */
+const ingestMaxEvents = quick ? 100_000 : 150_000;
+/** The demo business sent in the identity scenario (same batches for the in-memory ceiling). */
+const DAY = 86_400_000;
+const demo: DemoSpec = {
+  seed: 1,
+  events: quick ? 30_000 : 60_000,
+  startMs: Math.floor(Date.now() / DAY) * DAY - 30 * DAY,
+  days: 30,
+  batchSize: 100,
+};
+/** Profile reads: how many people to load at most, within how long, per backend; lookup windows. */
+const profileLoad = quick
+  ? { sqlite: { profiles: 20_000, budget: 10 }, postgres: { profiles: 20_000, budget: 8 } }
+  : { sqlite: { profiles: 1_000_000, budget: 140 }, postgres: { profiles: 1_000_000, budget: 60 } };
+const lookupSeconds = quick ? 1.5 : 3;
+const started = performance.now();
 
+interface Limit {
+  name: string;
+  value: number[];
+}
 interface Row {
   scenario: string;
   figure: string;
   value: number[];
   unit: string;
-  limit?: { name: string; value: number[] };
+  limit?: Limit;
+  /** Further limits printed on their own lines below the figure. */
+  alsoBeside?: Limit[];
+  /** Latencies: the ratio is printed as a multiple of the limit (lower is better). */
+  lowerIsBetter?: boolean;
+  /** The scenario could not be measured (why); the run goes on and exits non-zero at the end. */
+  failed?: string;
 }
 const rows: Row[] = [];
+const wanted = (section: string) => only === undefined || only.includes(section);
+
+/** Run one server scenario; a failure (e.g. a processor that stops making progress) becomes a row, not a crash. */
+async function attempt<T>(scenario: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    const why = (err as Error).message.split('\n')[0]!.slice(0, 300);
+    log(`  FAILED: ${scenario}: ${why}`);
+    rows.push({ scenario, figure: `FAILED: ${why.length > 90 ? `${why.slice(0, 90)}…` : why}`, value: [], unit: '', failed: why });
+    return null;
+  }
+}
 
 function log(msg: string) {
   process.stderr.write(`${msg}\n`);
 }
 
-async function repeat<T>(label: string, fn: () => Promise<T>): Promise<T[]> {
+/** One warm-up run that is not counted (`warm` is true: it may be a smaller one), except in quick mode; then `runs` runs. */
+async function repeat<T>(label: string, fn: (warm: boolean) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
-  // One warm-up run that is not counted, except in quick mode.
   if (!quick) {
     log(`  warm-up: ${label}`);
-    await fn();
+    await fn(true);
   }
   for (let i = 0; i < runs; i++) {
     log(`  run ${i + 1}/${runs}: ${label}`);
-    out.push(await fn());
+    const t0 = performance.now();
+    out.push(await fn(false));
+    log(`    ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   return out;
 }
 
 log(`Tessera bench (${quick ? 'quick' : 'full'}): ${runs} run(s) of ${seconds}s, ${connections} connections, 100-event batches`);
-const limitRuns = await repeat('limit: bare node:http + JSON.parse', () => bareLimit(seconds, connections));
-const limit = limitRuns.map((r) => r.acceptedPerSec);
-const sqliteLimit = await repeat('limit: raw SQLite batch insert of the same rows', () => sqliteInsertLimit(quick ? 100_000 : 300_000));
-
-const backends: Array<{ name: string; url?: string }> = [{ name: 'sqlite' }];
-const pg = await postgresUrlForBench();
-if (pg) backends.push({ name: 'postgres', url: pg });
+const pgProbe = await postgresUrlForBench();
+if (pgProbe) await dropBenchSchema(pgProbe);
 else log('  PostgreSQL not reachable: its rows are left out of this run');
+const backends: Array<{ name: 'sqlite' | 'postgres'; url: () => Promise<string | undefined> }> = [
+  { name: 'sqlite', url: async () => undefined },
+];
+// A fresh schema for every server start, dropped when it stops: every run starts empty, as on SQLite.
+if (pgProbe) backends.push({ name: 'postgres', url: async () => (await postgresUrlForBench()) ?? undefined });
 
-for (const backend of backends) {
-  const figures: IngestFigures[] = await repeat(`ingest on ${backend.name}`, () =>
-    ingestScenario({ seconds, connections, databaseUrl: backend.url }),
-  );
-  const ratioLimit = { name: 'bare node:http + JSON.parse', value: limit };
-  rows.push({
-    scenario: `ingest (${backend.name})`,
-    figure: 'accepted rate',
-    value: figures.map((f) => f.acceptedPerSec),
-    unit: 'events/s',
-    limit: ratioLimit,
-  });
-  rows.push({
-    scenario: `ingest (${backend.name})`,
-    figure: 'sustained end-to-end (stored by processor)',
-    value: figures.map((f) => f.sustainedPerSec),
-    unit: 'events/s',
-    limit: backend.name === 'sqlite' ? { name: 'raw SQLite insert of the rows', value: sqliteLimit } : undefined,
-  });
-  rows.push({ scenario: `ingest (${backend.name})`, figure: 'request latency p50', value: figures.map((f) => f.p50), unit: 'ms' });
-  rows.push({ scenario: `ingest (${backend.name})`, figure: 'request latency p99', value: figures.map((f) => f.p99), unit: 'ms' });
-  rows.push({ scenario: `ingest (${backend.name})`, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
-  rows.push({
-    scenario: `ingest (${backend.name})`,
-    figure: '429/503 answers (back-pressure)',
-    value: figures.map((f) => f.backpressured),
-    unit: 'requests',
-  });
+// ---- ingestion -----------------------------------------------------------------------------------
+if (wanted('ingest')) {
+  const limitRuns = await repeat('limit: bare node:http + JSON.parse', () => bareLimit(seconds, connections));
+  const limit = limitRuns.map((r) => r.acceptedPerSec);
+  const rawInsert: Record<string, Limit> = {
+    sqlite: {
+      name: 'raw SQLite insert of the rows',
+      value: await repeat('limit: raw SQLite batch insert of the same rows', () => sqliteInsertLimit(rawRows)),
+    },
+  };
+  if (pgProbe)
+    rawInsert.postgres = {
+      name: 'raw PostgreSQL insert of the rows',
+      value: await repeat('limit: raw PostgreSQL batch insert of the same rows', async () =>
+        postgresInsertLimit((await postgresUrlForBench())!, rawRowsPostgres),
+      ),
+    };
+  for (const backend of backends) {
+    const scenario = `ingest (${backend.name})`;
+    const figures: IngestFigures[] | null = await attempt(scenario, () =>
+      repeat(`ingest on ${backend.name}`, async (warm) =>
+        ingestScenario({
+          seconds: warm ? 2 : seconds,
+          connections,
+          databaseUrl: await backend.url(),
+          maxEvents: warm ? 50_000 : ingestMaxEvents,
+        }),
+      ),
+    );
+    if (figures === null) continue;
+    const ratioLimit = { name: 'bare node:http + JSON.parse', value: limit };
+    rows.push({ scenario, figure: 'accepted rate', value: figures.map((f) => f.acceptedPerSec), unit: 'events/s', limit: ratioLimit });
+    rows.push({
+      scenario,
+      figure: 'sustained end-to-end (stored by processor)',
+      value: figures.map((f) => f.sustainedPerSec),
+      unit: 'events/s',
+      limit: rawInsert[backend.name],
+    });
+    rows.push({ scenario, figure: 'request latency p50', value: figures.map((f) => f.p50), unit: 'ms' });
+    rows.push({ scenario, figure: 'request latency p99', value: figures.map((f) => f.p99), unit: 'ms' });
+    rows.push({ scenario, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
+    rows.push({ scenario, figure: '429/503 answers (back-pressure)', value: figures.map((f) => f.backpressured), unit: 'requests' });
+  }
 }
 
+// ---- identity: in-memory ceiling and sustained end to end with the demo mix ------------------------
+if (wanted('identity')) {
+  const ceiling = await repeat(`limit: in-memory resolution ceiling on ${demo.events.toLocaleString('en-US')} demo events`, () =>
+    identityCeiling(demo),
+  );
+  const ceilingLimit: Limit = { name: 'in-memory ceiling, same batches', value: ceiling.map((c) => c.perSec) };
+  rows.push({
+    scenario: 'identity (in-memory)',
+    figure: 'ceiling: JSON.parse + resolve + trait merge, 1 thread',
+    value: ceiling.map((c) => c.perSec),
+    unit: 'events/s',
+  });
+  // The raw insert limits on the demo's own rows (~1 KB events), so "same rows" holds.
+  const demoMessages: Array<Record<string, unknown>> = [];
+  for (const m of generateDemo({ seed: demo.seed, events: demo.events, start: new Date(demo.startMs), days: demo.days })) {
+    demoMessages.push(m as unknown as Record<string, unknown>);
+    if (demoMessages.length === 5000) break;
+  }
+  const rawInsert: Record<string, Limit> = {
+    sqlite: {
+      name: 'raw SQLite insert of the demo rows',
+      value: await repeat('limit: raw SQLite batch insert of the demo rows', () => sqliteInsertLimit(rawRows, demoMessages)),
+    },
+  };
+  if (pgProbe)
+    rawInsert.postgres = {
+      name: 'raw PostgreSQL insert of the demo rows',
+      value: await repeat('limit: raw PostgreSQL batch insert of the demo rows', async () =>
+        postgresInsertLimit((await postgresUrlForBench())!, rawRowsPostgres, demoMessages),
+      ),
+    };
+  for (const backend of backends) {
+    const scenario = `identity (${backend.name})`;
+    const figures = await attempt(scenario, () =>
+      repeat(`identity end to end on ${backend.name}: ${demo.events.toLocaleString('en-US')} demo events`, async (warm) =>
+        identityEndToEnd({ databaseUrl: await backend.url(), connections, demo: warm ? { ...demo, events: 20_000 } : demo }),
+      ),
+    );
+    if (figures === null) continue;
+    rows.push({
+      scenario,
+      figure: `sustained end-to-end, demo mix (${demo.events.toLocaleString('en-US')} events)`,
+      value: figures.map((f) => f.sustainedPerSec),
+      unit: 'events/s',
+      limit: ceilingLimit,
+      alsoBeside: rawInsert[backend.name] ? [rawInsert[backend.name]!] : [],
+    });
+    rows.push({
+      scenario,
+      figure: 'profiles created (server /metrics)',
+      value: figures.map((f) => f.profilesCreated),
+      unit: 'profiles',
+      limit: { name: 'in-memory, same batches', value: ceiling.map((c) => c.profilesCreated) },
+    });
+    rows.push({
+      scenario,
+      figure: 'merges (server /metrics)',
+      value: figures.map((f) => f.merges),
+      unit: 'merges',
+      limit: { name: 'in-memory, same batches', value: ceiling.map((c) => c.merges) },
+    });
+    rows.push({ scenario, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
+  }
+}
+
+// ---- profiles: read by identifier with many profiles in the store; memory of the largest run ------
+if (wanted('profiles')) {
+  const windows = quick ? 1 : runs;
+  let largest = 0;
+  const measured: Array<{ backend: string; figures: Awaited<ReturnType<typeof profileReads>> }> = [];
+  for (const backend of backends) {
+    const target = profileLoad[backend.name];
+    log(`  profile reads on ${backend.name}`);
+    const figures = await attempt(`profiles (${backend.name})`, async () =>
+      profileReads({
+        databaseUrl: await backend.url(),
+        profiles: target.profiles,
+        loadBudgetSeconds: target.budget,
+        connections,
+        seconds: lookupSeconds,
+        windows,
+        warmup: !quick,
+        log,
+      }),
+    );
+    if (figures === null) continue;
+    largest = Math.max(largest, figures.profiles);
+    measured.push({ backend: backend.name, figures });
+  }
+  log(`  limit: bare node:http + Map lookup (${largest.toLocaleString('en-US')} people)`);
+  const bare: LookupWindows = await bareLookupLimit({
+    profiles: Math.max(1, largest),
+    connections,
+    seconds: lookupSeconds,
+    windows,
+    warmup: !quick,
+  });
+  const bareName = 'bare node:http + Map lookup';
+  for (const { backend, figures: f } of measured) {
+    const scenario = `profiles (${backend})`;
+    const n = f.profiles.toLocaleString('en-US');
+    const lat = (w: keyof LookupWindows, p: 'p50' | 'p99', label: string): Row => ({
+      scenario,
+      figure: `lookup by identifier ${p}, ${label} (${n} profiles)`,
+      value: f[w].map((x) => x[p]),
+      unit: 'ms',
+      limit: { name: bareName, value: bare[w].map((x) => x[p]) },
+      lowerIsBetter: true,
+    });
+    rows.push(lat('single', 'p50', '1 connection'));
+    rows.push(lat('single', 'p99', '1 connection'));
+    rows.push({
+      scenario,
+      figure: `lookups per second, ${connections} connections`,
+      value: f.concurrent.map((x) => x.perSec),
+      unit: 'req/s',
+      limit: { name: bareName, value: bare.concurrent.map((x) => x.perSec) },
+    });
+    rows.push(lat('concurrent', 'p99', `${connections} connections`));
+    rows.push({
+      scenario,
+      figure: `profile load rate (identify calls, 1 new profile each)`,
+      value: [f.loadPerSec],
+      unit: 'events/s',
+    });
+    rows.push({
+      scenario,
+      figure: `memory: server peak RSS, largest run (${f.events.toLocaleString('en-US')} events → ${n} profiles, then reads)`,
+      value: [f.peakRssMb],
+      unit: 'MB',
+    });
+  }
+}
+
+// ---- segments (issue 4): backfill and preview on a large store — segments block, owned by the segments work ----
+if (wanted('segments')) {
+  const { segmentBatchScenario } = await import('./scenarios/segments.ts');
+  const size = quick ? { profiles: 10_000, eventsPerProfile: 10 } : { profiles: 200_000, eventsPerProfile: 10 };
+  const figures = await attempt('segments (sqlite)', () =>
+    repeat(`segments: backfill + preview over ${(size.profiles * size.eventsPerProfile).toLocaleString('en-US')} events`, (warm) =>
+      segmentBatchScenario(warm ? { profiles: 10_000, eventsPerProfile: 10, scanPreview: false } : { ...size, scanPreview: quick }),
+    ),
+  );
+  if (figures !== null && figures[0]) {
+    const f0 = figures[0];
+    const counts = `${f0.events.toLocaleString('en-US')} events, ${f0.profiles.toLocaleString('en-US')} profiles`;
+    const limit = { name: 'indexed SQL, ≥ 3 orders in 30 days', value: figures.map((f) => f.limitSeconds) };
+    const scenario = 'segments (sqlite)';
+    rows.push({
+      scenario,
+      figure: `backfill of a new segment, ≥ 3 orders in 30 days (${counts}, ${f0.backfillMembers.toLocaleString('en-US')} members)`,
+      value: figures.map((f) => f.backfillSeconds),
+      unit: 's',
+      limit,
+      lowerIsBetter: true,
+    });
+    rows.push({
+      scenario,
+      figure: `preview, same rule, SQL fast path (${counts})`,
+      value: figures.map((f) => f.previewSeconds),
+      unit: 's',
+      limit,
+      lowerIsBetter: true,
+    });
+    const scans = figures.flatMap((f) => (f.scanPreviewSeconds === null ? [] : [f.scanPreviewSeconds]));
+    if (scans.length > 0)
+      rows.push({
+        scenario,
+        figure: `preview through the per-profile evaluator, for contrast (${counts})`,
+        value: scans,
+        unit: 's',
+        limit,
+        lowerIsBetter: true,
+      });
+  }
+}
+// ---- end of the segments block ----
+
+// ---- the table -----------------------------------------------------------------------------------
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));
-const table = [
-  ['scenario', 'figure', 'median', 'spread', 'unit', 'same-run limit', 'ratio'],
-  ...rows.map((r) => {
-    const m = median(r.value);
-    const lm = r.limit ? median(r.limit.value) : undefined;
-    return [
-      r.scenario,
-      r.figure,
-      fmt(m),
-      `±${fmt(spread(r.value))}`,
-      r.unit,
-      r.limit && lm !== undefined ? `${fmt(lm)} (${r.limit.name})` : '',
-      lm ? `${((m / lm) * 100).toFixed(1)}%` : '',
-    ];
-  }),
-];
+const ratio = (m: number, l: number | undefined, lowerIsBetter?: boolean) =>
+  !l ? '' : lowerIsBetter ? `${(m / l).toFixed(1)}× limit` : `${((m / l) * 100).toFixed(1)}%`;
+const table: string[][] = [['scenario', 'figure', 'median', 'spread', 'unit', 'same-run limit', 'ratio']];
+for (const r of rows) {
+  if (r.failed !== undefined) {
+    table.push([r.scenario, r.figure, '—', '', '', '', '']);
+    continue;
+  }
+  const m = median(r.value);
+  const lm = r.limit ? median(r.limit.value) : undefined;
+  table.push([
+    r.scenario,
+    r.figure,
+    fmt(m),
+    `±${fmt(spread(r.value))}`,
+    r.unit,
+    r.limit && lm !== undefined ? `${fmt(lm)} (${r.limit.name})` : '',
+    ratio(m, lm, r.lowerIsBetter),
+  ]);
+  for (const extra of r.alsoBeside ?? []) {
+    const le = median(extra.value);
+    table.push(['', '', '', '', '', `${fmt(le)} (${extra.name})`, ratio(m, le, r.lowerIsBetter)]);
+  }
+}
 const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-const out = table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
-process.stdout.write(`\n${out}\n\n`);
+const out = table
+  .map((row) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  )
+  .join('\n');
+const totalSeconds = (performance.now() - started) / 1000;
+process.stdout.write(`\n${out}\n\n(${quick ? 'quick' : 'full'} mode, ${totalSeconds.toFixed(0)} s; spread = half the range of the runs)\n`);
 
 const machine = {
   cpus: os.cpus().length,
@@ -115,9 +379,23 @@ const machine = {
   memoryGb: Math.round(os.totalmem() / 2 ** 30),
   node: process.version,
   platform: `${os.platform()} ${os.release()}`,
+  loadAverageAtEnd: os.loadavg(),
 };
 const resultsDir = path.resolve('bench/results');
 fs.mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
-fs.writeFileSync(file, JSON.stringify({ mode: quick ? 'quick' : 'full', machine, runs, seconds, connections, rows }, null, 2));
+fs.writeFileSync(
+  file,
+  JSON.stringify(
+    { mode: quick ? 'quick' : 'full', machine, runs, seconds, connections, demo, profileLoad, lookupSeconds, totalSeconds, rows },
+    null,
+    2,
+  ),
+);
 process.stdout.write(`results written to ${path.relative(process.cwd(), file)}\n`);
+const failures = rows.filter((r) => r.failed !== undefined);
+if (failures.length > 0) {
+  process.stdout.write(`${failures.length} scenario(s) could not be measured:\n`);
+  for (const r of failures) process.stdout.write(`  ${r.scenario}: ${r.failed}\n`);
+  process.exitCode = 1;
+}

@@ -15,8 +15,13 @@ import { cursorNameFor, Processor, processorSettings, type BatchReport } from '.
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
 import { ProfileService } from './profiles/profile-service.ts';
+import { AudienceRunner } from './segments/audience-runner.ts';
+import { SegmentService } from './segments/segment-service.ts';
+import { openSegmentStore } from './storage/segments/open-segment-store.ts';
+import { migrateAll } from './storage/migrate-all.ts';
 import { ImportService } from './imports/import-service.ts';
 import { openStore } from './storage/open-store.ts';
+import { createPrivacyModule, type PrivacyModule } from './privacy/privacy-module.ts';
 import type { Store } from './storage/store.ts';
 
 export interface Tessera {
@@ -27,6 +32,9 @@ export interface Tessera {
   sources: SourceService;
   ingest: IngestService;
   profiles: ProfileService;
+  segments: SegmentService;
+  /** Consent, privacy requests, policies, retention and audit. */
+  privacy: PrivacyModule;
   /** The running processor, or null when this instance runs none (`TESSERA_PROCESSOR=off`). */
   processor: ProcessorRunner | null;
   http: FastifyInstance;
@@ -48,16 +56,31 @@ export interface Runtime {
 export async function createTessera(config: Config, runtime: Runtime): Promise<Tessera> {
   const now = runtime.now ?? Date.now;
   const store = await openStore(config.storage);
-  await store.migrate();
+  await migrateAll(store);
+  const segmentStore = await openSegmentStore(store);
+  // The audience runner runs where the processor runs (here when inline; the worker starts its own).
+  let audiences: AudienceRunner | null = null;
   const logFile = path.join(config.dataDir, 'log.sqlite');
   const log = new SqliteEventLog(logFile);
   let runner: ProcessorRunner | null = null;
   let processedSeq = await store.readCursor(cursorNameFor(log));
+  const privacy = await createPrivacyModule({
+    config,
+    store,
+    log,
+    now,
+    processedSeq: () => (runner ? runner.processedSeq : null),
+    profileView: (id) => profiles.get(id),
+    sourceExists: async (id) => (await store.getSource(id)) !== null,
+    onError: (err, context) => runtime.logger.error({ err }, `${context} failed`),
+  });
   const metrics = createMetrics(() => log.backlog(runner?.processedSeq ?? processedSeq), now, runtime.defaultMetrics ?? true);
   // The log has one writer, this thread: processed entries are deleted here, at most once a second.
   let truncatedAt = 0;
   const report = (r: BatchReport) => {
     recordBatch(metrics, r);
+    privacy.onBatch(r);
+    audiences?.notify();
     if (now() - truncatedAt >= 1000) {
       truncatedAt = now();
       log.truncate(r.processedSeq);
@@ -67,9 +90,23 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   if (config.processor === 'worker') {
     runner = await WorkerRunner.start({ config, logFile }, report, onError);
   } else if (config.processor === 'inline') {
-    const processor = new Processor({ log, store, ...processorSettings(config), now, report, onError });
+    const processor = new Processor({
+      log,
+      store,
+      ...processorSettings(config),
+      gate: privacy.gate(cursorNameFor(log)),
+      now,
+      report,
+      onError,
+    });
     await processor.init();
     runner = new InlineRunner(processor);
+    audiences = new AudienceRunner({
+      store: segmentStore,
+      now,
+      onError: (err) => runtime.logger.error({ err }, 'audience runner step failed'),
+    });
+    audiences.start();
   }
   if (runner) {
     const r = runner;
@@ -88,12 +125,21 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     processedSeq: () => runner?.processedSeq ?? processedSeq,
   });
   const { auth: adminAuth, generated } = await AdminAuth.init(store, config.adminToken);
-  const profiles = new ProfileService(store, log, { phoneRegion: config.phoneRegion, processorRunning: runner !== null, now });
+  const segments = new SegmentService(segmentStore, { now, onChange: () => audiences?.notify() });
+  const profiles = new ProfileService(store, log, {
+    phoneRegion: config.phoneRegion,
+    processorRunning: runner !== null,
+    now,
+    audiences: segments,
+    consent: privacy.consent,
+  });
   const imports = new ImportService(log, sources, now);
   const http = await buildHttpApp({
     profiles,
+    segments,
     imports,
     maxImportBytes: config.limits.maxImportBytes,
+    privacy: { service: privacy.service, consent: privacy.consent, smsWebhookSecret: config.smsWebhookSecret },
     logger: runtime.logger,
     ingest,
     sources,
@@ -106,6 +152,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       await store.ping();
     },
   });
+  await privacy.start();
   let closed = false;
   return {
     config,
@@ -115,6 +162,8 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     sources,
     ingest,
     profiles,
+    segments,
+    privacy,
     processor: runner,
     http,
     generatedAdminToken: generated,
@@ -127,8 +176,10 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       const deadline = now() + config.shutdownGraceMs;
       ingest.beginShutdown();
       await http.close();
+      await privacy.close();
       await runner?.stop({ drain: true, deadline });
       if (runner) log.truncate(runner.processedSeq);
+      await audiences?.stop();
       await log.close();
       await store.close();
     },

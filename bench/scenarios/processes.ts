@@ -29,11 +29,14 @@ export function startProcess(
   });
 }
 
-export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+/** SIGTERM, and SIGKILL if it has not exited after `graceMs` (a server draining a stuck processor). */
+export async function stopProcess(child: ChildProcess, graceMs = 30_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await done;
+  clearTimeout(timer);
 }
 
 /** Peak resident memory of a running process (VmHWM), in MB. */
@@ -57,10 +60,27 @@ export interface LoadResult {
   retryAfterSeen: number;
 }
 
-export async function runLoad(url: string, writeKey: string, seconds: number, connections: number): Promise<LoadResult> {
+export async function runLoad(
+  url: string,
+  writeKey: string,
+  seconds: number,
+  connections: number,
+  maxEvents?: number,
+): Promise<LoadResult> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bench/load-generator.ts', url, writeKey, String(seconds), String(connections)],
+    [
+      '--import',
+      'tsx',
+      'bench/load-generator.ts',
+      url,
+      writeKey,
+      String(seconds),
+      String(connections),
+      '100',
+      '',
+      ...(maxEvents === undefined ? [] : [String(maxEvents)]),
+    ],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -72,4 +92,15 @@ export async function runLoad(url: string, writeKey: string, seconds: number, co
   const line = out.trim().split('\n').pop() ?? '';
   if (code !== 0 || !line.startsWith('{')) throw new Error(`load generator failed (exit ${code}): ${out}`);
   return JSON.parse(line) as LoadResult;
+}
+
+/** Run a bench script in its own process and return the JSON line it prints last. */
+export async function runJsonScript<T>(script: string, args: string[]): Promise<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise((r) => child.once('exit', r));
+  const line = out.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{')) throw new Error(`${script} failed (exit ${code}): ${out}`);
+  return JSON.parse(line) as T;
 }

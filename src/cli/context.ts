@@ -1,6 +1,7 @@
 /** What CLI commands share: the parsed configuration and a way to open the store. */
 import type { Command } from 'commander';
 import { parseConfig, type Config, type Flags } from '../config/config.ts';
+import { migrateAll } from '../storage/migrate-all.ts';
 import { openStore } from '../storage/open-store.ts';
 import type { Store } from '../storage/store.ts';
 
@@ -13,7 +14,7 @@ export function configFrom(command: Command, extra: Flags = {}): Config {
 export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config.storage);
   try {
-    await store.migrate();
+    await migrateAll(store);
     return await fn(store);
   } finally {
     await store.close();

@@ -6,6 +6,8 @@ import { registerEventsCommands } from './commands/events.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
 import { registerMigrateCommand } from './commands/migrate.command.ts';
 import { registerProfilesCommands } from './commands/profiles.command.ts';
+import { registerPrivacyCommands } from './commands/privacy.command.ts';
+import { registerSegmentsCommands } from './commands/segments.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerSourcesCommands } from './commands/sources.command.ts';
 
@@ -22,6 +24,8 @@ registerMigrateCommand(program);
 registerSourcesCommands(program);
 registerEventsCommands(program);
 registerProfilesCommands(program);
+registerPrivacyCommands(program);
+registerSegmentsCommands(program);
 registerImportCommand(program);
 registerDemoCommand(program);
 

@@ -48,6 +48,15 @@ export interface Config {
   shutdownGraceMs: number;
   /** Region assumed for phone numbers written without a country code (ISO 3166 alpha-2). */
   phoneRegion: CountryCode;
+  /** Key of privacy HMACs (suppression keys, hashed fields, unsubscribe links); generated and stored when unset. Never logged. */
+  installationSecret: string | undefined;
+  /** Shared secret of the inbound-SMS webhook (HTTP Basic password); the webhook refuses every call when unset. */
+  smsWebhookSecret: string | undefined;
+  /** Brand and help contact in the automatic STOP/START/HELP replies. */
+  smsBrand: string;
+  smsHelpContact: string;
+  /** How often the privacy jobs (retention, export expiry) run. */
+  privacyJobIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -105,6 +114,14 @@ function parseRegion(raw: string | undefined): CountryCode {
   return raw;
 }
 
+/** A secret from the environment: unset or empty means none; too short is refused (its value is never echoed). */
+function secretSetting(env: Env, name: string, minLength: number): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters long`);
+  return raw;
+}
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Parse configuration from the environment and flags. Flags win over the environment. */
@@ -144,5 +161,10 @@ export function parseConfig(env: Env, flags: Flags = {}): Config {
     corsMaxAgeSeconds: intSetting(env, 'TESSERA_CORS_MAX_AGE_SECONDS', 86_400, 0, 86_400 * 7),
     shutdownGraceMs: intSetting(env, 'TESSERA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     phoneRegion: parseRegion(env.TESSERA_PHONE_REGION),
+    installationSecret: secretSetting(env, 'TESSERA_INSTALLATION_SECRET', 32),
+    smsWebhookSecret: secretSetting(env, 'TESSERA_SMS_WEBHOOK_SECRET', 16),
+    smsBrand: env.TESSERA_SMS_BRAND || 'Tessera',
+    smsHelpContact: env.TESSERA_SMS_HELP_CONTACT || 'the sender',
+    privacyJobIntervalMs: intSetting(env, 'TESSERA_PRIVACY_JOB_INTERVAL_SECONDS', 3_600, 1, 86_400 * 7) * 1000,
   };
 }

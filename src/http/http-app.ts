@@ -15,9 +15,17 @@ import type { SourceService } from '../sources/source-service.ts';
 import type { Store } from '../storage/store.ts';
 import type { ProfileService } from '../profiles/profile-service.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
+import type { SegmentService } from '../segments/segment-service.ts';
+import { computedTraitsRoutes } from './routes/computed-traits.routes.ts';
+import { segmentsRoutes } from './routes/segments.routes.ts';
 import { importsRoutes } from './routes/imports.routes.ts';
 import type { ImportService } from '../imports/import-service.ts';
 import { errorHandler, sendError } from './errors.ts';
+import type { ConsentService } from '../consent/consent-service.ts';
+import type { PrivacyService } from '../privacy/privacy-service.ts';
+import { consentRoutes } from './routes/consent.routes.ts';
+import { consentWebhookRoutes } from './routes/consent-webhooks.routes.ts';
+import { privacyRoutes } from './routes/privacy.routes.ts';
 import { errorsPage } from './routes/errors-page.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { ingestRoutes } from './routes/ingest.routes.ts';
@@ -29,8 +37,11 @@ export interface HttpDeps {
   sources: SourceService;
   store: Store;
   profiles: ProfileService;
+  segments: SegmentService;
   imports: ImportService;
   maxImportBytes: number;
+  /** Consent and privacy routes (admin) and their webhooks (own authentication). */
+  privacy?: { service: PrivacyService; consent: ConsentService; smsWebhookSecret: string | undefined };
   adminAuth: AdminAuth;
   metrics: Metrics;
   maxRequestBytes: number;
@@ -91,10 +102,24 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await admin.register(sourcesRoutes, { sources: deps.sources });
       await admin.register(eventsRoutes, { store: deps.store });
       await admin.register(profilesRoutes, { profiles: deps.profiles, store: deps.store });
+      await admin.register(segmentsRoutes, { segments: deps.segments });
+      await admin.register(computedTraitsRoutes, { segments: deps.segments });
       await admin.register(importsRoutes, { imports: deps.imports, maxImportBytes: deps.maxImportBytes });
+      if (deps.privacy) {
+        await admin.register(privacyRoutes, { privacy: deps.privacy.service });
+        await admin.register(consentRoutes, { consent: deps.privacy.consent });
+      }
     },
     { prefix: '/api/v1' },
   );
+
+  if (deps.privacy) {
+    await app.register(consentWebhookRoutes, {
+      prefix: '/v1/consent',
+      consent: deps.privacy.consent,
+      smsWebhookSecret: deps.privacy.smsWebhookSecret,
+    });
+  }
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

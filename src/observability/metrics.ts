@@ -15,6 +15,10 @@ export interface Metrics {
   profileMerges: Counter;
   /** Identity refusals and dropped identifiers, by warning code. */
   identityWarnings: Counter<'code'>;
+  /** Events the collection gate dropped (suppressed subjects, policy drops), by reason. */
+  gateDropped: Counter<'reason'>;
+  /** Collection decisions on events (policy mode, purpose decisions, field rules), by decision. */
+  gateDecisions: Counter<'decision'>;
   requestDuration: Histogram<'route'>;
 }
 
@@ -26,8 +30,12 @@ export function recordBatch(
     duplicates: number;
     failedByReason: Record<string, number>;
     identity?: { profilesCreated: number; merges: number; warnings: Record<string, number> };
+    gateDropped?: Record<string, number>;
+    gateDecisions?: Record<string, number>;
   },
 ): void {
+  for (const [reason, n] of Object.entries(report.gateDropped ?? {})) metrics.gateDropped.inc({ reason }, n);
+  for (const [decision, n] of Object.entries(report.gateDecisions ?? {})) metrics.gateDecisions.inc({ decision }, n);
   metrics.eventsStored.inc(report.stored);
   if (report.identity) {
     metrics.profilesCreated.inc(report.identity.profilesCreated);
@@ -81,6 +89,18 @@ export function createMetrics(
       name: 'tessera_identity_warnings_total',
       help: 'Identifiers not used and links refused, by reason.',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    gateDropped: new Counter({
+      name: 'tessera_privacy_gate_dropped_events_total',
+      help: 'Events dropped by the collection gate (the edge answered 200), by reason: suppressed, policy_drop.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    gateDecisions: new Counter({
+      name: 'tessera_privacy_gate_decisions_total',
+      help: 'Collection decisions on events, by decision (mode:<mode>, purpose:<id>:<reason>, remove:/hash:/anonymise:<path>).',
+      labelNames: ['decision'],
       registers: [registry],
     }),
     requestDuration: new Histogram({

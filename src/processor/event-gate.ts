@@ -17,7 +17,10 @@ export interface GateResult {
 }
 
 export interface EventGate {
-  /** Before each micro-batch, outside its transaction: pick up changed policies or suppression lists. */
-  refresh(): Promise<void>;
+  /**
+   * Before each micro-batch, outside its transaction: pick up changed policies or suppression lists, and
+   * load what deciding on `batch` needs (e.g. the stored consent of the people it names).
+   */
+  refresh(batch: readonly EventToStore[]): Promise<void>;
   apply(events: readonly EventToStore[]): GateResult;
 }

@@ -136,7 +136,7 @@ export class Processor {
     const cursorName = this.cursorName;
     let gated: GateResult = { kept: events, dropped: {}, decisions: {} };
     if (this.opts.gate) {
-      await this.opts.gate.refresh();
+      await this.opts.gate.refresh(events);
       gated = this.opts.gate.apply(events);
     }
     const admitted = gated.kept;

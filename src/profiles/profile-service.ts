@@ -24,6 +24,28 @@ export interface ProfileView {
   firstSeen: string;
   createdAt: string;
   updatedAt: string;
+  /** Segments the profile is in (when segments are wired in). */
+  segments?: string[];
+  /** Computed trait values by trait key (when segments are wired in). */
+  computedTraits?: Record<string, unknown>;
+  /** Consent decisions per purpose and subscription per contact point (when privacy is wired in). */
+  consent?: ProfileConsentSummary;
+}
+
+export interface ProfileConsentSummary {
+  purposes: Record<string, { allowed: boolean; reason: string }>;
+  subscriptions: Record<string, string>;
+}
+
+/** What the profile body shows of consent; optional so profiles work without it. */
+export interface ProfileConsent {
+  summaryOf(profileId: string): Promise<ProfileConsentSummary>;
+}
+
+/** What the profile body shows of segments; optional so profiles work without them. */
+export interface ProfileAudiences {
+  segmentsOf(profileId: string): Promise<string[]>;
+  computedOf(profileId: string): Promise<Record<string, unknown>>;
 }
 
 export type ChangeOutcome = { status: 'done'; result: CommandResult } | { status: 'pending'; requestId: string };
@@ -34,7 +56,14 @@ export class ProfileService {
   constructor(
     private readonly store: Store,
     private readonly log: EventLog,
-    private readonly options: { phoneRegion: CountryCode; processorRunning: boolean; now: () => number; commandWaitMs?: number },
+    private readonly options: {
+      phoneRegion: CountryCode;
+      processorRunning: boolean;
+      now: () => number;
+      commandWaitMs?: number;
+      audiences?: ProfileAudiences;
+      consent?: ProfileConsent;
+    },
   ) {}
 
   async get(id: string): Promise<ProfileView | null> {
@@ -152,6 +181,13 @@ export class ProfileService {
       firstSeen: iso(p.snapshot.firstSeen),
       createdAt: iso(p.createdAt),
       updatedAt: iso(p.updatedAt),
+      ...(this.options.audiences
+        ? {
+            segments: await this.options.audiences.segmentsOf(p.snapshot.id),
+            computedTraits: await this.options.audiences.computedOf(p.snapshot.id),
+          }
+        : {}),
+      ...(this.options.consent ? { consent: await this.options.consent.summaryOf(p.snapshot.id) } : {}),
     };
   }
 }

@@ -13,6 +13,7 @@ import { DEFAULT_RULES } from '../../src/core/identity/rules.ts';
 import { SqliteEventLog } from '../../src/log/sqlite/sqlite-log.ts';
 import { WorkerRunner } from '../../src/processor/processor-runner.ts';
 import { rebuildProfiles } from '../../src/profiles/rebuild-profiles.ts';
+import { migrateAll } from '../../src/storage/migrate-all.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { tempDir } from '../support/harness.ts';
 import { postgresTestUrl } from '../support/postgres.ts';
@@ -67,7 +68,7 @@ describe('parallel processor workers on PostgreSQL', () => {
     const dirs = Array.from({ length: WORKERS }, () => tempDir('tessera-worker-'));
     const config = parseConfig({ TESSERA_DATABASE_URL: db.url, TESSERA_DATA_DIR: dirs[0]! });
     const store = await openStore(config.storage);
-    await store.migrate();
+    await migrateAll(store);
     const source = { id: 'src_parallel', name: 'p', writeKey: 'wk_parallel_0123456789', enabled: true, createdAt: Date.now() };
     await store.createSource(source);
 
@@ -98,7 +99,12 @@ describe('parallel processor workers on PostgreSQL', () => {
       ),
     );
     runners.forEach((r) => r.notify());
-    while (runners.some((r, i) => r.processedSeq < heads[i]!)) await new Promise((r) => setTimeout(r, 20));
+    // Bounded: a worker that keeps failing must fail the test, not hang it.
+    const deadline = Date.now() + 120_000;
+    while (runners.some((r, i) => r.processedSeq < heads[i]!)) {
+      if (Date.now() > deadline) assert.fail(`workers did not finish: ${errors.map((e) => e.message).join('; ')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     for (const r of runners) await r.stop({ drain: true, deadline: Date.now() + 5000 });
     await Promise.all(logs.map((l) => l.close()));
     assert.deepEqual(errors, [], 'no batch failed (a failure is retried, but none should happen)');

@@ -15,6 +15,17 @@ export const ERROR_CODES = {
   not_found: { status: 404, meaning: 'No such resource.' },
   identity_conflict: { status: 409, meaning: 'The identity rules refuse the merge (a per-type limit, or the merge or identifier cap).' },
   validation_failed: { status: 400, meaning: 'A parameter or field of the request is missing or invalid.' },
+  conflict: { status: 409, meaning: 'The change conflicts with what exists: an id already in use, or a segment other segments include.' },
+  missing_opt_in_proof: {
+    status: 400,
+    meaning:
+      'A marketing SMS subscription needs explicit opt-in proof (TCPA): how it was given and the consent text version, or the keyword.',
+  },
+  invalid_signature: { status: 401, meaning: 'A webhook secret or a signed link (unsubscribe token) is missing, wrong or expired.' },
+  export_not_ready: {
+    status: 409,
+    meaning: 'The privacy request has not finished (or is not an export): there is nothing to download yet.',
+  },
   overloaded: { status: 503, meaning: 'The pipeline is saturated; retry after the number of seconds in Retry-After.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down; retry against another instance or later.' },
   internal: { status: 500, meaning: 'An unexpected failure; it is logged with the request id.' },

@@ -183,6 +183,19 @@ export class SqliteEventLog implements EventLog {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
+  /**
+   * Erasure: forget processed entries up to `uptoSeq`, then rewrite the file without free pages (where
+   * deleted bodies linger, secure_delete being off) and empty the WAL. Answers whether the WAL could be
+   * emptied (a reader holding an old snapshot can block it; the next scrub catches up).
+   */
+  scrub(uptoSeq: number): boolean {
+    if (this.closed) return false;
+    if (uptoSeq > 0) this.truncate(uptoSeq);
+    this.db.exec('VACUUM');
+    const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return (r[0]?.busy ?? 0) === 0;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();

@@ -31,8 +31,14 @@ import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
  * (or test runs) in different schemas of one database must not wait for each other.
  */
 const MIGRATE_LOCK = 'tessera:migrate';
-const COMMIT_LOCK = 'tessera:commit';
+/** The processor's commit lock: other writers of identity-related tables (erasure) take it too. */
+export const COMMIT_LOCK = 'tessera:commit';
 const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext($1 || ':' || coalesce(current_schema(), '')))`;
+
+/** Take a transaction-scoped advisory lock named `name` (scoped to the current schema), e.g. `COMMIT_LOCK`. */
+export async function advisoryXactLock(client: pg.ClientBase, name: string): Promise<void> {
+  await client.query(LOCK_SQL, [name]);
+}
 
 /**
  * BIGINT (ms timestamps, seq, count(*)) arrives as text because it can exceed 2^53. Ours never do, so

@@ -1,0 +1,123 @@
+/**
+ * The consent follower keeps consent in step with identity and with the choices events carry.
+ *
+ * Each `sync()` is one exclusive transaction (serialised with the processor's commits) that:
+ * 1. reads the merge log after its own cursor and applies each entry in order: a merge combines the
+ *    absorbed profiles' consent into the survivor by the documented merge rule (`mergeConsents`: the
+ *    more restrictive state wins per purpose, never a silent grant); an unmerge gives each new profile
+ *    the refusals (not the grants) of the profile it left; every merge and unmerge is audited;
+ * 2. applies consent inbox rows whose batch the processor has committed: each row's identifiers are
+ *    resolved to the profile holding them now; rows naming nobody (their event was dropped or
+ *    anonymised, and the person is unknown) are discarded — Tessera keeps no consent about nobody;
+ * 3. moves its cursor and deletes the applied rows in the same transaction (exactly once).
+ * Calls are serialised in-process; across instances the transaction's locks serialise them.
+ */
+import { mergeConsents } from '../core/consent/merge.ts';
+import { applyConsentChanges, EMPTY_CONSENT, type ConsentChange, type ConsentState } from '../core/consent/state.ts';
+import type { PrivacyData } from '../storage/privacy/privacy-data.ts';
+import type { PrivacyStore } from '../storage/privacy/privacy-store.ts';
+
+const MERGE_CURSOR = 'consent.merge_log';
+const BATCH = 500;
+
+export interface SyncReport {
+  merges: number;
+  unmerges: number;
+  applied: number;
+  discarded: number;
+}
+
+/** The refusals of a consent state (what a profile detached by an unmerge inherits). */
+export function refusalsOf(state: ConsentState): ConsentState {
+  const purposes = Object.fromEntries(Object.entries(state.purposes).filter(([, p]) => p.status !== 'granted'));
+  const kept = new Set(Object.keys(purposes));
+  return { purposes, history: state.history.filter((h) => kept.has(h.purpose) && h.choice === 'denied') };
+}
+
+export class ConsentFollower {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly privacy: PrivacyStore,
+    private readonly now: () => number,
+  ) {}
+
+  /** Apply everything pending; resolves when done. Safe to call often: it is cheap when nothing is pending. */
+  sync(): Promise<SyncReport> {
+    const run = this.chain.then(() => this.drain());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async drain(): Promise<SyncReport> {
+    const total: SyncReport = { merges: 0, unmerges: 0, applied: 0, discarded: 0 };
+    // Most calls find nothing to do: check without taking the locks that serialise with the processor.
+    if (!(await this.privacy.data.followerPending(await this.privacy.data.cursor(MERGE_CURSOR)))) return total;
+    for (;;) {
+      const r = await this.privacy.transaction('exclusive', (tx) => this.step(tx));
+      total.merges += r.merges;
+      total.unmerges += r.unmerges;
+      total.applied += r.applied;
+      total.discarded += r.discarded;
+      if (r.merges + r.unmerges + r.applied + r.discarded + r.skipped === 0) return total;
+    }
+  }
+
+  private async step(tx: PrivacyData): Promise<SyncReport & { skipped: number }> {
+    const report = { merges: 0, unmerges: 0, applied: 0, discarded: 0, skipped: 0 };
+    const now = this.now();
+    const entries = await tx.mergeLogAfter(await tx.cursor(MERGE_CURSOR), BATCH);
+    for (const m of entries) {
+      if (m.kind === 'unmerge') {
+        report.unmerges++;
+        const source = await tx.consent(m.profileId);
+        if (source !== null) {
+          const inherited = refusalsOf(source);
+          for (const id of m.otherIds) {
+            const own = await tx.consent(id);
+            await tx.putConsent(id, own === null ? inherited : mergeConsents(own, inherited), now);
+          }
+        }
+      } else if (m.kind === 'auto' || m.kind === 'operator_merge') {
+        report.merges++;
+        let survivor = (await tx.consent(m.profileId)) ?? null;
+        for (const absorbed of m.otherIds) {
+          const other = await tx.consent(absorbed);
+          if (other === null) continue;
+          survivor = survivor === null ? other : mergeConsents(survivor, other);
+          await tx.deleteConsent(absorbed);
+        }
+        if (survivor !== null) await tx.putConsent(m.profileId, survivor, now);
+      } else report.skipped++;
+      await tx.audit({
+        at: m.at,
+        actor: m.actor,
+        action: m.kind === 'unmerge' ? 'identity.unmerge' : 'identity.merge',
+        target: m.profileId,
+        detail: { kind: m.kind, otherIds: m.otherIds, reason: m.reason, mergeLogId: m.id },
+      });
+    }
+    const last = entries[entries.length - 1];
+    if (last !== undefined) await tx.setCursor(MERGE_CURSOR, last.id);
+
+    const rows = await tx.inboxReady(BATCH);
+    const owners = await tx.profilesHolding([...new Set(rows.flatMap((r) => r.identifiers))]);
+    const byProfile = new Map<string, ConsentChange[]>();
+    for (const r of rows) {
+      const profile = r.identifiers.map((k) => owners.get(k)).find((p) => p !== undefined);
+      if (profile === undefined) {
+        report.discarded++;
+        continue;
+      }
+      byProfile.set(profile, [...(byProfile.get(profile) ?? []), ...(JSON.parse(r.changes) as ConsentChange[])]);
+      report.applied++;
+    }
+    for (const [profile, changes] of byProfile) {
+      const before = (await tx.consent(profile)) ?? EMPTY_CONSENT;
+      const after = applyConsentChanges(before, changes);
+      if (after !== before) await tx.putConsent(profile, after, now);
+    }
+    await tx.inboxDelete(rows.map((r) => r.id));
+    return report;
+  }
+}

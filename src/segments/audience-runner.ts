@@ -1,0 +1,428 @@
+/**
+ * # The audience runner: the real-time engine around the pure core
+ *
+ * Strategy: one follower, the only writer of memberships, timers and computed values. Each step:
+ * 1. reload the definitions when their version moved (purge deleted ones, start or resume a backfill);
+ * 2. in ONE transaction: read the merge log and the events after its cursors, and take the timers due
+ *    by `now`; group what happened by profile (an event → its identifier's current profile; a merge or
+ *    unmerge → `all` for the profiles it names, absorbed ids leave every segment; a due timer → its
+ *    targets); load each profile's traits, whole history, memberships and computed values; evaluate
+ *    (`evaluateProfile`); write memberships, audience events, timers, computed values and the cursors.
+ *    A crash before the commit replays the step, after it never: exactly once;
+ * 3. in another transaction, one bounded chunk of the backfill, if one runs. When every target is a
+ *    segment whose rule the SQL fast path compiles (`sql/compile-rule.ts`), the backfill first takes a
+ *    snapshot: one set-based query gives the CANDIDATES (members at `now`, and profiles with an event
+ *    that time alone can still make count or stop counting), and the positions of the events and merge
+ *    log. Every other profile is out at `now` and stays out until new data arrives, so the reference
+ *    engine would store nothing for it: the chunks evaluate, with the same per-profile code, only the
+ *    candidates, plus the profiles touched since the snapshot (events, merges: read incrementally) and
+ *    those holding a membership or timer of a target. The cursor then jumps from candidate to
+ *    candidate, so real time switches to the new definitions exactly as before.
+ * Steps are bounded (`limits`), so ingestion, which runs between them on the same thread, never waits
+ * long. No periodic scan: the runner sleeps until the processor reports a batch (`notify`), until the
+ * earliest timer is due (one setTimeout, re-armed after each step), or until a slow poll (definition
+ * changes made by another thread or process, events written by another node).
+ * `now` is injected: tests drive `step()` with their own clock and never sleep.
+ */
+import { dueBatches, type CompiledAudiences } from '../core/segments/index.ts';
+import type { AudienceLease, AudienceTx, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
+import { planAudiences, signatureOf, type AudiencePlan, type BackfillJob } from './audience-definitions.ts';
+import { changedTraitsOf, evaluateStored, TriggerSet } from './audience-step.ts';
+import { RULE_DIALECTS } from './sql/dialects.ts';
+import { compileRuleSql } from './sql/compile-rule.ts';
+
+export const EVENTS_CURSOR = 'events';
+export const MERGES_CURSOR = 'merge_log';
+
+export interface RunnerLimits {
+  /** Events, merge log entries and due timers read per step (each profile is evaluated once per step). */
+  events: number;
+  merges: number;
+  timers: number;
+  /** Profiles per backfill transaction. */
+  backfillChunk: number;
+}
+
+export const DEFAULT_LIMITS: RunnerLimits = { events: 500, merges: 50, timers: 500, backfillChunk: 250 };
+
+export interface RunnerOptions {
+  store: SegmentStore;
+  now: () => number;
+  onError?: (err: unknown) => void;
+  limits?: Partial<RunnerLimits>;
+  /** Idle poll (ms): the fallback for changes nobody told this runner about. */
+  pollMs?: number;
+  /** How often a standby runner tries to take the lease (ms). */
+  standbyRetryMs?: number;
+}
+
+/** The fast backfill's snapshot (see step 3 above); in memory only: after a restart a new one is taken. */
+interface FastBackfill {
+  /** Candidates after the job's cursor at the snapshot, in id order; `next` is the first not yet evaluated. */
+  ids: string[];
+  next: number;
+  /** Events and merges up to these positions were in the snapshot; profiles touched after it are in `touched`. */
+  eventSeq: number;
+  mergeId: number;
+  touched: Set<string>;
+}
+
+/** Events and merges read per page when catching up on what touched profiles since the snapshot. */
+const TOUCHED_PAGE = 5000;
+
+export interface StepReport {
+  events: number;
+  merges: number;
+  timers: number;
+  profiles: number;
+  backfilled: number;
+}
+
+export class AudienceRunner {
+  private lease: AudienceLease | null = null;
+  private version = -1;
+  private plan: AudiencePlan | null = null;
+  private job: BackfillJob | null = null;
+  /** undefined: not decided for the current job; null: the job takes every profile. */
+  private fast: FastBackfill | null | undefined = undefined;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private pending = false;
+  private readonly limits: RunnerLimits;
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  }
+
+  /** Something happened (the processor committed a batch): run soon. */
+  notify(): void {
+    this.pending = true;
+    const wake = this.wake;
+    if (wake) setImmediate(wake);
+  }
+
+  /** Is this runner the active one (it holds the lease)? */
+  get active(): boolean {
+    return this.lease !== null;
+  }
+
+  /** One step; null when another runner holds the lease. */
+  async step(): Promise<StepReport | null> {
+    const lease = await this.ensureLease();
+    if (!lease) return null;
+    const version = await lease.definitionsVersion();
+    if (version !== this.version || this.plan === null) await this.reload(lease, version);
+    const plan = this.plan as AudiencePlan;
+    const report = await lease.run((tx) => this.realtime(tx, plan));
+    if (this.job) report.backfilled = await lease.run((tx) => this.backfill(tx, plan));
+    return report;
+  }
+
+  /** The earliest pending timer (null: none, or not the active runner). */
+  async nextDueAt(): Promise<number | null> {
+    const lease = await this.ensureLease();
+    return lease ? lease.nextDueAt() : null;
+  }
+
+  /** Step until nothing is left to do at the current `now` (tests, CLI). */
+  async runUntilIdle(): Promise<void> {
+    for (;;) {
+      const r = await this.step();
+      if (r === null || (r.events + r.merges + r.timers + r.backfilled === 0 && this.job === null)) return;
+    }
+  }
+
+  private async ensureLease(): Promise<AudienceLease | null> {
+    this.lease ??= await this.opts.store.acquireLease();
+    return this.lease;
+  }
+
+  private async reload(lease: AudienceLease, version: number): Promise<void> {
+    await lease.run(async (tx) => {
+      const segments = await tx.listSegments();
+      const traits = await tx.listComputedTraits();
+      let plan = planAudiences(segments, traits);
+      if (plan.failures.length > 0) {
+        for (const f of plan.failures) await tx.fail(f.target.kind, f.target.id, f.target.generation, f.error, this.opts.now());
+        plan = planAudiences(await tx.listSegments(), await tx.listComputedTraits());
+      }
+      for (const s of plan.deletedSegments) await tx.purgeSegment(s.id);
+      const usedKeys = new Set(
+        traits.filter((t) => !t.deleted).flatMap((t) => [t.definition.key, ...(t.liveDefinition ? [t.liveDefinition.key] : [])]),
+      );
+      for (const t of plan.deletedTraits) await tx.purgeComputedTrait(t.id, usedKeys.has(t.definition.key) ? null : t.definition.key);
+      const signature = signatureOf(plan.targets);
+      const stored = await tx.job();
+      const previous = stored === null ? null : (JSON.parse(stored) as BackfillJob);
+      if (plan.targets.length === 0) this.job = null;
+      else if (previous?.signature === signature) this.job = previous;
+      else this.job = { signature, targets: plan.targets, cursor: '', total: await tx.countProfiles(), done: 0 };
+      await tx.setJob(this.job === null ? null : JSON.stringify(this.job));
+      this.fast = undefined;
+      this.plan = plan;
+    });
+    this.version = version;
+  }
+
+  /** The definitions a profile is evaluated with in real time (see `audience-definitions.ts`). */
+  private compiledFor(profileId: string, plan: AudiencePlan): CompiledAudiences {
+    return this.job !== null && plan.after !== null && this.job.cursor !== '' && profileId <= this.job.cursor ? plan.after : plan.live;
+  }
+
+  private async realtime(tx: AudienceTx, plan: AudiencePlan): Promise<StepReport> {
+    const now = this.opts.now();
+    const mergeCursor = await tx.cursor(MERGES_CURSOR);
+    const eventCursor = await tx.cursor(EVENTS_CURSOR);
+    const merges = await tx.mergesAfter(mergeCursor, this.limits.merges);
+    const events = await tx.eventsAfter(eventCursor, this.limits.events);
+    const timers = await tx.takeDueTimers(now, this.limits.timers);
+    const report: StepReport = { events: events.length, merges: merges.length, timers: timers.length, profiles: 0, backfilled: 0 };
+    if (merges.length + events.length + timers.length === 0) return report;
+
+    const work = new TriggerSet();
+    const absorbed = new Set<string>();
+    for (const m of merges) {
+      if (m.kind !== 'unmerge') m.otherIds.forEach((id) => absorbed.add(id));
+      for (const id of [m.profileId, ...m.otherIds]) work.add(id, { kind: 'all' }, 'merge');
+    }
+    const kept = events.filter((e) => !e.restricted && e.ident !== null);
+    const owners = await tx.profilesOfIdents([...new Set(kept.map((e) => e.ident as string))]);
+    const byProfile = new Map<string, { names: Array<string | null>; traits: Set<string> }>();
+    for (const e of kept) {
+      const profileId = owners.get(e.ident as string);
+      if (profileId === undefined) continue;
+      let entry = byProfile.get(profileId);
+      if (!entry) byProfile.set(profileId, (entry = { names: [], traits: new Set() }));
+      entry.names.push(e.name);
+      for (const t of changedTraitsOf(e.identifyPayload)) entry.traits.add(t);
+    }
+    for (const [profileId, e] of byProfile) {
+      work.add(profileId, { kind: 'event', eventNames: e.names, changedTraits: [...e.traits] }, 'event');
+    }
+    const timerTriggers = new Map<string, { segmentIds: Set<string>; traitIds: Set<string> }>();
+    for (const batch of dueBatches(timers)) {
+      let t = timerTriggers.get(batch.profileId);
+      if (!t) timerTriggers.set(batch.profileId, (t = { segmentIds: new Set(), traitIds: new Set() }));
+      batch.trigger.segmentIds.forEach((id) => t.segmentIds.add(id));
+      batch.trigger.traitIds.forEach((id) => t.traitIds.add(id));
+    }
+    for (const [profileId, t] of timerTriggers) {
+      work.add(profileId, { kind: 'timer', segmentIds: [...t.segmentIds], traitIds: [...t.traitIds] }, 'timer');
+    }
+
+    const states = await tx.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])]);
+    const writes: ProfileWrite[] = [];
+    for (const [profileId, stored] of states) {
+      const entry = work.byProfile.get(profileId);
+      if (!stored.exists) {
+        // Absorbed by a merge, or erased: it leaves every segment and its timers and values go.
+        await tx.dropProfile(profileId, now, plan.publish, absorbed.has(profileId) ? 'merge' : 'profile_gone');
+        continue;
+      }
+      if (!entry) continue;
+      writes.push(evaluateStored(this.compiledFor(profileId, plan), stored, entry.triggers, now, plan.publish, entry.cause));
+    }
+    await tx.apply(writes);
+    report.profiles = writes.length;
+    const lastMerge = merges[merges.length - 1];
+    const lastEvent = events[events.length - 1];
+    if (lastMerge) await tx.setCursor(MERGES_CURSOR, lastMerge.id);
+    if (lastEvent) await tx.setCursor(EVENTS_CURSOR, lastEvent.seq);
+    return report;
+  }
+
+  /** One chunk of the backfill, in one transaction with the job's cursor. Returns the profiles evaluated. */
+  private async backfill(tx: AudienceTx, plan: AudiencePlan): Promise<number> {
+    const job = this.job as BackfillJob;
+    if (this.fast === undefined) this.fast = await this.snapshot(tx, plan, job);
+    if (this.fast !== null) return this.fastChunk(tx, plan, job, this.fast);
+    const now = this.opts.now();
+    const ids = await tx.profileIdsAfter(job.cursor, this.limits.backfillChunk);
+    await this.evaluateChunk(tx, plan, job, ids, now);
+    const next: BackfillJob = { ...job, cursor: ids[ids.length - 1] ?? job.cursor, done: job.done + ids.length };
+    if (ids.length < this.limits.backfillChunk) await this.finish(tx, job, now);
+    else await this.advance(tx, next, Math.min(0.99, next.done / Math.max(1, next.total)));
+    return ids.length;
+  }
+
+  /** Evaluate these profiles under the job's definitions and write the result. */
+  private async evaluateChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, ids: readonly string[], now: number): Promise<void> {
+    const after = plan.after as CompiledAudiences;
+    const states = await tx.loadProfiles(ids);
+    const trigger = {
+      kind: 'timer' as const,
+      segmentIds: job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
+      traitIds: job.targets.filter((t) => t.kind === 'trait').map((t) => t.id),
+    };
+    const writes: ProfileWrite[] = [];
+    for (const stored of states.values()) {
+      if (stored.exists) writes.push(evaluateStored(after, stored, [trigger], now, plan.publish, 'backfill'));
+    }
+    await tx.apply(writes);
+  }
+
+  private async advance(tx: AudienceTx, next: BackfillJob, progress: number): Promise<void> {
+    for (const t of next.targets) await tx.setProgress(t.kind, t.id, t.generation, progress);
+    await tx.setJob(JSON.stringify(next));
+    this.job = next;
+  }
+
+  /** Every profile has been evaluated under the new definitions: they go live (unless edited meanwhile). */
+  private async finish(tx: AudienceTx, job: BackfillJob, now: number): Promise<void> {
+    for (const t of job.targets) await tx.goLive(t.kind, t.id, t.generation, now);
+    await tx.recordSizes(
+      job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
+      now,
+    );
+    await this.dropStaleKeys(tx);
+    await tx.setJob(null);
+    this.job = null;
+    this.fast = undefined;
+    // Reload: the live set is now what `after` was.
+    this.version = -1;
+  }
+
+  /** The candidates of a fast backfill, or null when some target does not compile (every profile is evaluated). */
+  private async snapshot(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob): Promise<FastBackfill | null> {
+    const after = plan.after as CompiledAudiences;
+    if (job.targets.some((t) => t.kind !== 'segment')) return null;
+    const computedKeys = new Set(after.traits.map((t) => t.key));
+    const dialect = RULE_DIALECTS[this.opts.store.backend];
+    const now = this.opts.now();
+    const queries = [];
+    for (const t of job.targets) {
+      const segment = after.segments[after.segmentPosition.get(t.id) ?? -1];
+      if (segment === undefined) return null;
+      const compiled = compileRuleSql(segment.rule, dialect, now, { computedKeys });
+      if (!compiled.ok) return null;
+      queries.push(compiled.queries.candidates);
+    }
+    // Positions first: anything stored after them is read as "touched", so nothing falls in between.
+    const positions = await tx.latestPositions();
+    const ids = new Set<string>();
+    for (const q of queries) for (const r of await tx.selectProfiles(q)) if (r.profileId > job.cursor) ids.add(r.profileId);
+    return {
+      ids: [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+      next: 0,
+      eventSeq: positions.eventSeq,
+      mergeId: positions.mergeId,
+      touched: new Set(),
+    };
+  }
+
+  /** One chunk of a fast backfill: the next candidates, and whoever else in their id range may differ. */
+  private async fastChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, fast: FastBackfill): Promise<number> {
+    const now = this.opts.now();
+    await this.readTouched(tx, fast);
+    const end = Math.min(fast.next + this.limits.backfillChunk, fast.ids.length);
+    // The chunk covers the id range (cursor, upTo]; the last one runs to the end of the profiles.
+    const upTo = end < fast.ids.length ? (fast.ids[end - 1] as string) : null;
+    const inRange = (id: string) => id > job.cursor && (upTo === null || id <= upTo);
+    const ids = new Set(fast.ids.slice(fast.next, end));
+    for (const id of fast.touched) if (inRange(id)) ids.add(id);
+    const segmentIds = job.targets.map((t) => t.id);
+    for (const id of await tx.holdersOf(segmentIds, job.cursor, upTo)) ids.add(id);
+    const chunk = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.evaluateChunk(tx, plan, job, chunk, now);
+    fast.next = end;
+    if (upTo === null) await this.finish(tx, job, now);
+    else
+      await this.advance(
+        tx,
+        { ...job, cursor: upTo, done: job.done + chunk.length },
+        Math.min(0.99, fast.next / Math.max(1, fast.ids.length)),
+      );
+    return chunk.length;
+  }
+
+  /** Profiles that events or merges stored after the snapshot touched (their owners as of now). */
+  private async readTouched(tx: AudienceTx, fast: FastBackfill): Promise<void> {
+    for (;;) {
+      const events = await tx.eventsAfter(fast.eventSeq, TOUCHED_PAGE);
+      const idents = [...new Set(events.flatMap((e) => (e.ident === null ? [] : [e.ident])))];
+      for (const profileId of (await tx.profilesOfIdents(idents)).values()) fast.touched.add(profileId);
+      const last = events[events.length - 1];
+      if (last) fast.eventSeq = last.seq;
+      if (events.length < TOUCHED_PAGE) break;
+    }
+    for (;;) {
+      const merges = await tx.mergesAfter(fast.mergeId, TOUCHED_PAGE);
+      for (const m of merges) for (const id of [m.profileId, ...m.otherIds]) fast.touched.add(id);
+      const last = merges[merges.length - 1];
+      if (last) fast.mergeId = last.id;
+      if (merges.length < TOUCHED_PAGE) break;
+    }
+  }
+
+  /** Values under keys that a finished backfill replaced (a computed trait given a new key) go. */
+  private async dropStaleKeys(tx: AudienceTx): Promise<void> {
+    const traits = (await tx.listComputedTraits()).filter((t) => !t.deleted);
+    const used = new Set(
+      traits.flatMap((t) => [t.definition.key, ...(t.status === 'live' && t.liveDefinition ? [t.liveDefinition.key] : [])]),
+    );
+    for (const t of traits) {
+      const old = t.liveDefinition?.key;
+      if (old !== undefined && !used.has(old)) await tx.dropComputedKey(old);
+    }
+  }
+
+  // ---- the loop ----
+
+  /** Run in the background until `stop()`. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        let busy = false;
+        try {
+          this.pending = false;
+          const r = await this.step();
+          busy = r !== null && (r.events + r.merges + r.timers + r.backfilled > 0 || this.job !== null);
+        } catch (err) {
+          this.opts.onError?.(err);
+          await this.dropLease();
+          this.version = -1;
+          await this.sleep(1000);
+          continue;
+        }
+        if (busy || this.pending) await new Promise((r) => setImmediate(r));
+        else await this.sleep(await this.idleDelay());
+      }
+    })();
+  }
+
+  private async idleDelay(): Promise<number> {
+    if (!this.lease) return this.opts.standbyRetryMs ?? 5000;
+    const poll = this.opts.pollMs ?? 1000;
+    const due = await this.lease.nextDueAt();
+    return due === null ? poll : Math.max(0, Math.min(poll, due - this.opts.now()));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  private async dropLease(): Promise<void> {
+    const lease = this.lease;
+    this.lease = null;
+    await lease?.release().catch(() => {});
+  }
+
+  /** Stop after the current step and give up the lease. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.dropLease();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * One profile through the engine: run its triggers with the pure core (`evaluateProfile`), one after
+ * the other on the same in-memory state, and turn the result into what to write (the difference
+ * between the stored state and the new one). No I/O here.
+ */
+import { evaluateProfile, targetKey, type CompiledAudiences, type ProfileState, type Trigger } from '../core/segments/index.ts';
+import type { ProfileWrite, StoredAudienceProfile } from '../storage/segments/segment-store.ts';
+import { samePlain } from '../core/segments/engine/trait-timing.ts';
+
+/** Collect triggers per profile; `all` subsumes the rest. */
+export class TriggerSet {
+  readonly byProfile = new Map<string, { triggers: Trigger[]; cause: string }>();
+
+  add(profileId: string, trigger: Trigger, cause: string): void {
+    const entry = this.byProfile.get(profileId);
+    if (!entry) this.byProfile.set(profileId, { triggers: [trigger], cause });
+    else if (trigger.kind === 'all') entry.triggers = [trigger];
+    else if (entry.triggers[0]?.kind !== 'all') entry.triggers.push(trigger);
+  }
+}
+
+/**
+ * Evaluate a stored profile for its triggers as of `now`. A profile the runner has never evaluated in
+ * full gets `all` whatever happened (see `Trigger`).
+ */
+export function evaluateStored(
+  compiled: CompiledAudiences,
+  stored: StoredAudienceProfile,
+  triggers: readonly Trigger[],
+  now: number,
+  publish: ReadonlySet<string>,
+  cause: string,
+): ProfileWrite {
+  const run: readonly Trigger[] = stored.known ? triggers : [{ kind: 'all' }];
+  let state: ProfileState = {
+    profileId: stored.profileId,
+    traits: stored.traits,
+    events: stored.events,
+    memberships: stored.memberships,
+    computed: stored.computed,
+  };
+  const timers = new Map<string, number | null>();
+  for (const trigger of run) {
+    const plan = evaluateProfile(compiled, state, trigger, now);
+    for (const t of plan.timers) timers.set(targetKey(t.target), t.dueAt);
+    state = { ...state, memberships: plan.memberships, computed: plan.computed };
+  }
+  return diff(stored, state, timers, now, publish, cause);
+}
+
+function diff(
+  stored: StoredAudienceProfile,
+  next: ProfileState,
+  timers: ReadonlyMap<string, number | null>,
+  now: number,
+  publish: ReadonlySet<string>,
+  cause: string,
+): ProfileWrite {
+  const entered: ProfileWrite['entered'] = [];
+  const exited: ProfileWrite['exited'] = [];
+  for (const [segmentId, since] of next.memberships) if (!stored.memberships.has(segmentId)) entered.push({ segmentId, at: since });
+  for (const segmentId of stored.memberships.keys()) if (!next.memberships.has(segmentId)) exited.push({ segmentId, at: now });
+  const computedSet: ProfileWrite['computedSet'] = [];
+  const computedDeleted: string[] = [];
+  for (const [key, value] of Object.entries(next.computed)) {
+    if (!samePlain(value, stored.computed[key])) computedSet.push({ key, value });
+  }
+  for (const key of Object.keys(stored.computed)) if (!Object.hasOwn(next.computed, key)) computedDeleted.push(key);
+  return {
+    profileId: stored.profileId,
+    entered,
+    exited,
+    publish,
+    cause,
+    computedSet,
+    computedDeleted,
+    timers: [...timers].map(([target, dueAt]) => ({ target, dueAt })),
+    known: !stored.known,
+    at: now,
+  };
+}
+
+/** Top-level trait names an identify payload writes (a changed `address` covers reads of `address.city`). */
+export function changedTraitsOf(identifyPayload: string | null): string[] {
+  if (identifyPayload === null) return [];
+  const traits = (JSON.parse(identifyPayload) as { traits?: unknown }).traits;
+  return typeof traits === 'object' && traits !== null && !Array.isArray(traits) ? Object.keys(traits) : [];
+}

@@ -1,0 +1,466 @@
+/**
+ * # The SQL fast path: a segment rule compiled to one set-based query
+ *
+ * Pure: a rule, a dialect and `now` in; SQL text and parameters out (or the reason it cannot be
+ * compiled exactly). The storage adapters run the text, parameterised only.
+ *
+ * ## What compiles (everything else falls back to the per-profile path)
+ * - `event(name[, type])` conditions with `count()`, or `sum|avg|min|max(property('p'))`, over a
+ *   `within(N unit)` or `between(…)` window or none, filtered by `.where(…)` property comparisons joined
+ *   with AND / OR / NOT; compared with `= != > >= < <=`, `is_set`, `is_null`, `one_of`,
+ *   `before_date`, `after_date`;
+ * - `trait(path)` comparisons on stored traits with `= != > >= < <=`, `is_set`, `is_null`, `one_of`,
+ *   `starts_with`, `ends_with` (a path without `.`, not written by a computed trait);
+ * - AND / OR / NOT of those.
+ * Not compiled: funnels and absences, segment-of-segment, relative dates, `contains`-like comparators,
+ * `first/last/unique/mode`, dotted paths.
+ *
+ * ## Exactly the reference semantics (`src/core/segments/evaluate.ts`)
+ * - An event counts when it is not restricted, matches name/type, has `ts <= now` (future events are
+ *   not seen), lies in the window (`within`: `now - N < ts`; `between`: `start <= ts < end`) and its
+ *   filter holds. A profile's events are those whose `ident` it holds (`identities`).
+ * - Values are typed as JavaScript sees them after `JSON.parse` (see `dialects.ts`): `=` never converts
+ *   (`'5'` is not `5`, `true` is not `1`), order compares two numbers or two strings, nothing else.
+ * - "No value" satisfies only `is_null`; a reducer with no value (min/max/avg of nothing) satisfies
+ *   nothing; count and sum of nothing are 0.
+ *
+ * ## Three-valued, never guessed
+ * Two things SQL cannot decide cheaply are reported as NULL ("unsure") instead of guessed:
+ * - a sum/avg over a value that is not a whole number of magnitude ≤ 2^31: JavaScript adds in time
+ *   order and SQL in any order, and floating-point addition is not associative;
+ * - a trait with stored paths below it (its value is an object, or nothing, depending on tombstones).
+ * NULL propagates through AND / OR / NOT exactly as Kleene logic does, so a row is a member when the
+ * predicate IS TRUE, not a member when it IS FALSE, and unsure when it IS NULL: the caller confirms the
+ * unsure ones with the reference evaluator. With integer-valued data nothing is unsure.
+ *
+ * ## Two queries
+ * - `members`: every profile whose predicate is not false, with an `unsure` flag: the member set at
+ *   `now` (plus the unsure profiles to confirm).
+ * - `candidates`: `members`, plus every profile with a counted-kind event that can still change the
+ *   answer as time passes without new events: one in the future (it will become visible), or one in a
+ *   `within` window whose leaving can move the rule towards membership (`turnsAsEventsLeave`: not for
+ *   `count() >= 3`, whose non-members only lose events). For every other profile, membership is false at `now` AND stays
+ *   false until new data arrives (nothing the rule reads changes with time: no relative dates, no
+ *   funnels), so the reference engine would store no membership and no timer for it. The backfill
+ *   evaluates only candidates (see `audience-runner.ts`).
+ */
+import type { Comparison, Condition, EventCondition, Filter, Scalar } from '../../core/segments/definition.ts';
+import { compare } from '../../core/segments/compare.ts';
+import { durationMs, parseInstant } from '../../core/segments/time.ts';
+import { join, raw, sql, type Fragment } from './fragment.ts';
+import type { JsonPlace, OrderOp, RuleDialect } from './dialects.ts';
+
+export interface RuleQueries {
+  /** Rows `(profile_id, unsure)`: members at `now`, and (unsure = 1) profiles to confirm. */
+  members: Fragment;
+  /** Rows `(profile_id)`: a superset of the profiles whose membership or timer is not "out, none". */
+  candidates: Fragment;
+}
+
+export type CompiledRuleSql = { ok: true; queries: RuleQueries } | { ok: false; reason: string };
+
+export interface CompileOptions {
+  /** Trait keys written by computed traits: segments read those from elsewhere, so they do not compile. */
+  computedKeys?: ReadonlySet<string>;
+}
+
+class Unsupported extends Error {}
+
+const FALSE = raw('FALSE');
+const TRUE = raw('TRUE');
+
+interface Leaf {
+  alias: string;
+  node: EventCondition;
+  usesProperties: boolean;
+  /** Events leaving its `within` window can move the rule towards membership (see `canRise`). */
+  exitsMatter: boolean;
+}
+
+/** Compile `rule` for `dialect` as of `now`; unsupported rules say why. */
+export function compileRuleSql(rule: Condition, dialect: RuleDialect, now: number, options: CompileOptions = {}): CompiledRuleSql {
+  try {
+    return { ok: true, queries: new RuleCompiler(dialect, now, options.computedKeys ?? new Set()).compile(rule) };
+  } catch (err) {
+    if (err instanceof Unsupported) return { ok: false, reason: err.message };
+    throw err;
+  }
+}
+
+class RuleCompiler {
+  private readonly leaves: Leaf[] = [];
+  private usesTraits = false;
+
+  constructor(
+    private readonly d: RuleDialect,
+    private readonly now: number,
+    private readonly computedKeys: ReadonlySet<string>,
+  ) {}
+
+  compile(rule: Condition): RuleQueries {
+    const predicate = this.condition(rule, true);
+    const ctes = this.leaves.map((l) => sql`${raw(l.alias)} AS (${this.leafAggregate(l)})`);
+    const withClause = ctes.length === 0 ? raw('') : sql`WITH ${join(ctes, ', ')} `;
+    // When a profile without any counted event can never match, drive from the profiles that have one.
+    const driven = emptyTruth(rule) === false && this.leaves.length > 0;
+    const driver = driven
+      ? sql`(${join(
+          this.leaves.map((l) => raw(`SELECT pid FROM ${l.alias}`)),
+          ' UNION ',
+        )}) d JOIN profiles p ON p.id = d.pid`
+      : raw('profiles p');
+    const joins = join(
+      this.leaves.map((l) => raw(` LEFT JOIN ${l.alias} ON ${l.alias}.pid = p.id`)),
+      '',
+    );
+    const from = sql`FROM ${driver}${this.usesTraits ? this.d.profileJoin : raw('')}${joins}`;
+    const memberSelect = sql`SELECT p.id AS profile_id, CASE WHEN (${predicate}) IS NULL THEN 1 ELSE 0 END AS unsure ${from} WHERE (${predicate}) IS NOT FALSE`;
+    const active = this.leaves.map((l) => this.activeEvents(l));
+    return {
+      members: sql`${withClause}${memberSelect}`,
+      candidates: sql`${withClause}SELECT m.profile_id FROM (${memberSelect}) m${join(
+        active.map((a) => sql` UNION ${a}`),
+        '',
+      )}`,
+    };
+  }
+
+  // ---- conditions: a boolean (or NULL: unsure) per profile row ----
+
+  /** `positive`: under an even number of NOTs (AND and OR are monotone, so the polarity is the leaf's). */
+  private condition(node: Condition, positive: boolean): Fragment {
+    switch (node.kind) {
+      case 'and':
+        return sql`(${join(
+          node.conditions.map((c) => this.condition(c, positive)),
+          ' AND ',
+        )})`;
+      case 'or':
+        return sql`(${join(
+          node.conditions.map((c) => this.condition(c, positive)),
+          ' OR ',
+        )})`;
+      case 'not':
+        return sql`(NOT ${this.condition(node.condition, !positive)})`;
+      case 'trait':
+        return this.trait(node.path, node.comparison);
+      case 'event':
+        return this.event(node, positive);
+      case 'segment':
+        throw new Unsupported('segment() reads other memberships');
+      default: {
+        const _never: never = node;
+        return _never;
+      }
+    }
+  }
+
+  private trait(path: string, c: Comparison): Fragment {
+    if (path.includes('.')) throw new Unsupported(`trait('${path}'): dotted paths`);
+    if (this.computedKeys.has(path)) throw new Unsupported(`trait('${path}') is a computed trait`);
+    const key = path.replaceAll('~', '~0');
+    checkKey(key);
+    this.usesTraits = true;
+    return sql`(CASE WHEN ${this.d.hasTraitsBelow(key)} THEN NULL ELSE ${this.compareJson({ doc: 'trait', key }, c)} END)`;
+  }
+
+  private event(node: EventCondition, positive: boolean): Fragment {
+    if (node.name === undefined && node.type === undefined) throw new Unsupported('an event condition without name or type');
+    const alias = `l${this.leaves.length + 1}`;
+    const reducer = node.reducer;
+    if (reducer.fn !== 'count' && reducer.fn !== 'sum' && reducer.fn !== 'avg' && reducer.fn !== 'min' && reducer.fn !== 'max') {
+      throw new Unsupported(`${reducer.fn}() reducers`);
+    }
+    if (reducer.fn !== 'count') {
+      if (reducer.property.includes('.')) throw new Unsupported(`property('${reducer.property}'): dotted paths`);
+      checkKey(reducer.property);
+    }
+    // Compile the filter now: it throws if unsupported, before the leaf is registered.
+    this.filter(node.where);
+    const turns = turnsAsEventsLeave(node);
+    this.leaves.push({
+      alias,
+      node,
+      usesProperties: node.where !== undefined || reducer.fn !== 'count',
+      exitsMatter: positive ? turns.rise : turns.fall,
+    });
+    const v = raw(`${alias}.v`);
+    const unsure = raw(`coalesce(${alias}.u, 0) = 1`);
+    switch (reducer.fn) {
+      case 'count':
+        return this.compareNumber(sql`coalesce(${v}, 0)`, node.comparison);
+      case 'sum':
+        return sql`(CASE WHEN ${unsure} THEN NULL ELSE ${this.compareNumber(sql`coalesce(${v}, 0)`, node.comparison)} END)`;
+      case 'avg': {
+        const c = raw(`coalesce(${alias}.c, 0)`);
+        const avg = sql`(CASE WHEN ${c} = 0 THEN NULL ELSE ${this.d.divide(v, c)} END)`;
+        return sql`(CASE WHEN ${unsure} THEN NULL ELSE ${this.compareNumber(avg, node.comparison)} END)`;
+      }
+      default:
+        return this.compareNumber(v, node.comparison);
+    }
+  }
+
+  /** One row per profile with a counted event: `v` the reduced value, `c` numeric values seen, `u` unsure. */
+  private leafAggregate(l: Leaf): Fragment {
+    const r = l.node.reducer;
+    let columns: Fragment;
+    const property = r.fn === 'count' ? undefined : r.property;
+    if (property === undefined) columns = raw('count(*) AS v, 0 AS c, 0 AS u');
+    else {
+      const place: JsonPlace = { doc: 'property', key: property };
+      const isNum = this.d.isType(place, 'number');
+      const n = this.d.numberAt(place);
+      const small = this.d.isSmallInteger(place);
+      if (r.fn === 'min' || r.fn === 'max') columns = sql`${raw(r.fn)}(CASE WHEN ${isNum} THEN ${n} END) AS v, 0 AS c, 0 AS u`;
+      else
+        columns = sql`sum(CASE WHEN ${small} THEN ${n} END) AS v, count(CASE WHEN ${isNum} THEN 1 END) AS c,
+          max(CASE WHEN ${isNum} AND NOT ${small} THEN 1 ELSE 0 END) AS u`;
+    }
+    return sql`SELECT i.profile_id AS pid, ${columns} ${this.eventsWhere(l, this.windowNow(l.node))} GROUP BY i.profile_id`;
+  }
+
+  /** Events of the leaf's kind that make the answer depend on time: in a sliding window, or still to come. */
+  private activeEvents(l: Leaf): Fragment {
+    const w = l.node.window;
+    const d = this.d;
+    let bounds: Fragment;
+    if (w === undefined || (w.kind === 'within' && !l.exitsMatter)) bounds = sql`e.ts > ${d.int(this.now)}`;
+    else if (w.kind === 'within') bounds = sql`e.ts > ${d.int(this.now - durationMs(w.amount, w.unit))}`;
+    else {
+      const [start, end] = between(w.start, w.end);
+      bounds = sql`e.ts >= ${d.int(start)} AND e.ts < ${d.int(end)} AND e.ts > ${d.int(this.now)}`;
+    }
+    return sql`SELECT i.profile_id AS profile_id ${this.eventsWhere(l, bounds)}`;
+  }
+
+  /** The counted events of a leaf within `bounds` on `e.ts`: FROM … WHERE …. */
+  private eventsWhere(l: Leaf, bounds: Fragment): Fragment {
+    const d = this.d;
+    const node = l.node;
+    const match: Fragment[] = [d.visible];
+    if (node.type !== undefined) match.push(sql`e.type = ${d.text(node.type)}`);
+    if (node.name !== undefined) match.push(sql`e.name = ${d.text(node.name)}`);
+    match.push(bounds);
+    if (node.where !== undefined) match.push(this.filter(node.where));
+    return sql`FROM events e JOIN identities i ON i.key = e.ident${l.usesProperties ? d.eventJoin : raw('')} WHERE ${join(match, ' AND ')}`;
+  }
+
+  /** `ts <= now` and inside the window. */
+  private windowNow(node: EventCondition): Fragment {
+    const d = this.d;
+    const upTo = sql`e.ts <= ${d.int(this.now)}`;
+    const w = node.window;
+    if (w === undefined) return upTo;
+    if (w.kind === 'within') return sql`${upTo} AND e.ts > ${d.int(this.now - durationMs(w.amount, w.unit))}`;
+    const [start, end] = between(w.start, w.end);
+    return sql`${upTo} AND e.ts >= ${d.int(start)} AND e.ts < ${d.int(end)}`;
+  }
+
+  // ---- `.where(…)` filters: a boolean per event row (never NULL) ----
+
+  private filter(node: Filter | undefined): Fragment {
+    if (node === undefined) return TRUE;
+    switch (node.kind) {
+      case 'and':
+        return sql`(${join(
+          node.conditions.map((c) => this.filter(c)),
+          ' AND ',
+        )})`;
+      case 'or':
+        return sql`(${join(
+          node.conditions.map((c) => this.filter(c)),
+          ' OR ',
+        )})`;
+      case 'not':
+        return sql`(NOT ${this.filter(node.condition)})`;
+      case 'property':
+        if (node.path.includes('.')) throw new Unsupported(`property('${node.path}'): dotted paths`);
+        checkKey(node.path);
+        return this.compareJson({ doc: 'property', key: node.path }, node.comparison);
+      case 'event':
+        throw new Unsupported('funnel conditions');
+      default: {
+        const _never: never = node;
+        return _never;
+      }
+    }
+  }
+
+  // ---- comparisons (`compare.ts`), never NULL ----
+
+  /** A reduced value: a number, or NULL for "no value" (which satisfies nothing). */
+  private compareNumber(v: Fragment, c: Comparison): Fragment {
+    const d = this.d;
+    const present = (cond: Fragment) => sql`(CASE WHEN ${v} IS NULL THEN FALSE ELSE ${cond} END)`;
+    switch (c.op) {
+      case '=':
+        return typeof c.value === 'number' ? present(sql`${v} = ${d.num(c.value)}`) : FALSE;
+      case '!=':
+        // `!= null` is is_set; any non-number literal differs from every number.
+        return typeof c.value === 'number' ? present(sql`${v} <> ${d.num(c.value)}`) : present(TRUE);
+      case '>':
+      case '>=':
+      case '<':
+      case '<=':
+        return typeof c.value === 'number' ? present(sql`${v} ${raw(c.op)} ${d.num(c.value)}`) : FALSE;
+      case 'is_set':
+        return present(TRUE);
+      case 'is_null':
+        return FALSE;
+      case 'one_of': {
+        const nums = c.values.filter((x): x is number => typeof x === 'number');
+        return nums.length === 0
+          ? FALSE
+          : present(
+              sql`(${join(
+                nums.map((n) => sql`${v} = ${d.num(n)}`),
+                ' OR ',
+              )})`,
+            );
+      }
+      case 'before_date':
+      case 'after_date': {
+        const bound = parseInstant(c.date);
+        if (bound === undefined) return FALSE;
+        return present(sql`${v} ${raw(c.op === 'before_date' ? '<' : '>')} ${d.num(bound)}`);
+      }
+      case 'contains':
+      case 'omits':
+      case 'starts_with':
+      case 'ends_with':
+      case 'contains_one':
+        // Text and list comparators never hold for a number.
+        return FALSE;
+      case 'within_last':
+      case 'before_last':
+      case 'within_next':
+      case 'after_next':
+        throw new Unsupported(`${c.op}: relative dates`);
+      default: {
+        const _never: never = c;
+        return _never;
+      }
+    }
+  }
+
+  /** A JSON value at `place` (property or trait), typed as JavaScript sees it. */
+  private compareJson(place: JsonPlace, c: Comparison): Fragment {
+    const d = this.d;
+    const nullish = d.isType(place, 'nullish');
+    const equals = (lit: Scalar): Fragment => {
+      if (lit === null) return FALSE; // sameScalar(value, null) with a value present: never
+      if (typeof lit === 'boolean') return d.isType(place, lit ? 'true' : 'false');
+      if (typeof lit === 'number') return sql`(${d.isType(place, 'number')} AND ${d.numberAt(place)} = ${d.num(lit)})`;
+      return sql`(${d.isType(place, 'string')} AND ${d.textAt(place)} = ${d.text(lit)})`;
+    };
+    switch (c.op) {
+      case 'is_null':
+        return nullish;
+      case 'is_set':
+        return sql`(NOT ${nullish})`;
+      case '=':
+        return c.value === null ? nullish : equals(c.value);
+      case '!=':
+        return c.value === null ? sql`(NOT ${nullish})` : sql`(NOT ${nullish} AND NOT ${equals(c.value)})`;
+      case '>':
+      case '>=':
+      case '<':
+      case '<=':
+        return this.order(place, c.op, c.value);
+      case 'one_of':
+        return sql`(${join(c.values.map(equals), ' OR ')})`;
+      case 'starts_with':
+      case 'ends_with': {
+        if (/\p{Surrogate}/u.test(c.value)) throw new Unsupported('text with lone surrogates');
+        const isString = d.isType(place, 'string');
+        if (c.value === '') return isString;
+        const length = [...c.value].length;
+        const text = d.textAt(place);
+        const test = c.op === 'starts_with' ? d.startsWith(text, c.value, length) : d.endsWith(text, c.value, length);
+        return sql`(${isString} AND ${test})`;
+      }
+      default:
+        throw new Unsupported(`${c.op} on a trait or property`);
+    }
+  }
+
+  private order(place: JsonPlace, op: OrderOp, lit: Scalar): Fragment {
+    const d = this.d;
+    if (typeof lit === 'number') return sql`(${d.isType(place, 'number')} AND ${d.numberAt(place)} ${raw(op)} ${d.num(lit)})`;
+    if (typeof lit !== 'string') return FALSE;
+    // Code-point order (SQL) equals JavaScript's code-unit order when the literal has no character at or
+    // above U+D800: the first difference then always involves one of the literal's plain characters.
+    if (/[\uD800-\uFFFF]/.test(lit)) throw new Unsupported('ordering text beyond U+D7FF');
+    return sql`(${d.isType(place, 'string')} AND ${d.orderText(d.textAt(place), op, lit)})`;
+  }
+}
+
+/**
+ * How an event condition can turn as its events leave a `within` window (no new event arriving): a
+ * count only falls, so `count() >= k` can only turn false and `count() <= k` only true; anything else
+ * (other reducers, equality) may turn either way. A rule is monotone in each condition (AND and OR are
+ * monotone, NOT flips the polarity), so if no condition can turn towards membership, a profile that is
+ * out stays out: its in-window events need not make it a candidate.
+ */
+function turnsAsEventsLeave(node: EventCondition): { rise: boolean; fall: boolean } {
+  if (node.window?.kind !== 'within') return { rise: false, fall: false };
+  if (node.reducer.fn !== 'count') return { rise: true, fall: true };
+  switch (node.comparison.op) {
+    case '>':
+    case '>=':
+    case 'after_date':
+      return { rise: false, fall: true };
+    case '<':
+    case '<=':
+    case 'before_date':
+      return { rise: true, fall: false };
+    default:
+      return { rise: true, fall: true };
+  }
+}
+
+/** Keys are quoted inside SQLite JSON paths: refuse what would need escaping there. */
+function checkKey(key: string): void {
+  if (key === '' || /["\\]/.test(key)) throw new Unsupported(`the key ${JSON.stringify(key)}`);
+}
+
+function between(start: string, end: string): [number, number] {
+  const s = parseInstant(start);
+  const e = parseInstant(end);
+  if (s === undefined || e === undefined) throw new Unsupported('an invalid between() window');
+  return [s, e];
+}
+
+/**
+ * The rule's answer for a profile without any counted event (count and sum 0, other reducers no value),
+ * traits unknown: `false` means only profiles with some counted event can be members.
+ */
+function emptyTruth(node: Condition): boolean | undefined {
+  switch (node.kind) {
+    case 'and': {
+      const parts = node.conditions.map(emptyTruth);
+      return parts.includes(false) ? false : parts.includes(undefined) ? undefined : true;
+    }
+    case 'or': {
+      const parts = node.conditions.map(emptyTruth);
+      return parts.includes(true) ? true : parts.includes(undefined) ? undefined : false;
+    }
+    case 'not': {
+      const inner = emptyTruth(node.condition);
+      return inner === undefined ? undefined : !inner;
+    }
+    case 'event': {
+      const value = node.reducer.fn === 'count' || node.reducer.fn === 'sum' ? 0 : undefined;
+      // Relative comparators do not compile, so `now` plays no part here.
+      return value !== undefined && compare(value, node.comparison, 0);
+    }
+    case 'trait':
+    case 'segment':
+      return undefined;
+    default: {
+      const _never: never = node;
+      return _never;
+    }
+  }
+}

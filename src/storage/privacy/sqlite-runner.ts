@@ -1,0 +1,88 @@
+/** The privacy SQL runner on SQLite (better-sqlite3, synchronous: every call settles at once). */
+import type Database from 'better-sqlite3';
+import type { Dialect, Queryable, SqlRunner, TxLock } from './sql-runner.ts';
+import { quoteIdent } from './sql-runner.ts';
+
+const dialect: Dialect = {
+  kind: 'sqlite',
+  inList: (column, n) => `${column} IN (SELECT value FROM json_each($${n}))`,
+  inIntList: (column, n) => `${column} IN (SELECT value FROM json_each($${n}))`,
+  contains: (haystack, n) => `instr(${haystack}, $${n}) > 0`,
+};
+
+/** `$1` → `@p1` (better-sqlite3 binds named parameters from an object). */
+const translate = (sql: string): string => sql.replace(/\$(\d+)/g, '@p$1');
+
+function bind(params: readonly unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  params.forEach((v, i) => {
+    out[`p${i + 1}`] = Array.isArray(v) ? JSON.stringify(v) : typeof v === 'boolean' ? (v ? 1 : 0) : v === undefined ? null : v;
+  });
+  return out;
+}
+
+export class SqliteRunner implements SqlRunner {
+  readonly dialect = dialect;
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  private statement(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(translate(sql));
+      if (this.cache.size > 500) this.cache.clear();
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const s = this.statement(sql);
+    if (!s.reader) {
+      s.run(bind(params));
+      return [];
+    }
+    return s.all(bind(params)) as T[];
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.statement(sql).run(bind(params)).changes;
+  }
+
+  async transaction<T>(_lock: TxLock, work: (tx: Queryable) => Promise<T>): Promise<T> {
+    // IMMEDIATE takes the write lock at once: serialised with the processor's batches and every writer.
+    // `work` must only await this runner (its calls settle at once), so nothing else interleaves.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work(this);
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async reclaim(): Promise<void> {
+    // secure_delete is ON in the store: deleted content is zeroed in the database pages. Old copies of
+    // those pages remain in the WAL until a checkpoint; TRUNCATE also empties the WAL file. A reader
+    // holding an old snapshot blocks it, so try a few times (busy_timeout waits inside each try).
+    for (let i = 0; i < 5; i++) {
+      const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      if ((r[0]?.busy ?? 0) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async tablesWithColumn(prefix: string, column: string): Promise<string[]> {
+    const tables = this.db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, length(?)) = ? ORDER BY name`)
+      .pluck()
+      .all(prefix, prefix) as string[];
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck();
+    return tables.filter((t) => (columns.all(quoteIdent(t).slice(1, -1)) as string[]).includes(column));
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The segment tables, for both backends, applied in order and recorded in `segment_schema_migrations`
+ * (kept apart from the store's own migrations so the two lists evolve independently). The DDL is
+ * written once; each backend supplies its column types.
+ */
+export interface SegmentDdlTypes {
+  /** Millisecond instants, sequence numbers, counts. */
+  int: string;
+  /** An auto-numbered primary key. */
+  serial: string;
+  real: string;
+  bool: string;
+  /** Table option for tables keyed by a composite primary key (`WITHOUT ROWID` on SQLite). */
+  keyed: string;
+}
+
+export interface SegmentMigration {
+  id: number;
+  name: string;
+  sql: (t: SegmentDdlTypes) => string;
+}
+
+export const SEGMENT_MIGRATIONS: readonly SegmentMigration[] = [
+  {
+    id: 1,
+    name: 'segments and audiences',
+    sql: (t) => `
+      -- Definitions. rule / definition is the one being computed or live; live_rule / live_definition the one
+      -- the runner evaluates in real time (null until first live). generation is bumped by every edit.
+      CREATE TABLE segments (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT,
+        query TEXT,
+        rule TEXT NOT NULL,
+        live_rule TEXT,
+        generation ${t.int} NOT NULL,
+        status TEXT NOT NULL,
+        progress ${t.real} NOT NULL,
+        error TEXT,
+        deleted ${t.bool} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        updated_at ${t.int} NOT NULL,
+        live_at ${t.int}
+      );
+      CREATE TABLE computed_traits (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        live_definition TEXT,
+        generation ${t.int} NOT NULL,
+        status TEXT NOT NULL,
+        progress ${t.real} NOT NULL,
+        error TEXT,
+        deleted ${t.bool} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        updated_at ${t.int} NOT NULL,
+        live_at ${t.int}
+      );
+      -- Runner cursors (events seq, merge log id) and the definitions version the service bumps.
+      CREATE TABLE audience_cursors (name TEXT PRIMARY KEY, value ${t.int} NOT NULL);
+      -- The backfill in progress (JSON), so a restart resumes it.
+      CREATE TABLE audience_jobs (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+      -- The primary key pages members by segment; the index finds a profile's segments.
+      CREATE TABLE segment_memberships (
+        segment_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        since ${t.int} NOT NULL,
+        PRIMARY KEY (segment_id, profile_id)
+      )${t.keyed};
+      CREATE INDEX memberships_by_profile ON segment_memberships (profile_id);
+      CREATE TABLE segment_sizes (segment_id TEXT PRIMARY KEY, size ${t.int} NOT NULL);
+      CREATE TABLE segment_size_history (
+        segment_id TEXT NOT NULL,
+        at ${t.int} NOT NULL,
+        size ${t.int} NOT NULL,
+        PRIMARY KEY (segment_id, at)
+      )${t.keyed};
+      -- The audience-events feed (Audience Entered / Audience Exited), read by id.
+      CREATE TABLE audience_events (
+        id ${t.serial},
+        segment_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at ${t.int} NOT NULL,
+        cause TEXT NOT NULL
+      );
+      CREATE INDEX audience_events_by_segment ON audience_events (segment_id, id);
+      CREATE TABLE computed_values (
+        profile_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (profile_id, key)
+      )${t.keyed};
+      CREATE INDEX computed_values_by_key ON computed_values (key);
+      -- Durable timers: at most one per (profile, target); taken in due_at order.
+      CREATE TABLE audience_timers (
+        profile_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        due_at ${t.int} NOT NULL,
+        PRIMARY KEY (profile_id, target)
+      )${t.keyed};
+      CREATE INDEX audience_timers_by_due ON audience_timers (due_at);
+      CREATE INDEX audience_timers_by_target ON audience_timers (target);
+      -- Profiles the runner has evaluated in full once (later triggers are incremental).
+      CREATE TABLE audience_profiles (profile_id TEXT PRIMARY KEY)${t.keyed};
+    `,
+  },
+];

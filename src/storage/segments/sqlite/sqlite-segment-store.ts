@@ -1,0 +1,107 @@
+/**
+ * The segment store on SQLite, on the store's own connection (`SqliteStore.db`). better-sqlite3 is
+ * synchronous: every call settles at once, so a transaction's work runs to completion in microtasks and
+ * nothing else can use the connection between BEGIN and COMMIT (the same contract as `Store.runBatch`).
+ */
+import type Database from 'better-sqlite3';
+import type { AudienceLease } from '../segment-store.ts';
+import { SqlSegmentStore } from '../sql-segment-store.ts';
+import { SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
+import type { SegmentDdlTypes } from '../segment-migrations.ts';
+
+class SqliteConn implements SqlConn {
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      if (this.cache.size > 500) this.cache.clear();
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.stmt(sql).all(...params) as T[];
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.stmt(sql).run(...params).changes;
+  }
+
+  async insertRows(table: string, columns: readonly Column[], rows: readonly unknown[][], conflict = ''): Promise<void> {
+    if (rows.length === 0) return;
+    const s = this.stmt(
+      `INSERT INTO ${table} (${columns.map((c) => c[0]).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ${conflict}`,
+    );
+    for (const row of rows) s.run(...row);
+  }
+
+  async deleteRows(table: string, keys: readonly Column[], rows: readonly unknown[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const s = this.stmt(`DELETE FROM ${table} WHERE ${keys.map((k) => `${k[0]} = ?`).join(' AND ')}`);
+    for (const row of rows) s.run(...row);
+  }
+
+  transaction<T>(work: (c: SqlConn) => Promise<T>): Promise<T> {
+    return (async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(this);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    })();
+  }
+}
+
+const dialect: SqlDialect = {
+  inList: (column, values) => [`${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(values)],
+  bool: (value) => (value ? 1 : 0),
+};
+
+export class SqliteSegmentStore extends SqlSegmentStore {
+  readonly backend = 'sqlite' as const;
+  protected readonly conn: SqliteConn;
+  protected readonly dialect = dialect;
+  protected readonly ddl: SegmentDdlTypes = {
+    int: 'INTEGER',
+    serial: 'INTEGER PRIMARY KEY',
+    real: 'REAL',
+    bool: 'INTEGER',
+    keyed: ' WITHOUT ROWID',
+  };
+
+  constructor(db: Database.Database) {
+    super();
+    this.conn = new SqliteConn(db);
+  }
+
+  protected transaction<T>(work: (c: SqlConn) => Promise<T>): Promise<T> {
+    return this.conn.transaction(work);
+  }
+
+  protected async lockForMigration(): Promise<void> {
+    // BEGIN IMMEDIATE already excludes other writers.
+  }
+
+  /** One process writes a SQLite file, so the lease is always granted. */
+  async acquireLease(): Promise<AudienceLease> {
+    const conn = this.conn;
+    return {
+      run: (work) => conn.transaction((c) => work(new SqlAudienceTx(c, dialect))),
+      nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
+      definitionsVersion: () => this.definitionsVersion(),
+      release: async () => {},
+    };
+  }
+
+  /** The connection belongs to the store, which closes it. */
+  async close(): Promise<void> {}
+}

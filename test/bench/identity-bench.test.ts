@@ -1,0 +1,59 @@
+/**
+ * The identity bench's moving parts, small and fast (the whole bench runs in CI as `npm run bench -- --quick`):
+ * the traffic is deterministic, the in-memory ceiling resolves it, and the lookup load generator finds
+ * every person it asks the bare lookup server for.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bulkUserId, demoBodies, identifyBody, type DemoSpec } from '../../bench/demo-traffic.ts';
+import { runJsonScript, startProcess, stopProcess } from '../../bench/scenarios/processes.ts';
+import { ADMIN_TOKEN } from '../../bench/scenarios/server.ts';
+
+const spec: DemoSpec = { seed: 7, events: 1_050, startMs: Date.parse('2026-01-01T00:00:00Z'), days: 3, batchSize: 100 };
+
+describe('identity bench', () => {
+  it('builds the same demo batches for the same spec', () => {
+    const a = demoBodies(spec);
+    assert.deepEqual(demoBodies(spec), a);
+    assert.equal(a.length, 11);
+    const counts = a.map((b) => (JSON.parse(b) as { batch: unknown[] }).batch.length);
+    assert.equal(
+      counts.reduce((x, y) => x + y, 0),
+      spec.events,
+    );
+  });
+
+  it('identify batches carry one distinct person per event', () => {
+    const { batch } = JSON.parse(identifyBody(200, 100, Date.now())) as { batch: Array<{ userId: string; messageId: string }> };
+    assert.equal(batch.length, 100);
+    assert.equal(new Set(batch.map((m) => m.userId)).size, 100);
+    assert.equal(batch[0]!.userId, bulkUserId(200));
+    assert.equal(batch[99]!.userId, bulkUserId(299));
+  });
+
+  it('the in-memory ceiling resolves the demo traffic', async () => {
+    const r = await runJsonScript<{ events: number; perSec: number; profilesCreated: number }>('bench/identity-ceiling.ts', [
+      JSON.stringify(spec),
+    ]);
+    assert.equal(r.events, spec.events);
+    assert.ok(r.profilesCreated > 0 && r.profilesCreated < spec.events);
+    assert.ok(r.perSec > 0);
+  });
+
+  it('every lookup the generator sends finds its person on the bare lookup server', async () => {
+    const { child, match } = await startProcess(
+      ['--import', 'tsx', 'bench/bare-lookup-server.ts', '500', ADMIN_TOKEN],
+      {},
+      /(http:\/\/\S+)/,
+    );
+    try {
+      const r = await runJsonScript<{ requests: number; statuses: Record<string, number> }>('bench/identity-load-generator.ts', [
+        JSON.stringify({ mode: 'lookup', url: match[1], token: ADMIN_TOKEN, connections: 2, seconds: 0.3, profiles: 500, seed: 1 }),
+      ]);
+      assert.ok(r.requests > 0);
+      assert.deepEqual(Object.keys(r.statuses), ['200']);
+    } finally {
+      await stopProcess(child);
+    }
+  });
+});

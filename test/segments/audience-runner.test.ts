@@ -1,0 +1,303 @@
+/**
+ * The audience runner in the domain's words, through the real pipeline (log → processor → store →
+ * runner) with an injected clock: shoppers act, the clock moves on, and we read memberships and the
+ * audience-events feed. Nothing sleeps; timers fire as the clock passes them.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { postgresTestUrl } from '../support/postgres.ts';
+import { at, DAY, HOUR, MINUTE, sqliteBackend, T0, World, type Backend } from './world.ts';
+
+const RECENT_BUYERS = "event('Order Completed').within(30 days).count() >= 1";
+const LOYAL = "event('Order Completed').within(30 days).count() >= 2";
+const ABANDONERS = "event('Product Added').where(event('Order Completed').within(parent: 1 hours).count() = 0).within(7 days).count() >= 1";
+
+const worlds: World[] = [];
+const drops: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const w of worlds) await w.close().catch(() => {});
+  for (const drop of drops) await drop();
+});
+
+/** Each world gets its own database: a SQLite file, or a PostgreSQL schema. */
+const backends: Array<{ name: string; fresh: () => Promise<Backend | null> }> = [
+  { name: 'SQLite', fresh: async () => sqliteBackend() },
+  {
+    name: 'PostgreSQL',
+    fresh: async () => {
+      const pg = await postgresTestUrl();
+      if (!pg) return null;
+      drops.push(pg.drop);
+      return { kind: 'postgres', url: pg.url };
+    },
+  },
+];
+
+for (const { name, fresh } of backends) {
+  const reachable = (await fresh()) !== null;
+  async function world(options: Parameters<typeof World.open>[0] = {}): Promise<World> {
+    const backend = options.backend ?? (await fresh());
+    assert.ok(backend);
+    const w = await World.open({ ...options, backend });
+    worlds.push(w);
+    return w;
+  }
+
+  describe(`real-time segments through the pipeline on ${name}`, { skip: !reachable && 'PostgreSQL is not reachable' }, () => {
+    it('enters a 30-day window with the order and leaves it exactly 30 days later, by a durable timer', async () => {
+      const w = await world();
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await w.track('ann', 'Order Completed', T0);
+      assert.ok(await w.isMember('recent-buyers', 'ann'));
+      assert.equal(await w.runner.nextDueAt(), T0 + 30 * DAY);
+      await w.advanceTo(T0 + 30 * DAY - 1);
+      assert.ok(await w.isMember('recent-buyers', 'ann'), 'still inside the window one millisecond before');
+      await w.advanceTo(T0 + 40 * DAY);
+      const ann = await w.profileOf('ann');
+      assert.deepEqual(await w.feed(at, ann), ['entered recent-buyers at T0+0', 'exited recent-buyers at T0+30d']);
+      assert.equal(await w.runner.nextDueAt(), null, 'no timer left');
+      assert.equal(await w.segmentStore.segmentSize('recent-buyers'), 0);
+    });
+
+    it('cart abandonment fires exactly when the hour closes, and never for a buyer', async () => {
+      const w = await world();
+      await w.createSegment('abandoners', ABANDONERS);
+      await w.track('bob', 'Product Added', T0);
+      await w.track('cat', 'Product Added', T0);
+      await w.advanceTo(T0 + 30 * MINUTE);
+      await w.track('cat', 'Order Completed', T0 + 30 * MINUTE);
+      await w.advanceTo(T0 + HOUR - 1);
+      assert.deepEqual(await w.members('abandoners'), [], 'undecided while the hour is open');
+      await w.advanceTo(T0 + 30 * DAY);
+      assert.deepEqual(await w.feed(at, await w.profileOf('bob')), ['entered abandoners at T0+1h', 'exited abandoners at T0+7d']);
+      assert.deepEqual(await w.feed(at, await w.profileOf('cat')), [], 'the buyer never entered');
+    });
+
+    it('a late event changes a past window: the profile enters now and leaves when the late event leaves the window', async () => {
+      const w = await world();
+      await w.createSegment('loyal', LOYAL);
+      await w.track('dan', 'Order Completed', T0);
+      await w.advanceTo(T0 + 10 * DAY);
+      assert.equal(await w.isMember('loyal', 'dan'), false);
+      // An order placed five days before T0, arriving ten days after it (an offline import).
+      await w.track('dan', 'Order Completed', T0 - 5 * DAY);
+      assert.ok(await w.isMember('loyal', 'dan'));
+      await w.advanceTo(T0 + 60 * DAY);
+      assert.deepEqual(await w.feed(at, await w.profileOf('dan')), ['entered loyal at T0+10d', 'exited loyal at T0+25d']);
+    });
+
+    it('a segment of a segment follows its dependency at the same instant', async () => {
+      const w = await world();
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await w.createSegment('vip', "segment('recent-buyers') AND trait('plan') = 'pro'");
+      await w.identify('eve', { plan: 'pro' });
+      await w.track('eve', 'Order Completed', T0);
+      await w.advanceTo(T0 + 31 * DAY);
+      assert.deepEqual(await w.feed(at, await w.profileOf('eve')), [
+        'entered recent-buyers at T0+0',
+        'entered vip at T0+0',
+        'exited recent-buyers at T0+30d',
+        'exited vip at T0+30d',
+      ]);
+    });
+
+    it('a merge brings a profile into a segment; the absorbed id leaves it', async () => {
+      const w = await world();
+      await w.createSegment('browsers', "event('Product Viewed').count() >= 3");
+      await w.send(
+        { type: 'track', anonymousId: 'anon-1', event: 'Product Viewed', timestamp: new Date(T0).toISOString() },
+        { type: 'track', anonymousId: 'anon-1', event: 'Product Viewed', timestamp: new Date(T0).toISOString() },
+      );
+      await w.track('fay', 'Product Viewed', T0);
+      await w.advanceTo(T0 + HOUR);
+      assert.deepEqual(await w.members('browsers'), []);
+      // Logging in on the browsing device links the anonymous id to the user: the two profiles merge.
+      await w.send({ type: 'identify', userId: 'fay', anonymousId: 'anon-1', timestamp: new Date(w.now).toISOString() });
+      const fay = await w.profileOf('fay');
+      assert.deepEqual(await w.members('browsers'), [fay]);
+      const { items } = await w.segments.audienceEvents({ after: 0, limit: 10 });
+      assert.deepEqual(
+        items.map((e) => [e.event, e.profileId, e.cause]),
+        [['Audience Entered', fay, 'merge']],
+      );
+      const merges = await w.store.mergeLog([fay], 10);
+      assert.equal(merges.length, 1, 'the two profiles merged');
+    });
+
+    it('restart with pending timers: the timer survives a close and fires after reopening', async () => {
+      const backend = await fresh();
+      assert.ok(backend);
+      const first = await World.open({ backend });
+      await first.createSegment('recent-buyers', RECENT_BUYERS);
+      await first.track('gus', 'Order Completed', T0);
+      const dir = first.dir;
+      await first.close();
+      const second = await world({ backend, dir, now: T0 + 29 * DAY });
+      await second.runner.runUntilIdle();
+      assert.ok(await second.isMember('recent-buyers', 'gus'));
+      assert.equal(await second.runner.nextDueAt(), T0 + 30 * DAY);
+      await second.advanceTo(T0 + 31 * DAY);
+      assert.deepEqual(await second.feed(at, await second.profileOf('gus')), [
+        'entered recent-buyers at T0+0',
+        'exited recent-buyers at T0+30d',
+      ]);
+    });
+
+    it('computed traits are kept current and segments read them with trait()', async () => {
+      const w = await world();
+      await w.segments.createTrait({
+        id: 'orders-30d',
+        name: 'Orders in 30 days',
+        definition: {
+          kind: 'event_counter',
+          key: 'orders_30d',
+          event: { name: 'Order Completed' },
+          window: { kind: 'within', amount: 30, unit: 'days' },
+        },
+      });
+      await w.runner.runUntilIdle();
+      await w.createSegment('repeat', "trait('orders_30d') >= 2");
+      await w.track('hal', 'Order Completed', T0);
+      const hal = await w.profileOf('hal');
+      assert.deepEqual(await w.segmentStore.computedOf(hal), { orders_30d: 1 });
+      await w.advanceTo(T0 + DAY);
+      await w.track('hal', 'Order Completed', T0 + DAY);
+      assert.deepEqual(await w.segmentStore.computedOf(hal), { orders_30d: 2 });
+      await w.advanceTo(T0 + 40 * DAY);
+      assert.deepEqual(await w.segmentStore.computedOf(hal), { orders_30d: 0 });
+      assert.deepEqual(await w.feed(at, hal), ['entered repeat at T0+1d', 'exited repeat at T0+30d']);
+    });
+
+    it('ignores restricted events', async () => {
+      const w = await world();
+      await w.createSegment('buyers', "event('Order Completed').count() >= 1");
+      await w.identify('ivy', { plan: 'free' });
+      const ivy = await w.profileOf('ivy');
+      await w.store.commitBatch({
+        cursorName: 'test-restricted',
+        cursorSeq: 1,
+        now: w.now,
+        failed: [],
+        events: [
+          {
+            event: {
+              sourceId: 'src-test',
+              messageId: 'restricted-1',
+              type: 'track',
+              name: 'Order Completed',
+              userId: 'ivy',
+              anonymousId: null,
+              timestamp: T0,
+              receivedAt: T0,
+              message: { type: 'track', event: 'Order Completed', userId: 'ivy', properties: {} },
+            },
+            payload: JSON.stringify({ type: 'track', event: 'Order Completed', userId: 'ivy', properties: {} }),
+            ident: 'user_id:ivy',
+            restricted: true,
+          },
+        ],
+      });
+      await w.runner.runUntilIdle();
+      assert.deepEqual(await w.members('buyers'), []);
+      await w.track('ivy', 'Order Completed', T0);
+      assert.deepEqual(await w.members('buyers'), [ivy]);
+    });
+  });
+
+  describe(`backfill on ${name}`, { skip: !reachable && 'PostgreSQL is not reachable' }, () => {
+    it('computes a new segment over existing profiles without publishing entries, then goes live', async () => {
+      const w = await world({ limits: { backfillChunk: 2 } });
+      for (const user of ['u1', 'u2', 'u3', 'u4', 'u5']) await w.track(user, 'Order Completed', T0 - DAY);
+      await w.track('u6', 'Page Viewed', T0);
+      const created = await w.segments.create({ id: 'buyers', name: 'Buyers', query: RECENT_BUYERS });
+      assert.equal(created.status, 'computing');
+      await w.runner.step();
+      const during = await w.segments.get('buyers');
+      assert.equal(during.status, 'computing');
+      assert.ok(during.progress > 0 && during.progress < 1, `progress ${during.progress}`);
+      await w.runner.runUntilIdle();
+      const live = await w.segments.get('buyers');
+      assert.equal(live.status, 'live');
+      assert.equal(live.size, 5);
+      assert.equal((await w.segments.audienceEvents({ after: 0, limit: 100 })).items.length, 0, 'initial members are not entries');
+      assert.equal((await w.segments.history('buyers', 10)).items.at(-1)?.size, 5);
+      await w.track('u6', 'Order Completed', T0);
+      assert.deepEqual(
+        (await w.segments.audienceEvents({ after: 0, limit: 100 })).items.map((e) => [e.event, e.profileId]),
+        [['Audience Entered', await w.profileOf('u6')]],
+      );
+    });
+
+    it('events arriving mid-backfill are evaluated once, under one definition, and publish nothing for the new segment', async () => {
+      const w = await world({ limits: { backfillChunk: 1 } });
+      for (const user of ['a', 'b', 'c', 'd']) await w.track(user, 'Product Viewed', T0);
+      // `last()` keeps this rule on the per-profile backfill, whose chunks this is about (the SQL fast path's
+      // mid-backfill case is in fast-backfill.test.ts).
+      await w.segments.create({
+        id: 'viewers2',
+        name: 'Viewers',
+        query: "event('Product Viewed').count() >= 2 AND event('Product Viewed').last().is_set()",
+      });
+      await w.runner.step();
+      // Everyone views again while the backfill has covered only part of the profiles.
+      await w.log.append({
+        sourceId: 'src-test',
+        receivedAt: w.now,
+        typeHint: null,
+        shape: 'batch',
+        body: JSON.stringify({
+          batch: ['a', 'b', 'c', 'd'].map((u, i) => ({
+            type: 'track',
+            userId: u,
+            event: 'Product Viewed',
+            messageId: `mid-${i}`,
+            timestamp: new Date(T0).toISOString(),
+          })),
+        }),
+        messages: 4,
+      });
+      while ((await w.processor.runOnce()) > 0);
+      await w.runner.runUntilIdle();
+      assert.equal((await w.segments.get('viewers2')).status, 'live');
+      assert.equal((await w.members('viewers2')).length, 4);
+      assert.equal((await w.segments.audienceEvents({ after: 0, limit: 100 })).items.length, 0);
+    });
+
+    it('editing a live segment recomputes it and publishes who enters and who leaves', async () => {
+      const w = await world();
+      await w.createSegment('spenders', "event('Order Completed').where(property('total') > 100).count() >= 1");
+      await w.track('big', 'Order Completed', T0, { total: 150 });
+      await w.track('mid', 'Order Completed', T0, { total: 80 });
+      const feedBefore = (await w.segments.audienceEvents({ after: 0, limit: 100 })).nextAfter;
+      const edited = await w.segments.update('spenders', {
+        query:
+          "event('Order Completed').where(property('total') > 50).count() >= 1 AND event('Order Completed').where(property('total') > 120).count() = 0",
+      });
+      assert.equal(edited.status, 'computing');
+      await w.runner.runUntilIdle();
+      assert.equal((await w.segments.get('spenders')).status, 'live');
+      const changes = (await w.segments.audienceEvents({ after: feedBefore, limit: 100 })).items;
+      assert.deepEqual(
+        changes.map((e) => [e.event, e.profileId, e.cause]).sort(),
+        [
+          ['Audience Entered', await w.profileOf('mid'), 'backfill'],
+          ['Audience Exited', await w.profileOf('big'), 'backfill'],
+        ].sort(),
+      );
+    });
+
+    it('deleting a segment removes its members and timers; one still included by another is refused', async () => {
+      const w = await world();
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await w.createSegment('vip', "segment('recent-buyers') AND trait('plan') = 'pro'");
+      await w.track('jo', 'Order Completed', T0);
+      await assert.rejects(w.segments.delete('recent-buyers'), { code: 'conflict' });
+      await w.segments.delete('vip');
+      await w.segments.delete('recent-buyers');
+      await w.runner.runUntilIdle();
+      assert.deepEqual(await w.members('recent-buyers'), []);
+      assert.equal(await w.runner.nextDueAt(), null);
+      await assert.rejects(w.segments.get('recent-buyers'), { code: 'not_found' });
+    });
+  });
+}

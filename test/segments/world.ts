@@ -1,0 +1,174 @@
+/**
+ * A real Tessera pipeline for segment tests, driven by an injected clock: messages go through the
+ * durable log and the processor (identity resolution included) into a real store, and the audience
+ * runner follows them. Nothing sleeps: `advanceTo` moves the clock from one due timer to the next, as
+ * the runner's own timer would, so time-driven changes happen exactly at their due instant.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { DEFAULT_RULES } from '../../src/core/identity/rules.ts';
+import { SqliteEventLog } from '../../src/log/sqlite/sqlite-log.ts';
+import { Processor } from '../../src/processor/processor.ts';
+import { AudienceRunner, type RunnerLimits } from '../../src/segments/audience-runner.ts';
+import { SegmentService } from '../../src/segments/segment-service.ts';
+import { openSegmentStore } from '../../src/storage/segments/open-segment-store.ts';
+import type { SegmentStore } from '../../src/storage/segments/segment-store.ts';
+import { PostgresStore } from '../../src/storage/postgres/postgres-store.ts';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/storage/store.ts';
+import { tempDir } from '../support/harness.ts';
+
+export const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+export type Backend = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
+export function sqliteBackend(): Backend {
+  return { kind: 'sqlite', file: path.join(tempDir('tessera-segments-'), 'store.sqlite') };
+}
+
+export interface WorldOptions {
+  backend?: Backend;
+  /** Keep using this directory (and its durable log) across a restart. */
+  dir?: string;
+  now?: number;
+  limits?: Partial<RunnerLimits>;
+}
+
+let messageCounter = 0;
+
+export class World {
+  private constructor(
+    /** The injected clock, shared with the processor and the runner. */
+    private readonly clock: { now: number },
+    readonly backend: Backend,
+    readonly dir: string,
+    readonly store: Store,
+    readonly segmentStore: SegmentStore,
+    readonly log: SqliteEventLog,
+    readonly processor: Processor,
+    readonly runner: AudienceRunner,
+    readonly segments: SegmentService,
+  ) {}
+
+  get now(): number {
+    return this.clock.now;
+  }
+
+  set now(t: number) {
+    this.clock.now = t;
+  }
+
+  static async open(options: WorldOptions = {}): Promise<World> {
+    const backend = options.backend ?? sqliteBackend();
+    const dir = options.dir ?? tempDir('tessera-segments-log-');
+    const store: Store = backend.kind === 'sqlite' ? new SqliteStore(backend.file) : new PostgresStore(backend.url);
+    await store.migrate();
+    const segmentStore = await openSegmentStore(store);
+    await segmentStore.migrate();
+    const log = new SqliteEventLog(path.join(dir, 'log.sqlite'));
+    const time = { now: options.now ?? T0 };
+    const clock = () => time.now;
+    const processor = new Processor({
+      log,
+      store,
+      limits: { maxMessageBytes: 32_768, maxDepth: 32 },
+      dedupWindowMs: DAY,
+      identity: { rules: DEFAULT_RULES, defaultRegion: 'US' },
+      now: clock,
+      report: () => {},
+      onError: (err) => {
+        throw err;
+      },
+    });
+    await processor.init();
+    const runner = new AudienceRunner({ store: segmentStore, now: clock, limits: options.limits });
+    let ids = 0;
+    const segments = new SegmentService(segmentStore, { now: clock, newId: () => `seg-${++ids}` });
+    return new World(time, backend, dir, store, segmentStore, log, processor, runner, segments);
+  }
+
+  /** Messages arrive now: through the log and the processor, then the runner catches up. */
+  async send(...messages: Array<Record<string, unknown>>): Promise<void> {
+    await this.log.append({
+      sourceId: 'src-test',
+      receivedAt: this.now,
+      typeHint: null,
+      shape: 'batch',
+      body: JSON.stringify({ batch: messages.map((m) => ({ messageId: `msg-${++messageCounter}`, ...m })) }),
+      messages: messages.length,
+    });
+    while ((await this.processor.runOnce()) > 0);
+    await this.runner.runUntilIdle();
+  }
+
+  track(userId: string, event: string, at: number, properties: Record<string, unknown> = {}): Promise<void> {
+    return this.send({ type: 'track', userId, event, properties, timestamp: new Date(at).toISOString() });
+  }
+
+  identify(userId: string, traits: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<void> {
+    return this.send({ type: 'identify', userId, traits, timestamp: new Date(this.now).toISOString(), ...extra });
+  }
+
+  /** Move the clock to `t`, stopping at every due timer on the way (as the runner's setTimeout would). */
+  async advanceTo(t: number): Promise<void> {
+    assert.ok(t >= this.now, 'time only moves forward');
+    for (;;) {
+      const due = await this.runner.nextDueAt();
+      if (due === null || due > t) break;
+      this.now = Math.max(this.now, due);
+      await this.runner.runUntilIdle();
+    }
+    this.now = t;
+    await this.runner.runUntilIdle();
+  }
+
+  async createSegment(id: string, query: string): Promise<void> {
+    await this.segments.create({ id, name: id, query });
+    await this.runner.runUntilIdle();
+    assert.equal((await this.segments.get(id)).status, 'live');
+  }
+
+  async profileOf(userId: string): Promise<string> {
+    const id = await this.store.profileIdOf(`user_id:${userId}`);
+    assert.ok(id, `no profile for ${userId}`);
+    return id;
+  }
+
+  async members(segmentId: string): Promise<string[]> {
+    return (await this.segmentStore.members(segmentId, { limit: 10_000 })).map((m) => m.profileId);
+  }
+
+  async isMember(segmentId: string, userId: string): Promise<boolean> {
+    return (await this.members(segmentId)).includes(await this.profileOf(userId));
+  }
+
+  /** The feed as `entered seg at <offset>` lines for one user's profile (or every profile). */
+  async feed(format: (t: number) => string, profileId?: string): Promise<string[]> {
+    const { items } = await this.segments.audienceEvents({ after: 0, limit: 1000 });
+    return items
+      .filter((e) => profileId === undefined || e.profileId === profileId)
+      .map((e) => `${e.event === 'Audience Entered' ? 'entered' : 'exited'} ${e.segmentId} at ${format(Date.parse(e.at))}`);
+  }
+
+  /** Close everything (as a shutdown would), keeping the data. */
+  async close(): Promise<void> {
+    await this.runner.stop();
+    await this.log.close();
+    await this.store.close();
+  }
+}
+
+/** `T0+1d12h`: an instant as an offset from the scenario's start. */
+export function at(t: number): string {
+  const d = Math.abs(t - T0);
+  const parts = [
+    [Math.floor(d / DAY), 'd'],
+    [Math.floor((d % DAY) / HOUR), 'h'],
+    [Math.floor((d % HOUR) / MINUTE), 'm'],
+    [Math.floor((d % MINUTE) / 1000), 's'],
+  ].filter(([n]) => n !== 0);
+  return `T0${t < T0 ? '-' : '+'}${parts.map(([n, u]) => `${n}${u}`).join('') || '0'}`;
+}

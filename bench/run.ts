@@ -26,27 +26,27 @@ const only = process.argv
   ?.slice('--only='.length)
   .split(',');
 const runs = quick ? 1 : 3;
-const seconds = quick ? 3 : 8;
+const seconds = quick ? 2 : 8;
 const connections = 8;
-const rawRows = quick ? 50_000 : 300_000;
+const rawRows = quick ? 30_000 : 300_000;
 /** PostgreSQL inserts ~10× slower here: fewer rows give the same rate in a tenth of the time. */
-const rawRowsPostgres = quick ? 20_000 : 60_000;
+const rawRowsPostgres = quick ? 10_000 : 60_000;
 /** Most events one ingest run may have accepted: the drain after it must fit the time budget. */
-const ingestMaxEvents = quick ? 100_000 : 150_000;
+const ingestMaxEvents = quick ? 40_000 : 150_000;
 /** The demo business sent in the identity scenario (same batches for the in-memory ceiling). */
 const DAY = 86_400_000;
 const demo: DemoSpec = {
   seed: 1,
-  events: quick ? 30_000 : 60_000,
+  events: quick ? 15_000 : 60_000,
   startMs: Math.floor(Date.now() / DAY) * DAY - 30 * DAY,
   days: 30,
   batchSize: 100,
 };
 /** Profile reads: how many people to load at most, within how long, per backend; lookup windows. */
 const profileLoad = quick
-  ? { sqlite: { profiles: 20_000, budget: 10 }, postgres: { profiles: 20_000, budget: 8 } }
-  : { sqlite: { profiles: 1_000_000, budget: 140 }, postgres: { profiles: 1_000_000, budget: 60 } };
-const lookupSeconds = quick ? 1.5 : 3;
+  ? { sqlite: { profiles: 10_000, budget: 5 }, postgres: { profiles: 10_000, budget: 5 } }
+  : { sqlite: { profiles: 1_000_000, budget: 110 }, postgres: { profiles: 1_000_000, budget: 45 } };
+const lookupSeconds = quick ? 1 : 3;
 const started = performance.now();
 
 interface Limit {
@@ -294,7 +294,7 @@ if (wanted('profiles')) {
 // ---- segments (issue 4): backfill and preview on a large store — segments block, owned by the segments work ----
 if (wanted('segments')) {
   const { segmentBatchScenario } = await import('./scenarios/segments.ts');
-  const size = quick ? { profiles: 10_000, eventsPerProfile: 10 } : { profiles: 200_000, eventsPerProfile: 10 };
+  const size = quick ? { profiles: 5_000, eventsPerProfile: 10 } : { profiles: 150_000, eventsPerProfile: 10 };
   const figures = await attempt('segments (sqlite)', () =>
     repeat(`segments: backfill + preview over ${(size.profiles * size.eventsPerProfile).toLocaleString('en-US')} events`, (warm) =>
       segmentBatchScenario(warm ? { profiles: 10_000, eventsPerProfile: 10, scanPreview: false } : { ...size, scanPreview: quick }),

@@ -65,6 +65,8 @@ export class IdentitySession {
   readonly touched = new Set<string>();
   private readonly profiles = new Map<string, ProfileState>();
   private readonly identityDirty = new Set<string>();
+  /** Profiles this session created (never stored before). */
+  private readonly created = new Set<string>();
   private readonly absorbed = new Set<string>();
   private readonly accounts = new Map<string, AccountState>();
   /** `accountId\0profileId` → earliest event time linking them. */
@@ -196,6 +198,7 @@ export class IdentitySession {
     if (pid === null) return;
     if (outcome.created) {
       this.stats.profilesCreated++;
+      this.created.add(pid);
       this.profiles.set(pid, { traits: new Map(), createdAt: this.now, traitsDirty: true });
     }
     const survivor = this.profiles.get(pid) as ProfileState;
@@ -278,6 +281,7 @@ export class IdentitySession {
         updatedAt: this.now,
       };
       (full ? w.profiles : w.traitOnly).push(profile);
+      if (full && this.created.has(id)) w.created.push(id);
     }
     for (const [key, since] of this.members) {
       const [accountId, profileId] = key.split('\u0000') as [string, string];

@@ -85,6 +85,8 @@ export interface TraitCatalogueEntry {
 export interface IdentityWrite {
   /** Profiles to insert or replace whole. Their identities are rewritten from `snapshot.identifiers`. */
   profiles: StoredProfile[];
+  /** Ids among `profiles` that are new (created by this write): they have no identity rows to replace. */
+  created: string[];
   /** Profiles whose identifiers did not change: only traits and `updatedAt` are written. */
   traitOnly: StoredProfile[];
   /** Profile ids that no longer exist (absorbed by a merge, or retired by an unmerge). */
@@ -101,6 +103,7 @@ export interface IdentityWrite {
 
 export const emptyIdentityWrite = (): IdentityWrite => ({
   profiles: [],
+  created: [],
   traitOnly: [],
   deletedProfiles: [],
   redirects: [],

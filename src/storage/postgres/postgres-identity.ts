@@ -140,7 +140,9 @@ export async function writeIdentity(db: Db, w: IdentityWrite): Promise<void> {
         p.map((x) => x.updatedAt),
       ],
     );
-    await db.query('DELETE FROM identities WHERE profile_id = ANY($1::text[])', [ids]);
+    const created = new Set(w.created);
+    const replaced = ids.filter((id) => !created.has(id));
+    if (replaced.length > 0) await db.query('DELETE FROM identities WHERE profile_id = ANY($1::text[])', [replaced]);
     const rows = p.flatMap(identityRowsOf);
     await db.query(
       `INSERT INTO identities (key, type, value, profile_id, first_seen, fact_seq, event_message_id, source_id)

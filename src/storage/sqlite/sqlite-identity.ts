@@ -161,6 +161,7 @@ export class SqliteIdentityTables {
       s.deleteIdentitiesOf.run(id);
       s.dropRedirectsTo.run(id);
     }
+    const created = new Set(w.created);
     for (const p of w.profiles) {
       const snap = p.snapshot;
       s.dropRedirectFrom.run(snap.id);
@@ -173,7 +174,7 @@ export class SqliteIdentityTables {
         p.createdAt,
         p.updatedAt,
       );
-      s.deleteIdentitiesOf.run(snap.id);
+      if (!created.has(snap.id)) s.deleteIdentitiesOf.run(snap.id);
       for (const r of identityRowsOf(p))
         s.upsertIdentity.run(r.key, r.type, r.value, r.profile_id, r.first_seen, r.fact_seq, r.event_message_id, r.source_id);
     }

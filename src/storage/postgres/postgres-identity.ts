@@ -33,32 +33,35 @@ import type { ProfileSearch } from '../store.ts';
 
 type Db = Pick<pg.PoolClient, 'query'>;
 
-async function loadProfiles(db: Db, ids: readonly string[]): Promise<StoredProfile[]> {
-  if (ids.length === 0) return [];
-  const rows = (await db.query<ProfileRow>('SELECT * FROM profiles WHERE id = ANY($1::text[]) ORDER BY id', [ids])).rows;
-  const identities = (await db.query<IdentityRow>('SELECT * FROM identities WHERE profile_id = ANY($1::text[])', [ids])).rows;
-  return toStoredProfiles(rows, identities);
+/**
+ * Profiles with their identity rows in one round trip: `ids` is a subquery selecting profile ids (over
+ * `$1`), so callers resolve identifiers or redirects in the same statement.
+ */
+async function loadProfilesWhere(db: Db, idsSql: string, params: unknown[]): Promise<StoredProfile[]> {
+  const rows = (
+    await db.query<ProfileRow & { identity_rows: IdentityRow[] }>(
+      `SELECT p.*, coalesce((SELECT json_agg(i) FROM identities i WHERE i.profile_id = p.id), '[]'::json) AS identity_rows
+       FROM profiles p WHERE p.id IN (${idsSql}) ORDER BY p.id`,
+      params,
+    )
+  ).rows;
+  return toStoredProfiles(
+    rows,
+    rows.flatMap((r) => r.identity_rows),
+  );
 }
 
 export async function profilesHolding(db: Db, keys: readonly string[]): Promise<StoredProfile[]> {
   if (keys.length === 0) return [];
-  const ids = (await db.query<{ profile_id: string }>('SELECT DISTINCT profile_id FROM identities WHERE key = ANY($1::text[])', [keys]))
-    .rows;
-  return loadProfiles(
-    db,
-    ids.map((r) => r.profile_id),
-  );
+  return loadProfilesWhere(db, 'SELECT profile_id FROM identities WHERE key = ANY($1::text[])', [keys]);
 }
 
 export async function profilesById(db: Db, ids: readonly string[]): Promise<StoredProfile[]> {
   if (ids.length === 0) return [];
-  const live = await db.query<{ id: string }>(
-    `SELECT DISTINCT coalesce(r.profile_id, v.id) AS id FROM unnest($1::text[]) AS v(id) LEFT JOIN profile_redirects r ON r.old_id = v.id`,
-    [ids],
-  );
-  return loadProfiles(
+  return loadProfilesWhere(
     db,
-    live.rows.map((r) => r.id),
+    'SELECT coalesce(r.profile_id, v.id) FROM unnest($1::text[]) AS v(id) LEFT JOIN profile_redirects r ON r.old_id = v.id',
+    [ids],
   );
 }
 
@@ -273,7 +276,7 @@ export async function searchProfiles(db: Db, q: ProfileSearch): Promise<StoredPr
       (r) => r.id,
     );
   }
-  return loadProfiles(db, ids);
+  return loadProfilesWhere(db, 'SELECT unnest($1::text[])', [ids]);
 }
 
 export async function countProfiles(db: Db): Promise<number> {

@@ -3,9 +3,9 @@
  * profiles out through the admin API — on SQLite and on PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { basicAuth, startTessera, type Harness } from '../support/harness.ts';
-import { postgresTestUrl } from '../support/postgres.ts';
+import { describe, it } from 'node:test';
+import { basicAuth, type Harness } from '../support/harness.ts';
+import { backends, startPerBackend } from '../support/backends.ts';
 
 interface Profile {
   id: string;
@@ -18,21 +18,9 @@ interface Profile {
   updatedAt: string;
 }
 
-const backends: Array<{ name: string; env: () => Promise<{ env: Record<string, string>; drop: () => Promise<void> } | null> }> = [
-  { name: 'SQLite', env: async () => ({ env: {}, drop: async () => {} }) },
-  {
-    name: 'PostgreSQL',
-    env: async () => {
-      const pg = await postgresTestUrl();
-      return pg && { env: { TESSERA_DATABASE_URL: pg.url }, drop: pg.drop };
-    },
-  },
-];
-
 for (const backend of backends) {
   describe(`profiles API on ${backend.name}`, () => {
     let h: Harness | undefined;
-    let drop = async () => {};
     let n = 0;
     const send = async (batch: Array<Record<string, unknown>>) => {
       const res = await fetch(`${h!.url}/v1/batch`, {
@@ -52,16 +40,7 @@ for (const backend of backends) {
         (e) => e.messageId,
       );
 
-    before(async () => {
-      const b = await backend.env();
-      if (b === null) return;
-      drop = b.drop;
-      h = await startTessera(b.env);
-    });
-    after(async () => {
-      await h?.close();
-      await drop();
-    });
+    startPerBackend(backend, (started) => (h = started));
 
     it('anonymous browsing then login: one profile holding both ids, with the anonymous events in its timeline', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');

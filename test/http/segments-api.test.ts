@@ -5,20 +5,9 @@
  * body, size history, CSV export and computed traits.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { basicAuth, startTessera, type Harness } from '../support/harness.ts';
-import { postgresTestUrl } from '../support/postgres.ts';
-
-const backends: Array<{ name: string; env: () => Promise<{ env: Record<string, string>; drop: () => Promise<void> } | null> }> = [
-  { name: 'SQLite', env: async () => ({ env: {}, drop: async () => {} }) },
-  {
-    name: 'PostgreSQL',
-    env: async () => {
-      const pg = await postgresTestUrl();
-      return pg && { env: { TESSERA_DATABASE_URL: pg.url }, drop: pg.drop };
-    },
-  },
-];
+import { describe, it } from 'node:test';
+import { basicAuth, type Harness } from '../support/harness.ts';
+import { backends, startPerBackend } from '../support/backends.ts';
 
 const REPEAT_BUYERS = "event('Order Completed').within(30 days).count() >= 2";
 
@@ -35,7 +24,6 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>):
 for (const backend of backends) {
   describe(`segments API on ${backend.name}`, () => {
     let h: Harness | undefined;
-    let drop = async () => {};
     let n = 0;
     const send = async (batch: Array<Record<string, unknown>>) => {
       const res = await fetch(`${h!.url}/v1/batch`, {
@@ -57,16 +45,7 @@ for (const backend of backends) {
         (m) => m.profileId,
       );
 
-    before(async () => {
-      const b = await backend.env();
-      if (b === null) return;
-      drop = b.drop;
-      h = await startTessera(b.env);
-    });
-    after(async () => {
-      await h?.close();
-      await drop();
-    });
+    startPerBackend(backend, (started) => (h = started));
 
     it('create from query text → backfill → live → members; a new event makes a new member, published as Audience Entered', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');

@@ -1,18 +1,8 @@
 /** Shared helpers for the privacy and consent HTTP tests: backends, sending events, waiting for requests. */
 import assert from 'node:assert/strict';
 import { basicAuth, type Harness } from '../support/harness.ts';
-import { postgresTestUrl } from '../support/postgres.ts';
 
-export const backends: Array<{ name: string; env: () => Promise<{ env: Record<string, string>; drop: () => Promise<void> } | null> }> = [
-  { name: 'SQLite', env: async () => ({ env: {}, drop: async () => {} }) },
-  {
-    name: 'PostgreSQL',
-    env: async () => {
-      const pg = await postgresTestUrl();
-      return pg && { env: { TESSERA_DATABASE_URL: pg.url }, drop: pg.drop };
-    },
-  },
-];
+export { backends } from '../support/backends.ts';
 
 let counter = 0;
 

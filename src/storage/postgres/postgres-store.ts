@@ -23,6 +23,7 @@ import type {
   TraitCatalogueEntry,
 } from '../store.ts';
 import * as identity from './postgres-identity.ts';
+import { pgTransaction } from './pg-transaction.ts';
 import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 
@@ -105,21 +106,8 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => {});
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      // A client that cannot even roll back is not fit to go back into the pool.
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return pgTransaction(this.pool, work);
   }
 
   async migrate(): Promise<void> {

@@ -1,4 +1,5 @@
 /** The privacy SQL runner on PostgreSQL, sharing the store's pool. */
+import { pgTransaction } from '../postgres/pg-transaction.ts';
 import type pg from 'pg';
 import { advisoryXactLock, COMMIT_LOCK } from '../postgres/postgres-store.ts';
 import type { Dialect, Queryable, SqlRunner, TxLock } from './sql-runner.ts';
@@ -35,23 +36,13 @@ export class PostgresRunner implements SqlRunner {
     return this.direct.run(sql, params);
   }
 
-  async transaction<T>(lock: TxLock, work: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+  transaction<T>(lock: TxLock, work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return pgTransaction(this.pool, async (client) => {
       // Always in this order (privacy, then commit), so two privacy transactions cannot deadlock.
       await advisoryXactLock(client, PRIVACY_LOCK);
       if (lock === 'exclusive') await advisoryXactLock(client, COMMIT_LOCK);
-      const result = await work(on(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+      return work(on(client));
+    });
   }
 
   async reclaim(tables: readonly string[]): Promise<void> {

@@ -1,4 +1,5 @@
 /** The privacy SQL runner on SQLite (better-sqlite3, synchronous: every call settles at once). */
+import { sqliteTransaction } from '../sqlite/sqlite-transaction.ts';
 import type Database from 'better-sqlite3';
 import type { Dialect, Queryable, SqlRunner, TxLock } from './sql-runner.ts';
 import { quoteIdent } from './sql-runner.ts';
@@ -51,17 +52,7 @@ export class SqliteRunner implements SqlRunner {
   }
 
   async transaction<T>(_lock: TxLock, work: (tx: Queryable) => Promise<T>): Promise<T> {
-    // IMMEDIATE takes the write lock at once: serialised with the processor's batches and every writer.
-    // `work` must only await this runner (its calls settle at once), so nothing else interleaves.
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = await work(this);
-      this.db.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+    return sqliteTransaction(this.db, () => work(this));
   }
 
   async reclaim(): Promise<void> {

@@ -24,6 +24,7 @@ import type {
   TraitCatalogueEntry,
 } from '../store.ts';
 import { SqliteIdentityTables } from './sqlite-identity.ts';
+import { sqliteTransaction } from './sqlite-transaction.ts';
 import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 
@@ -173,17 +174,7 @@ export class SqliteStore implements Store {
       clearProfiles: async () => id.clearProfiles(),
       writeIdentity: async (w) => id.write(w),
     };
-    // Every tx method settles at once, so `work` runs to completion in microtasks: nothing else can use
-    // this connection between BEGIN and COMMIT.
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = await work(tx);
-      this.db.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+    return sqliteTransaction(this.db, () => work(tx));
   }
 
   async readCursor(name: string): Promise<number> {

@@ -3,6 +3,7 @@
  * synchronous: every call settles at once, so a transaction's work runs to completion in microtasks and
  * nothing else can use the connection between BEGIN and COMMIT (the same contract as `Store.runBatch`).
  */
+import { sqliteTransaction } from '../../sqlite/sqlite-transaction.ts';
 import type Database from 'better-sqlite3';
 import type { AudienceLease } from '../segment-store.ts';
 import { SqlSegmentStore } from '../sql-segment-store.ts';
@@ -47,17 +48,7 @@ class SqliteConn implements SqlConn {
   }
 
   transaction<T>(work: (c: SqlConn) => Promise<T>): Promise<T> {
-    return (async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(this);
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
-    })();
+    return sqliteTransaction(this.db, () => work(this));
   }
 }
 

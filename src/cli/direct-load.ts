@@ -1,19 +1,23 @@
 /**
  * Loading data without a server (demo, import): append to the node's durable log, then run the same
- * processor the server runs until the log is drained. Only while no server runs on this data directory:
+ * processor the server runs (with its collection gate) until the log is drained. Segments and consent
+ * followers catch up from the event store when the server next starts. Only while no server runs on this data directory:
  * the log has one writer. With a server, send over HTTP instead.
  */
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import { SqliteEventLog } from '../log/sqlite/sqlite-log.ts';
-import { Processor, processorSettings } from '../processor/processor.ts';
+import { createPrivacyGate } from '../privacy/gate-factory.ts';
+import { cursorNameFor, Processor, processorSettings } from '../processor/processor.ts';
 import type { Store } from '../storage/store.ts';
 
 export async function loadDirect<T>(config: Config, store: Store, append: (log: SqliteEventLog) => Promise<T>): Promise<T> {
   const log = new SqliteEventLog(path.join(config.dataDir, 'log.sqlite'));
   try {
     const result = await append(log);
-    const processor = new Processor({ log, store, ...processorSettings(config), now: Date.now, report: () => undefined });
+    // The same collection gate the server applies: policies, consent carried on events, suppression.
+    const gate = await createPrivacyGate(store, config, cursorNameFor(log), Date.now);
+    const processor = new Processor({ log, store, ...processorSettings(config), gate, now: Date.now, report: () => undefined });
     await processor.init();
     while ((await processor.runOnce()) > 0);
     log.truncate(processor.processedSeq);

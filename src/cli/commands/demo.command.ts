@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DemoBatch } from '../../demo/batches.ts';
 import { SourceService } from '../../sources/source-service.ts';
+import type { Config } from '../../config/config.ts';
+import { SegmentService } from '../../segments/segment-service.ts';
+import { openSegmentStore } from '../../storage/segments/open-segment-store.ts';
 import { configFrom, withStore } from '../context.ts';
 import { loadDirect } from '../direct-load.ts';
 
@@ -19,6 +22,7 @@ interface DemoOpts {
   writeKey?: string;
   files?: string;
   batchSize: string;
+  segments?: boolean;
 }
 
 // The generator is loaded only when `demo` runs, so `serve` never loads (or depends on) it.
@@ -71,6 +75,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--url <url>', 'send over HTTP to a running Tessera (needs --write-key)')
     .option('--write-key <key>', 'write key of the source to send to')
     .option('--files <dir>', 'also write CRM contacts and offline purchases as CSV import files here')
+    .option('--segments', 'also create the example segments (pricing-page visitors, big spenders, cart abandoners, …)')
     .action(async (opts: DemoOpts, command: Command) => {
       const started = Date.now();
       if (opts.files) {
@@ -90,6 +95,7 @@ export function registerDemoCommand(program: Command): void {
         if (!opts.writeKey) throw new Error('--url needs --write-key');
         const sent = await sendOverHttp(opts.url, opts.writeKey, await batchesOf(opts));
         process.stdout.write(`sent ${sent} events to ${opts.url} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        if (opts.segments) await createExampleSegments(configFrom(command));
         return;
       }
       // Direct load (while no server runs on this data; with a server, use --url): through the same
@@ -127,5 +133,20 @@ export function registerDemoCommand(program: Command): void {
           `loaded ${events} demo events into source "Demo" (${source.id}, write key ${source.writeKey}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
         );
       });
+      if (opts.segments) await createExampleSegments(config);
     });
+}
+
+/** The demo's example segments, created once (by key); a running server computes them in the background. */
+async function createExampleSegments(config: Config): Promise<void> {
+  const { EXAMPLE_SEGMENTS } = await import('../../demo/example-segments.ts');
+  await withStore(config, async (store) => {
+    const service = new SegmentService(await openSegmentStore(store), { now: Date.now });
+    const existing = new Set((await service.list()).map((s) => s.id));
+    for (const example of EXAMPLE_SEGMENTS) {
+      if (existing.has(example.key)) continue;
+      await service.create({ id: example.key, name: example.name, description: example.description, query: example.query });
+      process.stdout.write(`created segment ${example.key}: ${example.query}\n`);
+    }
+  });
 }

@@ -3,21 +3,24 @@
  * 100-event Segment batches over keep-alive connections for a fixed time and prints one JSON line:
  * requests by status, events accepted, latency percentiles.
  *
- * Usage: node --import tsx bench/load-generator.ts <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix] [maxEvents]
+ * Usage: node --import tsx bench/load-generator.ts <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix] [maxEvents] [eventsPerSec]
  *
  * With `maxEvents`, sending also stops once that many events were accepted (the rate is over the
  * shorter window): it bounds how long the caller then waits for the processor to store them.
+ * With `eventsPerSec`, batch n is not sent before `n × batchSize / eventsPerSec` seconds after the start:
+ * a steady offered rate (the accepted rate printed is what the server actually took).
  */
 import http from 'node:http';
 import { makeBatchTemplate } from './batch-template.ts';
 
-const [url, writeKey, secondsArg, connectionsArg, batchArg, prefixArg, maxEventsArg] = process.argv.slice(2);
+const [url, writeKey, secondsArg, connectionsArg, batchArg, prefixArg, maxEventsArg, rateArg] = process.argv.slice(2);
 if (!url || !writeKey) throw new Error('usage: load-generator <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix]');
 const seconds = Number(secondsArg ?? 5);
 const connections = Number(connectionsArg ?? 8);
 const batchSize = Number(batchArg ?? 100);
 const prefix = prefixArg || `r${process.pid}`;
 const maxEvents = maxEventsArg ? Number(maxEventsArg) : Infinity;
+const eventsPerSec = rateArg ? Number(rateArg) : Infinity;
 
 const target = new URL('/v1/batch', url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -31,6 +34,7 @@ let accepted = 0;
 let retryAfterSeen = 0;
 let counter = 0;
 const deadline = Date.now() + seconds * 1000;
+const startedAt = performance.now();
 
 function send(body: string): Promise<{ status: number; retryAfter: boolean }> {
   return new Promise((resolve, reject) => {
@@ -54,6 +58,9 @@ function send(body: string): Promise<{ status: number; retryAfter: boolean }> {
 async function lane(): Promise<void> {
   while (Date.now() < deadline && accepted < maxEvents) {
     const n = counter++;
+    const dueAt = startedAt + ((n * batchSize) / eventsPerSec) * 1000;
+    if (dueAt >= startedAt + seconds * 1000) break; // not due within the window: never sent
+    if (dueAt > performance.now()) await new Promise((r) => setTimeout(r, dueAt - performance.now()));
     const body = templates[n % templates.length]!.replaceAll('@@B@@', `${prefix}-${n}`);
     const t0 = performance.now();
     let result: { status: number; retryAfter: boolean };
@@ -74,9 +81,8 @@ async function lane(): Promise<void> {
   }
 }
 
-const started = performance.now();
 await Promise.all(Array.from({ length: connections }, lane));
-const elapsed = (performance.now() - started) / 1000;
+const elapsed = (performance.now() - startedAt) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
 process.stdout.write(

@@ -4,7 +4,7 @@
  *
  *   npm run bench                          full mode (warm-up + 3 runs, longer windows, up to 1M profiles; < 15 min)
  *   npm run bench -- --quick               one short run of each scenario (CI smoke test; about a minute)
- *   npm run bench -- --only=identity,profiles   a subset: ingest, identity, profiles, segments
+ *   npm run bench -- --only=identity,profiles   a subset: ingest, identity, profiles, segments, realtime, import, realtime
  *
  * Results are also written to bench/results/<timestamp>.json with the machine's description.
  * Machines here are shared and noisy: read the ratios, not the absolute numbers.
@@ -334,6 +334,109 @@ if (wanted('segments')) {
   }
 }
 // ---- end of the segments block ----
+
+// ---- realtime (issue 4): event → membership latency under load, time-driven exits, throughput cost — realtime block ----
+if (wanted('realtime')) {
+  const { realtimeLatency, realtimeThroughput } = await import('./scenarios/realtime.ts');
+  const rt = quick
+    ? { segments: 10, computedTraits: 4, seconds: 5, eventsPerSec: 2_000, ticks: 3, demoEvents: 10_000 }
+    : { segments: 50, computedTraits: 20, seconds: 20, eventsPerSec: 5_000, ticks: 5, demoEvents: 30_000 };
+  // Full mode offers 5k events/s, not the issue's 10k: 10k was more than this 2-core VM stores end to end
+  // with 50 segments (the backlog grew for the whole window and time-driven exits lagged by minutes).
+  const scenario = 'realtime (sqlite)';
+  const lat = await attempt(scenario, () =>
+    repeat(`realtime: probes with ${rt.segments} live segments, background ${rt.eventsPerSec.toLocaleString('en-US')} events/s`, (warm) =>
+      realtimeLatency({ ...rt, seconds: warm ? 5 : rt.seconds, ticks: warm ? 1 : rt.ticks }),
+    ),
+  );
+  if (lat !== null) {
+    const pct = (xs: number[], p: number) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
+    };
+    const probes = lat.reduce((n, f) => n + f.membershipMs.length, 0);
+    const load = `${rt.segments} live segments, ${Math.round(median(lat.map((f) => f.achievedPerSec))).toLocaleString('en-US')} events/s background, ${probes} probes`;
+    for (const p of [0.5, 0.99] as const)
+      rows.push({
+        scenario,
+        figure: `event → Audience Entered visible, p${p * 100} (${load})`,
+        value: lat.map((f) => pct(f.membershipMs, p)),
+        unit: 'ms',
+        limit: { name: `ingest round trip p${p * 100}: event visible in /events`, value: lat.map((f) => pct(f.ingestMs, p)) },
+        lowerIsBetter: true,
+      });
+    rows.push({
+      scenario,
+      figure: 'background traffic accepted (steady offered rate)',
+      value: lat.map((f) => f.achievedPerSec),
+      unit: 'events/s',
+      limit: { name: 'offered', value: lat.map((f) => f.offeredPerSec) },
+    });
+    const ticks = lat.flatMap((f) => f.timerDelayMs);
+    rows.push({
+      scenario,
+      figure: `time-driven exit visible after due, within(3 seconds), worst of ${ticks.length} (goal ≤ 1,000 ms)`,
+      value: lat.map((f) => Math.max(...f.timerDelayMs)),
+      unit: 'ms',
+    });
+  }
+  const demoRt: DemoSpec = { ...demo, events: rt.demoEvents };
+  const tput = await attempt(`${scenario} throughput`, () =>
+    repeat(
+      `realtime: ${rt.demoEvents.toLocaleString('en-US')} demo events, 0 vs ${rt.segments} segments + ${rt.computedTraits} computed traits`,
+      async (warm) => {
+        const d = warm ? { ...demoRt, events: 5_000 } : demoRt;
+        const none = await realtimeThroughput({ segments: 0, computedTraits: 0, demo: d });
+        const live = await realtimeThroughput({ segments: rt.segments, computedTraits: rt.computedTraits, demo: d });
+        return { none: none.perSec, live: live.perSec };
+      },
+    ),
+  );
+  if (tput !== null)
+    rows.push({
+      scenario,
+      figure: `sustained end-to-end, demo mix, ${rt.segments} live segments + ${rt.computedTraits} computed traits (goal ≥ 70% of 0)`,
+      value: tput.map((t) => t.live),
+      unit: 'events/s',
+      limit: { name: 'same batches, 0 segments', value: tput.map((t) => t.none) },
+    });
+}
+// ---- end of the realtime block ----
+
+// ---- import (issue 6): a CSV contact export through POST /api/v1/sources/:id/imports ----------------
+if (wanted('import')) {
+  const { csvFor, csvParseLimit, importScenario } = await import('./scenarios/import.ts');
+  const importRows = quick ? 5_000 : 50_000;
+  const csv = csvFor(importRows);
+  const parseLimit = await repeat(`limit: csv-parse of the same ${importRows.toLocaleString('en-US')} rows`, async () =>
+    csvParseLimit(csv),
+  );
+  for (const backend of backends) {
+    const scenario = `import (${backend.name})`;
+    const figures = await attempt(scenario, () =>
+      repeat(`CSV import of ${importRows.toLocaleString('en-US')} contacts on ${backend.name}`, async () =>
+        importScenario(csv, await backend.url()),
+      ),
+    );
+    if (figures === null) continue;
+    const limit = { name: 'csv-parse alone, same text', value: parseLimit };
+    rows.push({
+      scenario,
+      figure: `rows/s until 200 (durable in the log; ${figures[0]!.rows.toLocaleString('en-US')} rows, ${figures[0]!.rejected} rejected)`,
+      value: figures.map((f) => f.acceptedRowsPerSec),
+      unit: 'rows/s',
+      limit,
+    });
+    rows.push({
+      scenario,
+      figure: 'rows/s until stored (profiles resolved)',
+      value: figures.map((f) => f.storedRowsPerSec),
+      unit: 'rows/s',
+      limit,
+    });
+  }
+}
+// ---- end of the import block ----
 
 // ---- the table -----------------------------------------------------------------------------------
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTessera, type Harness } from '../support/harness.ts';
+import { startPerBackend } from '../support/backends.ts';
 import { adminJson, backends, metric, profileIdOf, runRequest, send } from '../privacy/helpers.ts';
 
 const ANN = {
@@ -50,13 +51,10 @@ const annResend = () => [
 for (const backend of backends) {
   describe(`privacy requests on ${backend.name}`, () => {
     let h: Harness | undefined;
-    let drop = async () => {};
+    startPerBackend(backend, (started) => (h = started));
 
     before(async () => {
-      const b = await backend.env();
-      if (b === null) return;
-      drop = b.drop;
-      h = await startTessera(b.env);
+      if (!h) return;
       // Ann: anonymous browsing with consent, then login with e-mail and phone (a merge), a device, an
       // invalid e-mail (an identity warning) and a message that fails validation but names her.
       await send(h, [
@@ -91,11 +89,6 @@ for (const backend of backends) {
       });
       assert.equal(sub.status, 200, JSON.stringify(sub.body));
     });
-    after(async () => {
-      await h?.close();
-      await drop();
-    });
-
     it('exports everything about the subject, and nothing about anyone else', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');
       const req = await runRequest(h, 'export', { type: 'email', value: ' Ann.Erasure@EXAMPLE.com ' });

@@ -61,8 +61,6 @@ export class IdentitySession {
   readonly graph = new IdentityGraph();
   readonly write: IdentityWrite = emptyIdentityWrite();
   readonly stats: IdentityStats = { profilesCreated: 0, merges: 0, warnings: {} };
-  /** Profiles whose traits changed (or that changed at all): what segments must re-evaluate. */
-  readonly touched = new Set<string>();
   private readonly profiles = new Map<string, ProfileState>();
   private readonly identityDirty = new Set<string>();
   /** Profiles this session created (never stored before). */
@@ -154,7 +152,6 @@ export class IdentitySession {
     this.record(fact, outcome, event, 'auto', 'processor', `event ${event.messageId} linked identifiers of both profiles`);
     const profileId = outcome.profileId;
     if (profileId === null) return null;
-    this.touched.add(profileId);
     const update = traitUpdateOf(event);
     if (update?.target === 'profile') {
       const state = this.profiles.get(profileId) as ProfileState;
@@ -212,7 +209,6 @@ export class IdentitySession {
       survivor.traitsDirty = true;
       this.absorbed.add(gone);
       this.identityDirty.delete(gone);
-      this.touched.delete(gone);
       this.stats.merges++;
       this.write.mergeLog.push({ at: this.now, kind, profileId: pid, otherIds: [gone], reason, factSeq: fact.seq, actor });
     }

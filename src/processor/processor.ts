@@ -60,8 +60,6 @@ export interface BatchReport {
   /** Collection gate counts: events dropped by reason, and decisions applied to kept events. */
   gateDropped: Record<string, number>;
   gateDecisions: Record<string, number>;
-  /** Live profiles this batch changed or added events to (what segments re-evaluate). */
-  touchedProfiles: string[];
 }
 
 export class Processor {
@@ -155,7 +153,7 @@ export class Processor {
         }
         const identity = session.finish();
         await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity });
-        return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats, touched: [...session.touched] };
+        return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
       })
       .catch((err: unknown) => {
         // Names discovered in a rolled-back batch were never written: read the catalogue again.
@@ -172,7 +170,6 @@ export class Processor {
       failedByReason,
       lastReceivedAt: last.receivedAt,
       identity: result.stats,
-      touchedProfiles: result.touched,
       gateDropped: gated.dropped,
       gateDecisions: gated.decisions,
     });
@@ -189,7 +186,6 @@ export class Processor {
     const attempts = (this.commandAttempts.get(record.seq) ?? 0) + 1;
     this.commandAttempts.set(record.seq, attempts);
     const stats: IdentityStats = { profilesCreated: 0, merges: 0, warnings: {} };
-    let touched: string[] = [];
     let reloaded: CommandResult | null = null;
     if (cmd.command === 'reload_rules') {
       await this.loadRules();
@@ -211,10 +207,7 @@ export class Processor {
         if (attempts < 3) throw err;
         result = { ok: false, code: 'internal', message: `the command failed: ${(err as Error).message}` };
       }
-      if (identity) {
-        stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
-        touched = [...identity.profiles.map((p) => p.snapshot.id)];
-      }
+      if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
       await tx.write({
         cursorName: this.cursorName,
         cursorSeq: record.seq,
@@ -234,7 +227,6 @@ export class Processor {
       failedByReason: {},
       lastReceivedAt: record.receivedAt,
       identity: stats,
-      touchedProfiles: touched,
       gateDropped: {},
       gateDecisions: {},
     });

@@ -24,8 +24,8 @@
  * changes made by another thread or process, events written by another node).
  * `now` is injected: tests drive `step()` with their own clock and never sleep.
  */
-import { dueBatches, type CompiledAudiences } from '../core/segments/index.ts';
-import type { AudienceLease, AudienceTx, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
+import { dueBatches, eventNamesRead, type CompiledAudiences } from '../core/segments/index.ts';
+import type { AudienceLease, AudienceTx, HistoryFilter, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
 import { planAudiences, signatureOf, type AudiencePlan, type BackfillJob } from './audience-definitions.ts';
 import { changedTraitsOf, evaluateStored, TriggerSet } from './audience-step.ts';
 import { RULE_DIALECTS } from './sql/dialects.ts';
@@ -82,6 +82,8 @@ export class AudienceRunner {
   private lease: AudienceLease | null = null;
   private version = -1;
   private plan: AudiencePlan | null = null;
+  /** The events any current definition reads (live or being backfilled): the rest of a history is never loaded. */
+  private history: HistoryFilter = { eventNames: null };
   private job: BackfillJob | null = null;
   /** undefined: not decided for the current job; null: the job takes every profile. */
   private fast: FastBackfill | null | undefined = undefined;
@@ -161,6 +163,7 @@ export class AudienceRunner {
       await tx.setJob(this.job === null ? null : JSON.stringify(this.job));
       this.fast = undefined;
       this.plan = plan;
+      this.history = { eventNames: eventNamesRead(plan.live, plan.after) };
     });
     this.version = version;
   }
@@ -211,7 +214,7 @@ export class AudienceRunner {
       work.add(profileId, { kind: 'timer', segmentIds: [...t.segmentIds], traitIds: [...t.traitIds] }, 'timer');
     }
 
-    const states = await tx.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])]);
+    const states = await tx.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])], this.history);
     const writes: ProfileWrite[] = [];
     for (const [profileId, stored] of states) {
       const entry = work.byProfile.get(profileId);
@@ -249,7 +252,7 @@ export class AudienceRunner {
   /** Evaluate these profiles under the job's definitions and write the result. */
   private async evaluateChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, ids: readonly string[], now: number): Promise<void> {
     const after = plan.after as CompiledAudiences;
-    const states = await tx.loadProfiles(ids);
+    const states = await tx.loadProfiles(ids, this.history);
     const trigger = {
       kind: 'timer' as const,
       segmentIds: job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { TesseraError } from '../core/errors/catalogue.ts';
 import {
   compileAudiences,
+  conditionReads,
   evaluate,
   parseRule,
   printRule,
@@ -248,6 +249,9 @@ export class SegmentService {
     );
     if (!compiled.ok) throw new TesseraError('validation_failed', describe(compiled.problems));
     const now = this.options.now();
+    // Only the rule is evaluated (other segments and computed traits are read as stored): its events suffice.
+    const reads = conditionReads(rule);
+    const history = { eventNames: reads.anyEvent ? null : reads.eventNames };
     const snapshotOf = (p: StoredAudienceProfile) => ({
       traits: visibleTraits(compiled.value, p.traits, p.computed),
       events: p.events,
@@ -262,7 +266,7 @@ export class SegmentService {
       const members = rows.filter((r) => !r.unsure).map((r) => r.profileId);
       const unsure = rows.filter((r) => r.unsure).map((r) => r.profileId);
       for (let i = 0; i < unsure.length; i += PAGE) {
-        for (const p of (await this.store.loadProfiles(unsure.slice(i, i + PAGE))).values()) {
+        for (const p of (await this.store.loadProfiles(unsure.slice(i, i + PAGE), history)).values()) {
           if (p.exists && evaluate(rule, snapshotOf(p), now)) members.push(p.profileId);
         }
       }
@@ -281,7 +285,7 @@ export class SegmentService {
     let after = '';
     for (;;) {
       const ids = await this.store.profileIdsAfter(after, PAGE);
-      const states = await this.store.loadProfiles(ids);
+      const states = await this.store.loadProfiles(ids, history);
       for (const p of states.values()) {
         if (!p.exists) continue;
         evaluated++;

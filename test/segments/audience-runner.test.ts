@@ -168,6 +168,26 @@ for (const { name, fresh } of backends) {
       assert.deepEqual(await w.feed(at, hal), ['entered repeat at T0+1d', 'exited repeat at T0+30d']);
     });
 
+    it('loads only the events the definitions read, and a type-only condition reads them all', async () => {
+      const w = await world();
+      await w.track('ivy', 'Order Completed', T0, { total: 70 });
+      await w.track('ivy', 'Product Viewed', T0, { sku: 'a' });
+      const ivy = await w.profileOf('ivy');
+      const only = (await w.segmentStore.loadProfiles([ivy], { eventNames: new Set(['Order Completed']) })).get(ivy);
+      assert.deepEqual(
+        only?.events.map((e) => [e.name, e.properties]),
+        [['Order Completed', { total: 70 }]],
+      );
+      const none = (await w.segmentStore.loadProfiles([ivy], { eventNames: new Set() })).get(ivy);
+      assert.equal(none?.exists, true);
+      assert.deepEqual(none?.events, []);
+      const all = (await w.segmentStore.loadProfiles([ivy], { eventNames: null })).get(ivy);
+      assert.deepEqual(all?.events.map((e) => e.name).sort(), ['Order Completed', 'Product Viewed']);
+      // A segment counting every track event sees the Product Viewed too: the runner loads everything.
+      await w.createSegment('busy', "event(type: 'track').within(30 days).count() >= 2");
+      assert.deepEqual(await w.members('busy'), [ivy]);
+    });
+
     it('ignores restricted events', async () => {
       const w = await world();
       await w.createSegment('buyers', "event('Order Completed').count() >= 1");

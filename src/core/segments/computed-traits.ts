@@ -19,7 +19,7 @@ import { RULE_DEFS, WindowSchema, type Validated } from './definition.ts';
 import type { ProfileEvent } from './profile.ts';
 import { schemaProblems } from './schema-problems.ts';
 import { average, distinctPlain, extreme, mostFrequent, propertyValues, sum } from './reducers.ts';
-import { selectEvents } from './select.ts';
+import { IGNORE_MARKS, selectEvents } from './select.ts';
 
 const closed = { additionalProperties: false } as const;
 
@@ -84,7 +84,7 @@ export function validateComputedTrait(json: unknown): Validated<ComputedTraitDef
 
 /** The trait's value as of `now`, from the profile's whole history (in any order). */
 export function computeTrait(def: ComputedTraitDefinition, events: readonly ProfileEvent[], now: number): unknown {
-  const selected = selectEvents(def.event, def.window, def.event.where, undefined, { events, now, mark: () => {} }).events;
+  const selected = selectEvents(def.event, def.window, def.event.where, undefined, { events, now, marks: IGNORE_MARKS }).events;
   switch (def.kind) {
     case 'event_counter':
       return selected.length;

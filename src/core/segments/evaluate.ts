@@ -48,13 +48,13 @@
 import type { Condition } from './definition.ts';
 import { compare, comparisonChangeTimes } from './compare.ts';
 import { valueAt, type ProfileSnapshot } from './profile.ts';
-import { evaluateEvent, type EvalContext } from './select.ts';
+import { EarliestAfter, evaluateEvent, IGNORE_MARKS, type EvalContext } from './select.ts';
 
 export type { ProfileEvent, ProfileSnapshot } from './profile.ts';
 
 /** Is the profile a member at `now`? */
 export function evaluate(rule: Condition, profile: ProfileSnapshot, now: number): boolean {
-  return evaluateCondition(rule, profile, { events: profile.events, now, mark: () => {} });
+  return evaluateCondition(rule, profile, { events: profile.events, now, marks: IGNORE_MARKS });
 }
 
 /**
@@ -78,12 +78,9 @@ export function nextChangeAt(rule: Condition, profile: ProfileSnapshot, now: num
 
 /** The first instant after `t` at which some part of the rule could change, as seen from `t`. */
 function nextCandidate(rule: Condition, profile: ProfileSnapshot, t: number): number | null {
-  let earliest: number | null = null;
-  const mark = (instant: number): void => {
-    if (instant > t && (earliest === null || instant < earliest)) earliest = instant;
-  };
-  evaluateCondition(rule, profile, { events: profile.events, now: t, mark });
-  return earliest;
+  const marks = new EarliestAfter(t);
+  evaluateCondition(rule, profile, { events: profile.events, now: t, marks });
+  return marks.earliest;
 }
 
 /**
@@ -100,7 +97,7 @@ function evaluateCondition(node: Condition, profile: ProfileSnapshot, ctx: EvalC
       return !evaluateCondition(node.condition, profile, ctx);
     case 'trait': {
       const value = valueAt(profile.traits, node.path);
-      for (const instant of comparisonChangeTimes(value, node.comparison)) ctx.mark(instant);
+      for (const instant of comparisonChangeTimes(value, node.comparison)) ctx.marks.mark(instant);
       return compare(value, node.comparison, ctx.now);
     }
     case 'event':

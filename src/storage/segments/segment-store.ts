@@ -109,13 +109,22 @@ export interface ProfileWrite {
   at: number;
 }
 
+/** Which events of a profile's history to load; null names: all of them. */
+export interface HistoryFilter {
+  eventNames: ReadonlySet<string> | null;
+}
+
 /** Reads shared by the runner's transactions and the service (preview). */
 export interface AudienceReader {
   /** Live profile ids after `afterId`, in id order. */
   profileIdsAfter(afterId: string, limit: number): Promise<string[]>;
   countProfiles(): Promise<number>;
-  /** The state of these profiles, each once (missing ids come back with `exists: false`). */
-  loadProfiles(ids: readonly string[]): Promise<Map<string, StoredAudienceProfile>>;
+  /**
+   * The state of these profiles, each once (missing ids come back with `exists: false`). With
+   * `eventNames`, a profile's history holds only events of those names: the compiled audiences read
+   * no others (`eventNamesRead`), so loading them would only cost time.
+   */
+  loadProfiles(ids: readonly string[], history?: HistoryFilter): Promise<Map<string, StoredAudienceProfile>>;
   /**
    * Run a read-only query compiled by the SQL fast path (`src/segments/sql/`, for this backend): its
    * `profile_id` column, and its `unsure` column when it has one (false otherwise).

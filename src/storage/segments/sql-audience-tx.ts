@@ -12,6 +12,7 @@ import type {
   FollowedEvent,
   CompiledProfileQuery,
   FollowedMerge,
+  HistoryFilter,
   ProfileWrite,
   SegmentRecord,
   StoredAudienceProfile,
@@ -46,11 +47,26 @@ export function targetOf(key: string): TimerTarget | null {
   return kind === 'segment' || kind === 'trait' ? { kind, id: key.slice(i + 1) } : null;
 }
 
-function eventOf(row: { type: string; name: string | null; ts: number; payload: string }): ProfileEvent {
-  const message = JSON.parse(row.payload) as { properties?: unknown };
-  const p = message.properties;
-  const properties = typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
-  return { name: row.name, type: row.type, timestamp: row.ts, properties };
+/**
+ * A stored event as the engine sees it. Its payload is parsed only when a rule reads a property: most
+ * conditions count events by name and time, and parsing every ~1 KB payload was the runner's largest cost.
+ */
+class StoredEvent implements ProfileEvent {
+  private parsed: Record<string, unknown> | undefined;
+  constructor(
+    readonly name: string | null,
+    readonly type: string,
+    readonly timestamp: number,
+    private readonly payload: string,
+  ) {}
+
+  get properties(): Record<string, unknown> {
+    if (this.parsed === undefined) {
+      const p = (JSON.parse(this.payload) as { properties?: unknown }).properties;
+      this.parsed = typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
+    }
+    return this.parsed;
+  }
 }
 
 export class SqlAudienceReader implements AudienceReader {
@@ -68,7 +84,7 @@ export class SqlAudienceReader implements AudienceReader {
     return (await this.c.all<{ n: number }>('SELECT count(*) AS n FROM profiles'))[0]?.n ?? 0;
   }
 
-  async loadProfiles(ids: readonly string[]): Promise<Map<string, StoredAudienceProfile>> {
+  async loadProfiles(ids: readonly string[], history?: HistoryFilter): Promise<Map<string, StoredAudienceProfile>> {
     const out = new Map<string, StoredAudienceProfile>();
     if (ids.length === 0) return out;
     for (const id of ids)
@@ -81,12 +97,16 @@ export class SqlAudienceReader implements AudienceReader {
       p.traits = materialiseTraits(traitsFromRecord(JSON.parse(r.traits) as Record<string, TraitEntry>));
     }
     const [inProfiles] = this.d.inList('i.profile_id', ids);
-    const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload: string }>(
-      `SELECT i.profile_id, e.type, e.name, e.ts, e.payload FROM identities i JOIN events e ON e.ident = i.key
-       WHERE ${inProfiles} AND e.restricted = ?`,
-      [list, this.d.bool(false)],
-    );
-    for (const r of events) get(r.profile_id).events.push(eventOf(r));
+    const names = history?.eventNames ?? null;
+    const [inNames, nameList] = this.d.inList('e.name', names === null ? [] : [...names]);
+    if (names === null || names.size > 0) {
+      const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload: string }>(
+        `SELECT i.profile_id, e.type, e.name, e.ts, e.payload FROM identities i JOIN events e ON e.ident = i.key
+         WHERE ${inProfiles} AND e.restricted = ?${names === null ? '' : ` AND ${inNames}`}`,
+        names === null ? [list, this.d.bool(false)] : [list, this.d.bool(false), nameList],
+      );
+      for (const r of events) get(r.profile_id).events.push(new StoredEvent(r.name, r.type, r.ts, r.payload));
+    }
     const [inMembers] = this.d.inList('profile_id', ids);
     const members = await this.c.all<{ segment_id: string; profile_id: string; since: number }>(
       `SELECT segment_id, profile_id, since FROM segment_memberships WHERE ${inMembers}`,

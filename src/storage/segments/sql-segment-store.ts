@@ -12,6 +12,7 @@ import type {
   SegmentPatch,
   SegmentRecord,
   SegmentStore,
+  HistoryFilter,
   StoredAudienceProfile,
 } from './segment-store.ts';
 import { SqlAudienceReader, type SqlConn, type SqlDialect } from './sql-audience-tx.ts';
@@ -302,8 +303,8 @@ export abstract class SqlSegmentStore implements SegmentStore {
     return this.reader.countProfiles();
   }
 
-  loadProfiles(ids: readonly string[]): Promise<Map<string, StoredAudienceProfile>> {
-    return this.reader.loadProfiles(ids);
+  loadProfiles(ids: readonly string[], history?: HistoryFilter): Promise<Map<string, StoredAudienceProfile>> {
+    return this.reader.loadProfiles(ids, history);
   }
 
   selectProfiles(query: CompiledProfileQuery): Promise<Array<{ profileId: string; unsure: boolean }>> {

@@ -180,3 +180,20 @@ export function targetsOfEvents(index: EventIndex, names: readonly (string | nul
   for (const name of names) if (name !== null) out.push(...(index.byName.get(name) ?? []));
   return out;
 }
+
+/**
+ * The event names these audiences read (segments and computed traits), or null when some condition
+ * matches events by type alone, so that any event may matter. A profile's history can be loaded with
+ * only these names: every other event is invisible to every rule.
+ */
+export function eventNamesRead(...sets: ReadonlyArray<CompiledAudiences | null>): Set<string> | null {
+  const names = new Set<string>();
+  for (const compiled of sets) {
+    if (compiled === null) continue;
+    for (const index of [compiled.segmentsByEvent, compiled.traitsByEvent]) {
+      if (index.any.length > 0) return null;
+      for (const name of index.byName.keys()) names.add(name);
+    }
+  }
+  return names;
+}

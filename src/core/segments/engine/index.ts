@@ -5,6 +5,7 @@ export {
   type CompiledSegment,
   type CompiledTrait,
   type ComputedTraitInput,
+  eventNamesRead,
   type SegmentInput,
 } from './compile.ts';
 export { conditionReads, isTimeDependent, type RuleReads } from './reads.ts';

@@ -6,7 +6,7 @@
  */
 import { computeTrait, type ComputedTraitDefinition } from '../computed-traits.ts';
 import type { ProfileEvent } from '../profile.ts';
-import { selectEvents } from '../select.ts';
+import { EarliestAfter, selectEvents } from '../select.ts';
 
 /** The earliest instant after `now` at which `computeTrait` gives a different value; null if never. */
 export function nextTraitChangeAt(def: ComputedTraitDefinition, events: readonly ProfileEvent[], now: number): number | null {
@@ -21,12 +21,9 @@ export function nextTraitChangeAt(def: ComputedTraitDefinition, events: readonly
 }
 
 function nextCandidate(def: ComputedTraitDefinition, events: readonly ProfileEvent[], t: number): number | null {
-  let earliest: number | null = null;
-  const mark = (instant: number): void => {
-    if (instant > t && (earliest === null || instant < earliest)) earliest = instant;
-  };
-  selectEvents(def.event, def.window, def.event.where, undefined, { events, now: t, mark });
-  return earliest;
+  const marks = new EarliestAfter(t);
+  selectEvents(def.event, def.window, def.event.where, undefined, { events, now: t, marks });
+  return marks.earliest;
 }
 
 /** Structural equality of JSON-like values (computed trait values: scalars, arrays, plain objects). */

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileAudiences, type CompiledAudiences } from '../../../../src/core/segments/engine/compile.ts';
+import { compileAudiences, eventNamesRead, type CompiledAudiences } from '../../../../src/core/segments/engine/compile.ts';
 import { isTimeDependent } from '../../../../src/core/segments/engine/reads.ts';
 import { evaluateProfile } from '../../../../src/core/segments/engine/plan.ts';
 import { aTrack, rule, T0 } from '../builders.ts';
@@ -152,4 +152,18 @@ describe('isTimeDependent', () => {
     ["segment('x') and trait('plan') = 'pro'", false],
   ];
   for (const [text, expected] of cases) it(`${text} → ${expected}`, () => assert.equal(isTimeDependent(rule(text)), expected));
+});
+
+describe('eventNamesRead: the events a history must hold', () => {
+  it('collects the names of segments, funnel steps and computed traits; a type-only condition needs every event', () => {
+    const named = compiled(
+      [seg('a', "event('Product Added').where(event('Order Completed').within(parent: 1 hours).count() = 0).within(7 days).count() >= 1")],
+      [{ id: 'c', definition: { key: 'n', kind: 'event_counter', event: { name: 'Email Opened' } } }],
+    );
+    assert.deepEqual([...(eventNamesRead(named) ?? [])].sort(), ['Email Opened', 'Order Completed', 'Product Added']);
+    assert.deepEqual(eventNamesRead(compiled([seg('t', "trait('plan') = 'pro'")], [])), new Set());
+    const typeOnly = compiled([seg('p', "event(type: 'page').within(1 days).count() >= 1")], []);
+    assert.equal(eventNamesRead(named, typeOnly), null);
+    assert.equal(eventNamesRead(named, null)?.size, 3, 'a missing set adds nothing');
+  });
 });

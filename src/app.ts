@@ -16,6 +16,7 @@ import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/pr
 import { SourceService } from './sources/source-service.ts';
 import { ProfileService } from './profiles/profile-service.ts';
 import { AudienceRunner } from './segments/audience-runner.ts';
+import { AudienceThread, type AudienceFollower } from './segments/audience-thread.ts';
 import { SegmentService } from './segments/segment-service.ts';
 import { openSegmentStore } from './storage/segments/open-segment-store.ts';
 import { migrateAll } from './storage/migrate-all.ts';
@@ -58,8 +59,8 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   const store = await openStore(config.storage);
   await migrateAll(store);
   const segmentStore = await openSegmentStore(store);
-  // The audience runner runs where the processor runs (here when inline; the worker starts its own).
-  let audiences: AudienceRunner | null = null;
+  // The audience runner: its own thread beside a processor thread, or on this loop beside an inline processor.
+  let audiences: AudienceFollower | null = null;
   const logFile = path.join(config.dataDir, 'log.sqlite');
   const log = new SqliteEventLog(logFile);
   let runner: ProcessorRunner | null = null;
@@ -89,6 +90,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   const onError = (err: unknown) => runtime.logger.error({ err }, 'processor micro-batch failed; retrying');
   if (config.processor === 'worker') {
     runner = await WorkerRunner.start({ config, logFile }, report, onError);
+    audiences = await AudienceThread.start({ config }, (err) => runtime.logger.error({ err }, 'audience runner step failed'));
   } else if (config.processor === 'inline') {
     const processor = new Processor({
       log,
@@ -101,12 +103,13 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     });
     await processor.init();
     runner = new InlineRunner(processor);
-    audiences = new AudienceRunner({
+    const inlineAudiences = new AudienceRunner({
       store: segmentStore,
       now,
       onError: (err) => runtime.logger.error({ err }, 'audience runner step failed'),
     });
-    audiences.start();
+    inlineAudiences.start();
+    audiences = inlineAudiences;
   }
   if (runner) {
     const r = runner;

@@ -3,7 +3,8 @@
  * the HTTP edge and the processor then never wait for each other. `inline` runs it on the main event
  * loop (simplest to debug); `off` runs none (an edge-only instance).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../threads/ts-worker.ts';
 import type { Config } from '../config/config.ts';
 import type { BatchReport, Processor } from './processor.ts';
 
@@ -66,23 +67,12 @@ export class WorkerRunner implements ProcessorRunner {
   }
 
   static async start(data: WorkerData, onReport: (r: BatchReport) => void, onError: (e: Error) => void): Promise<WorkerRunner> {
-    // The worker runs TypeScript too. Loader hooks are not inherited by workers, and `--import` in a
-    // worker's execArgv is not honoured on Node 20, so a two-line bootstrap registers tsx, then loads it.
-    const tsxApi = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./processor-worker.ts', import.meta.url).href;
-    const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(boot, { eval: true, workerData: data });
-    const initialSeq = await new Promise<number>((resolve, reject) => {
-      const onMessage = (msg: FromWorker) => {
-        if (msg.kind === 'ready') {
-          worker.off('message', onMessage);
-          resolve(msg.processedSeq);
-        } else if (msg.kind === 'error') reject(Object.assign(new Error(msg.message), { stack: msg.stack }));
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`processor worker exited with code ${code} before it was ready`)));
-    });
+    const { worker, ready } = await startTsWorker<{ kind: 'ready'; processedSeq: number }>(
+      new URL('./processor-worker.ts', import.meta.url),
+      data,
+      'processor',
+    );
+    const initialSeq = ready.processedSeq;
     return new WorkerRunner(worker, initialSeq, onReport, onError);
   }
 

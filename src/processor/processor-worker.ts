@@ -2,8 +2,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteEventLog } from '../log/sqlite/sqlite-log.ts';
 import { openStore } from '../storage/open-store.ts';
-import { AudienceRunner } from '../segments/audience-runner.ts';
-import { openSegmentStore } from '../storage/segments/open-segment-store.ts';
 import { createPrivacyGate } from '../privacy/gate-factory.ts';
 import { cursorNameFor, Processor, processorSettings } from './processor.ts';
 import type { FromWorker, ToWorker, WorkerData } from './processor-runner.ts';
@@ -16,12 +14,6 @@ const send = (msg: FromWorker) => port.postMessage(msg);
 try {
   const store = await openStore(config.storage);
   const log = new SqliteEventLog(logFile);
-  // The audience runner shares this thread: its bounded steps run between micro-batches.
-  const audiences = new AudienceRunner({
-    store: await openSegmentStore(store),
-    now: Date.now,
-    onError: (err) => send({ kind: 'error', message: `audience runner: ${(err as Error).message}`, stack: (err as Error).stack }),
-  });
   const processor = new Processor({
     log,
     store,
@@ -30,10 +22,7 @@ try {
       send({ kind: 'error', message: `collection gate: ${(err as Error).message}` }),
     ),
     now: Date.now,
-    report: (report) => {
-      send({ kind: 'batch', report });
-      audiences.notify();
-    },
+    report: (report) => send({ kind: 'batch', report }),
     onError: (err) => send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack }),
   });
   await processor.init();
@@ -42,7 +31,6 @@ try {
     else if (msg.kind === 'stop') {
       void (async () => {
         await processor.stop({ drain: msg.drain, deadline: msg.deadline });
-        await audiences.stop();
         await log.close();
         await store.close();
         send({ kind: 'stopped' });
@@ -51,7 +39,6 @@ try {
     }
   });
   processor.start();
-  audiences.start();
   send({ kind: 'ready', processedSeq: processor.processedSeq });
 } catch (err) {
   send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack });

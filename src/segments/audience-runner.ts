@@ -18,9 +18,10 @@
  *    candidates, plus the profiles touched since the snapshot (events, merges: read incrementally) and
  *    those holding a membership or timer of a target. The cursor then jumps from candidate to
  *    candidate, so real time switches to the new definitions exactly as before.
- * Steps are bounded (`limits`), so ingestion, which runs between them on the same thread, never waits
- * long. No periodic scan: the runner sleeps until the processor reports a batch (`notify`), until the
- * earliest timer is due (one setTimeout, re-armed after each step), or until a slow poll (definition
+ * Steps are bounded (`limits`), so whatever shares the thread (when run inline) and the processor's
+ * transactions, which take the same write lock on SQLite, never wait long. The runner has a thread of its
+ * own beside a processor thread (`audience-thread.ts`). No periodic scan: the runner sleeps until the
+ * processor reports a batch (`notify`), until the earliest timer is due (one setTimeout, re-armed after each step), or until a slow poll (definition
  * changes made by another thread or process, events written by another node).
  * `now` is injected: tests drive `step()` with their own clock and never sleep.
  */

@@ -25,7 +25,7 @@
  * changes made by another thread or process, events written by another node).
  * `now` is injected: tests drive `step()` with their own clock and never sleep.
  */
-import { dueBatches, eventNamesRead, type CompiledAudiences } from '../core/segments/index.ts';
+import { dueBatches, historyNeeds, type CompiledAudiences } from '../core/segments/index.ts';
 import type { AudienceLease, AudienceTx, HistoryFilter, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
 import { planAudiences, signatureOf, type AudiencePlan, type BackfillJob } from './audience-definitions.ts';
 import { changedTraitsOf, evaluateStored, TriggerSet } from './audience-step.ts';
@@ -44,7 +44,7 @@ export interface RunnerLimits {
   backfillChunk: number;
 }
 
-export const DEFAULT_LIMITS: RunnerLimits = { events: 500, merges: 50, timers: 500, backfillChunk: 250 };
+export const DEFAULT_LIMITS: RunnerLimits = { events: 500, merges: 50, timers: 500, backfillChunk: 1000 };
 
 export interface RunnerOptions {
   store: SegmentStore;
@@ -83,8 +83,8 @@ export class AudienceRunner {
   private lease: AudienceLease | null = null;
   private version = -1;
   private plan: AudiencePlan | null = null;
-  /** The events any current definition reads (live or being backfilled): the rest of a history is never loaded. */
-  private history: HistoryFilter = { eventNames: null };
+  /** What any current definition reads (live or being backfilled): the rest of a history is never loaded. */
+  private history: HistoryFilter = { eventNames: null, properties: true };
   private job: BackfillJob | null = null;
   /** undefined: not decided for the current job; null: the job takes every profile. */
   private fast: FastBackfill | null | undefined = undefined;
@@ -164,7 +164,7 @@ export class AudienceRunner {
       await tx.setJob(this.job === null ? null : JSON.stringify(this.job));
       this.fast = undefined;
       this.plan = plan;
-      this.history = { eventNames: eventNamesRead(plan.live, plan.after) };
+      this.history = historyNeeds(plan.live, plan.after);
     });
     this.version = version;
   }

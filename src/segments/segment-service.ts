@@ -251,7 +251,7 @@ export class SegmentService {
     const now = this.options.now();
     // Only the rule is evaluated (other segments and computed traits are read as stored): its events suffice.
     const reads = conditionReads(rule);
-    const history = { eventNames: reads.anyEvent ? null : reads.eventNames };
+    const history = { eventNames: reads.anyEvent ? null : reads.eventNames, properties: reads.properties };
     const snapshotOf = (p: StoredAudienceProfile) => ({
       traits: visibleTraits(compiled.value, p.traits, p.computed),
       events: p.events,

@@ -109,9 +109,12 @@ export interface ProfileWrite {
   at: number;
 }
 
-/** Which events of a profile's history to load; null names: all of them. */
+/** Which events of a profile's history to load. */
 export interface HistoryFilter {
+  /** Only events of these names; null: all of them. */
   eventNames: ReadonlySet<string> | null;
+  /** Load their properties (default true); without, every event has empty properties. */
+  properties?: boolean;
 }
 
 /** Reads shared by the runner's transactions and the service (preview). */
@@ -120,9 +123,9 @@ export interface AudienceReader {
   profileIdsAfter(afterId: string, limit: number): Promise<string[]>;
   countProfiles(): Promise<number>;
   /**
-   * The state of these profiles, each once (missing ids come back with `exists: false`). With
-   * `eventNames`, a profile's history holds only events of those names: the compiled audiences read
-   * no others (`eventNamesRead`), so loading them would only cost time.
+   * The state of these profiles, each once (missing ids come back with `exists: false`). With a
+   * filter, a profile's history holds only what the compiled audiences read (`historyNeeds`): loading
+   * the rest would only cost time.
    */
   loadProfiles(ids: readonly string[], history?: HistoryFilter): Promise<Map<string, StoredAudienceProfile>>;
   /**

@@ -57,12 +57,12 @@ class StoredEvent implements ProfileEvent {
     readonly name: string | null,
     readonly type: string,
     readonly timestamp: number,
-    private readonly payload: string,
+    private readonly payload: string | null,
   ) {}
 
   get properties(): Record<string, unknown> {
     if (this.parsed === undefined) {
-      const p = (JSON.parse(this.payload) as { properties?: unknown }).properties;
+      const p = this.payload === null ? undefined : (JSON.parse(this.payload) as { properties?: unknown }).properties;
       this.parsed = typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
     }
     return this.parsed;
@@ -98,14 +98,15 @@ export class SqlAudienceReader implements AudienceReader {
     }
     const [inProfiles] = this.d.inList('i.profile_id', ids);
     const names = history?.eventNames ?? null;
+    const withPayload = history?.properties ?? true;
     const [inNames, nameList] = this.d.inList('e.name', names === null ? [] : [...names]);
     if (names === null || names.size > 0) {
-      const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload: string }>(
-        `SELECT i.profile_id, e.type, e.name, e.ts, e.payload FROM identities i JOIN events e ON e.ident = i.key
+      const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
+        `SELECT i.profile_id, e.type, e.name, e.ts${withPayload ? ', e.payload' : ''} FROM identities i JOIN events e ON e.ident = i.key
          WHERE ${inProfiles} AND e.restricted = ?${names === null ? '' : ` AND ${inNames}`}`,
         names === null ? [list, this.d.bool(false)] : [list, this.d.bool(false), nameList],
       );
-      for (const r of events) get(r.profile_id).events.push(new StoredEvent(r.name, r.type, r.ts, r.payload));
+      for (const r of events) get(r.profile_id).events.push(new StoredEvent(r.name, r.type, r.ts, r.payload ?? null));
     }
     const [inMembers] = this.d.inList('profile_id', ids);
     const members = await this.c.all<{ segment_id: string; profile_id: string; since: number }>(

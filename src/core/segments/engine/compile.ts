@@ -78,7 +78,7 @@ export function compileAudiences(
       problems.push({ path: `/computedTraits/${i}`, message: `computed trait '${t.id}' (key '${checked.value.key}') is defined twice` });
     } else {
       const d = checked.value;
-      traits.push({ id: t.id, key: d.key, definition: d, reads: selectionReads(d.event, d.window?.kind) });
+      traits.push({ id: t.id, key: d.key, definition: d, reads: selectionReads(d.event, d.window?.kind, 'property' in d) });
     }
   });
   const reads = new Map([...rules].map(([id, rule]) => [id, conditionReads(rule)] as const));
@@ -181,19 +181,29 @@ export function targetsOfEvents(index: EventIndex, names: readonly (string | nul
   return out;
 }
 
+/** What of a profile's history some audience can read. */
+export interface HistoryNeeds {
+  /** The event names read; null when some condition matches events by type alone (any event may matter). */
+  eventNames: Set<string> | null;
+  /** Whether any condition or computed trait reads event properties. */
+  properties: boolean;
+}
+
 /**
- * The event names these audiences read (segments and computed traits), or null when some condition
- * matches events by type alone, so that any event may matter. A profile's history can be loaded with
- * only these names: every other event is invisible to every rule.
+ * What these audiences read of a history (segments and computed traits): a profile's history can be
+ * loaded with only these events, and without their properties when nothing reads them; every other
+ * event, and every property, is invisible to every rule.
  */
-export function eventNamesRead(...sets: ReadonlyArray<CompiledAudiences | null>): Set<string> | null {
-  const names = new Set<string>();
+export function historyNeeds(...sets: ReadonlyArray<CompiledAudiences | null>): HistoryNeeds {
+  let names: Set<string> | null = new Set();
+  let properties = false;
   for (const compiled of sets) {
     if (compiled === null) continue;
-    for (const index of [compiled.segmentsByEvent, compiled.traitsByEvent]) {
-      if (index.any.length > 0) return null;
-      for (const name of index.byName.keys()) names.add(name);
+    for (const r of [...compiled.segments.map((x) => x.reads), ...compiled.traits.map((x) => x.reads)]) {
+      properties ||= r.properties;
+      if (r.anyEvent) names = null;
+      else if (names !== null) for (const name of r.eventNames) names.add(name);
     }
   }
-  return names;
+  return { eventNames: names, properties };
 }

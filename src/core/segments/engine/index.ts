@@ -5,7 +5,8 @@ export {
   type CompiledSegment,
   type CompiledTrait,
   type ComputedTraitInput,
-  eventNamesRead,
+  historyNeeds,
+  type HistoryNeeds,
   type SegmentInput,
 } from './compile.ts';
 export { conditionReads, isTimeDependent, type RuleReads } from './reads.ts';

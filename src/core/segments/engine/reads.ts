@@ -17,12 +17,14 @@ export interface RuleReads {
   segments: Set<string>;
   /** Time alone can change the answer: a sliding or parent window, or a relative date comparison. */
   timeDependent: boolean;
+  /** Some part reads event properties (a property filter, or a reducer or computed trait over a property). */
+  properties: boolean;
 }
 
 const RELATIVE = new Set<Comparison['op']>(['within_last', 'before_last', 'within_next', 'after_next']);
 
 function emptyReads(): RuleReads {
-  return { eventNames: new Set(), anyEvent: false, traitPaths: new Set(), segments: new Set(), timeDependent: false };
+  return { eventNames: new Set(), anyEvent: false, traitPaths: new Set(), segments: new Set(), timeDependent: false, properties: false };
 }
 
 /** Everything a segment rule reads. */
@@ -36,8 +38,10 @@ export function conditionReads(rule: Condition): RuleReads {
 export function selectionReads(
   match: { name?: string | undefined; where?: Filter | undefined },
   windowKind: string | undefined,
+  readsProperty: boolean,
 ): RuleReads {
   const reads = emptyReads();
+  reads.properties = readsProperty;
   noteEvent(match.name, reads);
   if (windowKind === 'within') reads.timeDependent = true;
   if (match.where !== undefined) visitFilter(match.where, reads);
@@ -64,6 +68,7 @@ function noteComparison(c: Comparison, reads: RuleReads): void {
 
 function visitEvent(node: FunnelEventCondition, reads: RuleReads): void {
   noteEvent(node.name, reads);
+  if ('property' in node.reducer && node.reducer.property !== undefined) reads.properties = true;
   // A parent window closing decides an absence; a sliding window drops events as time passes.
   if (node.window?.kind === 'within' || node.window?.kind === 'parent') reads.timeDependent = true;
   noteComparison(node.comparison, reads);
@@ -106,6 +111,7 @@ function visitFilter(node: Filter, reads: RuleReads): void {
       visitFilter(node.condition, reads);
       return;
     case 'property':
+      reads.properties = true;
       noteComparison(node.comparison, reads);
       return;
     case 'event':

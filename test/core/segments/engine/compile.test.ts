@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileAudiences, eventNamesRead, type CompiledAudiences } from '../../../../src/core/segments/engine/compile.ts';
+import { compileAudiences, historyNeeds, type CompiledAudiences } from '../../../../src/core/segments/engine/compile.ts';
 import { isTimeDependent } from '../../../../src/core/segments/engine/reads.ts';
 import { evaluateProfile } from '../../../../src/core/segments/engine/plan.ts';
 import { aTrack, rule, T0 } from '../builders.ts';
@@ -154,16 +154,36 @@ describe('isTimeDependent', () => {
   for (const [text, expected] of cases) it(`${text} → ${expected}`, () => assert.equal(isTimeDependent(rule(text)), expected));
 });
 
-describe('eventNamesRead: the events a history must hold', () => {
+describe('historyNeeds: what of a history the audiences read', () => {
   it('collects the names of segments, funnel steps and computed traits; a type-only condition needs every event', () => {
     const named = compiled(
       [seg('a', "event('Product Added').where(event('Order Completed').within(parent: 1 hours).count() = 0).within(7 days).count() >= 1")],
       [{ id: 'c', definition: { key: 'n', kind: 'event_counter', event: { name: 'Email Opened' } } }],
     );
-    assert.deepEqual([...(eventNamesRead(named) ?? [])].sort(), ['Email Opened', 'Order Completed', 'Product Added']);
-    assert.deepEqual(eventNamesRead(compiled([seg('t', "trait('plan') = 'pro'")], [])), new Set());
+    assert.deepEqual(historyNeeds(named), { eventNames: new Set(['Email Opened', 'Order Completed', 'Product Added']), properties: false });
+    assert.deepEqual(historyNeeds(compiled([seg('t', "trait('plan') = 'pro'")], [])), { eventNames: new Set(), properties: false });
     const typeOnly = compiled([seg('p', "event(type: 'page').within(1 days).count() >= 1")], []);
-    assert.equal(eventNamesRead(named, typeOnly), null);
-    assert.equal(eventNamesRead(named, null)?.size, 3, 'a missing set adds nothing');
+    assert.equal(historyNeeds(named, typeOnly).eventNames, null);
+    assert.equal(historyNeeds(named, null).eventNames?.size, 3, 'a missing set adds nothing');
+  });
+
+  it('properties are needed by a property filter, a reducer over a property, or a computed trait of a property', () => {
+    const needs = (segments: Array<[string, string]>, traits: object[] = []) =>
+      historyNeeds(
+        compiled(
+          segments.map(([id, text]) => seg(id, text)),
+          traits.map((definition, i) => ({ id: `c${i}`, definition })),
+        ),
+      ).properties;
+    assert.equal(needs([['a', "event('Order Completed').where(property('total') > 50).count() >= 1"]]), true);
+    assert.equal(needs([['a', "event('Order Completed').sum(property('total')) > 50"]]), true);
+    assert.equal(needs([['a', "event('Order Completed').last() > 0"]]), false, 'last() without a property reads the time');
+    assert.equal(
+      needs([['a', "event('A').where(event('B').where(property('x') = 1).within(parent: 1 hours).count() = 0).count() >= 1"]]),
+      true,
+      'inside a funnel step',
+    );
+    assert.equal(needs([], [{ key: 's', kind: 'aggregation', fn: 'sum', property: 'total', event: { name: 'Order Completed' } }]), true);
+    assert.equal(needs([], [{ key: 'n', kind: 'event_counter', event: { name: 'Order Completed' } }]), false);
   });
 });

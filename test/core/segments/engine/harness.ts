@@ -9,7 +9,7 @@ import { evaluate } from '../../../../src/core/segments/evaluate.ts';
 import type { ProfileEvent } from '../../../../src/core/segments/profile.ts';
 import {
   compileAudiences,
-  eventNamesRead,
+  historyNeeds,
   type CompiledAudiences,
   type ComputedTraitInput,
   type SegmentInput,
@@ -110,10 +110,13 @@ export class AudienceHarness {
 
   private run(profileId: string, trigger: Trigger, now: number): void {
     const p = this.profile(profileId);
-    // As the runner loads a history: only the events of names some definition reads (the reference
-    // evaluator, which the property test compares against, sees every event).
-    const names = eventNamesRead(this.compiled);
-    const events = names === null ? p.events : p.events.filter((e) => e.name !== null && names.has(e.name));
+    // As the runner loads a history: only the events of names some definition reads, without properties
+    // when none are read (the reference evaluator, which the property test compares against, sees all).
+    const needs = historyNeeds(this.compiled);
+    const names = needs.eventNames;
+    const events = (names === null ? p.events : p.events.filter((e) => e.name !== null && names.has(e.name))).map((e) =>
+      needs.properties ? e : { ...e, properties: {} },
+    );
     const state: ProfileState = { profileId, traits: p.traits, events, memberships: p.memberships, computed: p.computed };
     const plan = evaluateProfile(this.compiled, state, trigger, now);
     for (const t of plan.timers) if (t.dueAt !== null) assert.ok(t.dueAt > now, 'a timer must fall due after now');

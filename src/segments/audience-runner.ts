@@ -6,12 +6,13 @@
  * 2. in ONE transaction: read the merge log and the events after its cursors, and take the timers due
  *    by `now`; group what happened by profile (an event → its identifier's current profile; a merge or
  *    unmerge → `all` for the profiles it names, absorbed ids leave every segment; a due timer → its
- *    targets); load each profile's traits, whole history, memberships and computed values; evaluate
- *    (`evaluateProfile`); write memberships, audience events, timers, computed values and the cursors.
- *    A crash before the commit replays the step, after it never: exactly once;
- * 3. in another transaction, one bounded chunk of the backfill, if one runs. When every target is a
- *    segment whose rule the SQL fast path compiles (`sql/compile-rule.ts`), the backfill first takes a
- *    snapshot: one set-based query gives the CANDIDATES (members at `now`, and profiles with an event
+ *    targets); load each profile's traits, history (cut to what the definitions read), memberships and
+ *    computed values; evaluate (`evaluateProfile`); write memberships, audience events, timers,
+ *    computed values and the cursors. A crash before the commit replays the step, after it never:
+ *    exactly once;
+ * 3. in another transaction, one bounded chunk of the backfill (`audience-backfill.ts`), if one runs.
+ *    When every target is a segment whose rule the SQL fast path compiles (`sql/compile-rule.ts`), the
+ *    backfill first takes a snapshot: one set-based query gives the CANDIDATES (members at `now`, and profiles with an event
  *    that time alone can still make count or stop counting), and the positions of the events and merge
  *    log. Every other profile is out at `now` and stays out until new data arrives, so the reference
  *    engine would store nothing for it: the chunks evaluate, with the same per-profile code, only the
@@ -21,16 +22,16 @@
  * Steps are bounded (`limits`), so whatever shares the thread (when run inline) and the processor's
  * transactions, which take the same write lock on SQLite, never wait long. The runner has a thread of its
  * own beside a processor thread (`audience-thread.ts`). No periodic scan: the runner sleeps until the
- * processor reports a batch (`notify`), until the earliest timer is due (one setTimeout, re-armed after each step), or until a slow poll (definition
- * changes made by another thread or process, events written by another node).
+ * processor reports a batch (`notify`), until the earliest timer is due (one setTimeout, re-armed after
+ * each step), or until a slow poll (definition changes made by another thread or process, events written
+ * by another node).
  * `now` is injected: tests drive `step()` with their own clock and never sleep.
  */
-import { dueBatches, historyNeeds, type CompiledAudiences } from '../core/segments/index.ts';
+import { dueBatches, historyNeeds } from '../core/segments/index.ts';
 import type { AudienceLease, AudienceTx, HistoryFilter, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
 import { planAudiences, signatureOf, type AudiencePlan, type BackfillJob } from './audience-definitions.ts';
 import { changedTraitsOf, evaluateStored, TriggerSet } from './audience-step.ts';
-import { RULE_DIALECTS } from './sql/dialects.ts';
-import { compileRuleSql } from './sql/compile-rule.ts';
+import { Backfill } from './audience-backfill.ts';
 
 export const EVENTS_CURSOR = 'events';
 export const MERGES_CURSOR = 'merge_log';
@@ -57,20 +58,6 @@ export interface RunnerOptions {
   standbyRetryMs?: number;
 }
 
-/** The fast backfill's snapshot (see step 3 above); in memory only: after a restart a new one is taken. */
-interface FastBackfill {
-  /** Candidates after the job's cursor at the snapshot, in id order; `next` is the first not yet evaluated. */
-  ids: string[];
-  next: number;
-  /** Events and merges up to these positions were in the snapshot; profiles touched after it are in `touched`. */
-  eventSeq: number;
-  mergeId: number;
-  touched: Set<string>;
-}
-
-/** Events and merges read per page when catching up on what touched profiles since the snapshot. */
-const TOUCHED_PAGE = 5000;
-
 export interface StepReport {
   events: number;
   merges: number;
@@ -85,9 +72,7 @@ export class AudienceRunner {
   private plan: AudiencePlan | null = null;
   /** What any current definition reads (live or being backfilled): the rest of a history is never loaded. */
   private history: HistoryFilter = { eventNames: null, properties: true };
-  private job: BackfillJob | null = null;
-  /** undefined: not decided for the current job; null: the job takes every profile. */
-  private fast: FastBackfill | null | undefined = undefined;
+  private readonly backfill: Backfill;
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -96,6 +81,12 @@ export class AudienceRunner {
 
   constructor(private readonly opts: RunnerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.backfill = new Backfill({
+      now: opts.now,
+      backend: opts.store.backend,
+      chunk: this.limits.backfillChunk,
+      history: () => this.history,
+    });
   }
 
   /** Something happened (the processor committed a batch): run soon. */
@@ -118,7 +109,11 @@ export class AudienceRunner {
     if (version !== this.version || this.plan === null) await this.reload(lease, version);
     const plan = this.plan as AudiencePlan;
     const report = await lease.run((tx) => this.realtime(tx, plan));
-    if (this.job) report.backfilled = await lease.run((tx) => this.backfill(tx, plan));
+    if (this.backfill.job) {
+      report.backfilled = await lease.run((tx) => this.backfill.chunk(tx, plan));
+      // Done: the live set is now what `after` was; reload.
+      if (this.backfill.job === null) this.version = -1;
+    }
     return report;
   }
 
@@ -132,7 +127,7 @@ export class AudienceRunner {
   async runUntilIdle(): Promise<void> {
     for (;;) {
       const r = await this.step();
-      if (r === null || (r.events + r.merges + r.timers + r.backfilled === 0 && this.job === null)) return;
+      if (r === null || (r.events + r.merges + r.timers + r.backfilled === 0 && this.backfill.job === null)) return;
     }
   }
 
@@ -158,20 +153,16 @@ export class AudienceRunner {
       const signature = signatureOf(plan.targets);
       const stored = await tx.job();
       const previous = stored === null ? null : (JSON.parse(stored) as BackfillJob);
-      if (plan.targets.length === 0) this.job = null;
-      else if (previous?.signature === signature) this.job = previous;
-      else this.job = { signature, targets: plan.targets, cursor: '', total: await tx.countProfiles(), done: 0 };
-      await tx.setJob(this.job === null ? null : JSON.stringify(this.job));
-      this.fast = undefined;
+      let job: BackfillJob | null = null;
+      if (plan.targets.length === 0) job = null;
+      else if (previous?.signature === signature) job = previous;
+      else job = { signature, targets: plan.targets, cursor: '', total: await tx.countProfiles(), done: 0 };
+      await tx.setJob(job === null ? null : JSON.stringify(job));
+      this.backfill.reset(job);
       this.plan = plan;
       this.history = historyNeeds(plan.live, plan.after);
     });
     this.version = version;
-  }
-
-  /** The definitions a profile is evaluated with in real time (see `audience-definitions.ts`). */
-  private compiledFor(profileId: string, plan: AudiencePlan): CompiledAudiences {
-    return this.job !== null && plan.after !== null && this.job.cursor !== '' && profileId <= this.job.cursor ? plan.after : plan.live;
   }
 
   private async realtime(tx: AudienceTx, plan: AudiencePlan): Promise<StepReport> {
@@ -225,7 +216,7 @@ export class AudienceRunner {
         continue;
       }
       if (!entry) continue;
-      writes.push(evaluateStored(this.compiledFor(profileId, plan), stored, entry.triggers, now, plan.publish, entry.cause));
+      writes.push(evaluateStored(this.backfill.compiledFor(profileId, plan), stored, entry.triggers, now, plan.publish, entry.cause));
     }
     await tx.apply(writes);
     report.profiles = writes.length;
@@ -234,141 +225,6 @@ export class AudienceRunner {
     if (lastMerge) await tx.setCursor(MERGES_CURSOR, lastMerge.id);
     if (lastEvent) await tx.setCursor(EVENTS_CURSOR, lastEvent.seq);
     return report;
-  }
-
-  /** One chunk of the backfill, in one transaction with the job's cursor. Returns the profiles evaluated. */
-  private async backfill(tx: AudienceTx, plan: AudiencePlan): Promise<number> {
-    const job = this.job as BackfillJob;
-    if (this.fast === undefined) this.fast = await this.snapshot(tx, plan, job);
-    if (this.fast !== null) return this.fastChunk(tx, plan, job, this.fast);
-    const now = this.opts.now();
-    const ids = await tx.profileIdsAfter(job.cursor, this.limits.backfillChunk);
-    await this.evaluateChunk(tx, plan, job, ids, now);
-    const next: BackfillJob = { ...job, cursor: ids[ids.length - 1] ?? job.cursor, done: job.done + ids.length };
-    if (ids.length < this.limits.backfillChunk) await this.finish(tx, job, now);
-    else await this.advance(tx, next, Math.min(0.99, next.done / Math.max(1, next.total)));
-    return ids.length;
-  }
-
-  /** Evaluate these profiles under the job's definitions and write the result. */
-  private async evaluateChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, ids: readonly string[], now: number): Promise<void> {
-    const after = plan.after as CompiledAudiences;
-    const states = await tx.loadProfiles(ids, this.history);
-    const trigger = {
-      kind: 'timer' as const,
-      segmentIds: job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
-      traitIds: job.targets.filter((t) => t.kind === 'trait').map((t) => t.id),
-    };
-    const writes: ProfileWrite[] = [];
-    for (const stored of states.values()) {
-      if (stored.exists) writes.push(evaluateStored(after, stored, [trigger], now, plan.publish, 'backfill'));
-    }
-    await tx.apply(writes);
-  }
-
-  private async advance(tx: AudienceTx, next: BackfillJob, progress: number): Promise<void> {
-    for (const t of next.targets) await tx.setProgress(t.kind, t.id, t.generation, progress);
-    await tx.setJob(JSON.stringify(next));
-    this.job = next;
-  }
-
-  /** Every profile has been evaluated under the new definitions: they go live (unless edited meanwhile). */
-  private async finish(tx: AudienceTx, job: BackfillJob, now: number): Promise<void> {
-    for (const t of job.targets) await tx.goLive(t.kind, t.id, t.generation, now);
-    await tx.recordSizes(
-      job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
-      now,
-    );
-    await this.dropStaleKeys(tx);
-    await tx.setJob(null);
-    this.job = null;
-    this.fast = undefined;
-    // Reload: the live set is now what `after` was.
-    this.version = -1;
-  }
-
-  /** The candidates of a fast backfill, or null when some target does not compile (every profile is evaluated). */
-  private async snapshot(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob): Promise<FastBackfill | null> {
-    const after = plan.after as CompiledAudiences;
-    if (job.targets.some((t) => t.kind !== 'segment')) return null;
-    const computedKeys = new Set(after.traits.map((t) => t.key));
-    const dialect = RULE_DIALECTS[this.opts.store.backend];
-    const now = this.opts.now();
-    const queries = [];
-    for (const t of job.targets) {
-      const segment = after.segments[after.segmentPosition.get(t.id) ?? -1];
-      if (segment === undefined) return null;
-      const compiled = compileRuleSql(segment.rule, dialect, now, { computedKeys });
-      if (!compiled.ok) return null;
-      queries.push(compiled.queries.candidates);
-    }
-    // Positions first: anything stored after them is read as "touched", so nothing falls in between.
-    const positions = await tx.latestPositions();
-    const ids = new Set<string>();
-    for (const q of queries) for (const r of await tx.selectProfiles(q)) if (r.profileId > job.cursor) ids.add(r.profileId);
-    return {
-      ids: [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
-      next: 0,
-      eventSeq: positions.eventSeq,
-      mergeId: positions.mergeId,
-      touched: new Set(),
-    };
-  }
-
-  /** One chunk of a fast backfill: the next candidates, and whoever else in their id range may differ. */
-  private async fastChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, fast: FastBackfill): Promise<number> {
-    const now = this.opts.now();
-    await this.readTouched(tx, fast);
-    const end = Math.min(fast.next + this.limits.backfillChunk, fast.ids.length);
-    // The chunk covers the id range (cursor, upTo]; the last one runs to the end of the profiles.
-    const upTo = end < fast.ids.length ? (fast.ids[end - 1] as string) : null;
-    const inRange = (id: string) => id > job.cursor && (upTo === null || id <= upTo);
-    const ids = new Set(fast.ids.slice(fast.next, end));
-    for (const id of fast.touched) if (inRange(id)) ids.add(id);
-    const segmentIds = job.targets.map((t) => t.id);
-    for (const id of await tx.holdersOf(segmentIds, job.cursor, upTo)) ids.add(id);
-    const chunk = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    await this.evaluateChunk(tx, plan, job, chunk, now);
-    fast.next = end;
-    if (upTo === null) await this.finish(tx, job, now);
-    else
-      await this.advance(
-        tx,
-        { ...job, cursor: upTo, done: job.done + chunk.length },
-        Math.min(0.99, fast.next / Math.max(1, fast.ids.length)),
-      );
-    return chunk.length;
-  }
-
-  /** Profiles that events or merges stored after the snapshot touched (their owners as of now). */
-  private async readTouched(tx: AudienceTx, fast: FastBackfill): Promise<void> {
-    for (;;) {
-      const events = await tx.eventsAfter(fast.eventSeq, TOUCHED_PAGE);
-      const idents = [...new Set(events.flatMap((e) => (e.ident === null ? [] : [e.ident])))];
-      for (const profileId of (await tx.profilesOfIdents(idents)).values()) fast.touched.add(profileId);
-      const last = events[events.length - 1];
-      if (last) fast.eventSeq = last.seq;
-      if (events.length < TOUCHED_PAGE) break;
-    }
-    for (;;) {
-      const merges = await tx.mergesAfter(fast.mergeId, TOUCHED_PAGE);
-      for (const m of merges) for (const id of [m.profileId, ...m.otherIds]) fast.touched.add(id);
-      const last = merges[merges.length - 1];
-      if (last) fast.mergeId = last.id;
-      if (merges.length < TOUCHED_PAGE) break;
-    }
-  }
-
-  /** Values under keys that a finished backfill replaced (a computed trait given a new key) go. */
-  private async dropStaleKeys(tx: AudienceTx): Promise<void> {
-    const traits = (await tx.listComputedTraits()).filter((t) => !t.deleted);
-    const used = new Set(
-      traits.flatMap((t) => [t.definition.key, ...(t.status === 'live' && t.liveDefinition ? [t.liveDefinition.key] : [])]),
-    );
-    for (const t of traits) {
-      const old = t.liveDefinition?.key;
-      if (old !== undefined && !used.has(old)) await tx.dropComputedKey(old);
-    }
   }
 
   // ---- the loop ----
@@ -383,7 +239,7 @@ export class AudienceRunner {
         try {
           this.pending = false;
           const r = await this.step();
-          busy = r !== null && (r.events + r.merges + r.timers + r.backfilled > 0 || this.job !== null);
+          busy = r !== null && (r.events + r.merges + r.timers + r.backfilled > 0 || this.backfill.job !== null);
         } catch (err) {
           this.opts.onError?.(err);
           await this.dropLease();

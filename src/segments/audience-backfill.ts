@@ -1,0 +1,192 @@
+/**
+ * Backfill: evaluating new or changed definitions over every existing profile, in bounded chunks
+ * between the runner's real-time steps (see step 3 of `audience-runner.ts`). When every target is a
+ * segment whose rule the SQL fast path compiles, a snapshot of the candidates comes first and only they
+ * (plus whoever changed since, or holds a membership or timer of a target) are evaluated.
+ */
+import type { CompiledAudiences } from '../core/segments/index.ts';
+import type { AudienceTx, HistoryFilter, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
+import type { AudiencePlan, BackfillJob } from './audience-definitions.ts';
+import { evaluateStored } from './audience-step.ts';
+import { RULE_DIALECTS } from './sql/dialects.ts';
+import { compileRuleSql } from './sql/compile-rule.ts';
+
+/** The fast backfill's snapshot (see the top of this file); in memory only: after a restart a new one is taken. */
+interface FastBackfill {
+  /** Candidates after the job's cursor at the snapshot, in id order; `next` is the first not yet evaluated. */
+  ids: string[];
+  next: number;
+  /** Events and merges up to these positions were in the snapshot; profiles touched after it are in `touched`. */
+  eventSeq: number;
+  mergeId: number;
+  touched: Set<string>;
+}
+
+/** Events and merges read per page when catching up on what touched profiles since the snapshot. */
+const TOUCHED_PAGE = 5000;
+
+export interface BackfillDeps {
+  now: () => number;
+  backend: SegmentStore['backend'];
+  /** Profiles per chunk (one transaction). */
+  chunk: number;
+  /** What of a history the current definitions read. */
+  history: () => HistoryFilter;
+}
+
+/** The job in progress (stored with the runner's state, so a restart resumes it) and its snapshot. */
+export class Backfill {
+  job: BackfillJob | null = null;
+  /** undefined: not decided for the current job; null: the job takes every profile. */
+  private fast: FastBackfill | null | undefined = undefined;
+
+  constructor(private readonly deps: BackfillDeps) {}
+
+  /** A new or resumed job, or none; a snapshot taken for an earlier job is dropped. */
+  reset(job: BackfillJob | null): void {
+    this.job = job;
+    this.fast = undefined;
+  }
+
+  /** The definitions a profile is evaluated with in real time: the new ones once the backfill has passed it. */
+  compiledFor(profileId: string, plan: AudiencePlan): CompiledAudiences {
+    const job = this.job;
+    return job !== null && plan.after !== null && job.cursor !== '' && profileId <= job.cursor ? plan.after : plan.live;
+  }
+
+  /**
+   * One chunk of the job, in `tx` with the job's cursor. Returns the profiles evaluated; when the job is
+   * done its targets go live and `job` becomes null (the caller reloads the definitions).
+   */
+  async chunk(tx: AudienceTx, plan: AudiencePlan): Promise<number> {
+    const job = this.job as BackfillJob;
+    if (this.fast === undefined) this.fast = await this.snapshot(tx, plan, job);
+    if (this.fast !== null) return this.fastChunk(tx, plan, job, this.fast);
+    const now = this.deps.now();
+    const ids = await tx.profileIdsAfter(job.cursor, this.deps.chunk);
+    await this.evaluateChunk(tx, plan, job, ids, now);
+    const next: BackfillJob = { ...job, cursor: ids[ids.length - 1] ?? job.cursor, done: job.done + ids.length };
+    if (ids.length < this.deps.chunk) await this.finish(tx, job, now);
+    else await this.advance(tx, next, Math.min(0.99, next.done / Math.max(1, next.total)));
+    return ids.length;
+  }
+
+  /** Evaluate these profiles under the job's definitions and write the result. */
+  private async evaluateChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, ids: readonly string[], now: number): Promise<void> {
+    const after = plan.after as CompiledAudiences;
+    const states = await tx.loadProfiles(ids, this.deps.history());
+    const trigger = {
+      kind: 'timer' as const,
+      segmentIds: job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
+      traitIds: job.targets.filter((t) => t.kind === 'trait').map((t) => t.id),
+    };
+    const writes: ProfileWrite[] = [];
+    for (const stored of states.values()) {
+      if (stored.exists) writes.push(evaluateStored(after, stored, [trigger], now, plan.publish, 'backfill'));
+    }
+    await tx.apply(writes);
+  }
+
+  private async advance(tx: AudienceTx, next: BackfillJob, progress: number): Promise<void> {
+    for (const t of next.targets) await tx.setProgress(t.kind, t.id, t.generation, progress);
+    await tx.setJob(JSON.stringify(next));
+    this.job = next;
+  }
+
+  /** Every profile has been evaluated under the new definitions: they go live (unless edited meanwhile). */
+  private async finish(tx: AudienceTx, job: BackfillJob, now: number): Promise<void> {
+    for (const t of job.targets) await tx.goLive(t.kind, t.id, t.generation, now);
+    await tx.recordSizes(
+      job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
+      now,
+    );
+    await this.dropStaleKeys(tx);
+    await tx.setJob(null);
+    this.job = null;
+    this.fast = undefined;
+  }
+
+  /** The candidates of a fast backfill, or null when some target does not compile (every profile is evaluated). */
+  private async snapshot(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob): Promise<FastBackfill | null> {
+    const after = plan.after as CompiledAudiences;
+    if (job.targets.some((t) => t.kind !== 'segment')) return null;
+    const computedKeys = new Set(after.traits.map((t) => t.key));
+    const dialect = RULE_DIALECTS[this.deps.backend];
+    const now = this.deps.now();
+    const queries = [];
+    for (const t of job.targets) {
+      const segment = after.segments[after.segmentPosition.get(t.id) ?? -1];
+      if (segment === undefined) return null;
+      const compiled = compileRuleSql(segment.rule, dialect, now, { computedKeys });
+      if (!compiled.ok) return null;
+      queries.push(compiled.queries.candidates);
+    }
+    // Positions first: anything stored after them is read as "touched", so nothing falls in between.
+    const positions = await tx.latestPositions();
+    const ids = new Set<string>();
+    for (const q of queries) for (const r of await tx.selectProfiles(q)) if (r.profileId > job.cursor) ids.add(r.profileId);
+    return {
+      ids: [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+      next: 0,
+      eventSeq: positions.eventSeq,
+      mergeId: positions.mergeId,
+      touched: new Set(),
+    };
+  }
+
+  /** One chunk of a fast backfill: the next candidates, and whoever else in their id range may differ. */
+  private async fastChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, fast: FastBackfill): Promise<number> {
+    const now = this.deps.now();
+    await this.readTouched(tx, fast);
+    const end = Math.min(fast.next + this.deps.chunk, fast.ids.length);
+    // The chunk covers the id range (cursor, upTo]; the last one runs to the end of the profiles.
+    const upTo = end < fast.ids.length ? (fast.ids[end - 1] as string) : null;
+    const inRange = (id: string) => id > job.cursor && (upTo === null || id <= upTo);
+    const ids = new Set(fast.ids.slice(fast.next, end));
+    for (const id of fast.touched) if (inRange(id)) ids.add(id);
+    const segmentIds = job.targets.map((t) => t.id);
+    for (const id of await tx.holdersOf(segmentIds, job.cursor, upTo)) ids.add(id);
+    const chunk = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.evaluateChunk(tx, plan, job, chunk, now);
+    fast.next = end;
+    if (upTo === null) await this.finish(tx, job, now);
+    else
+      await this.advance(
+        tx,
+        { ...job, cursor: upTo, done: job.done + chunk.length },
+        Math.min(0.99, fast.next / Math.max(1, fast.ids.length)),
+      );
+    return chunk.length;
+  }
+
+  /** Profiles that events or merges stored after the snapshot touched (their owners as of now). */
+  private async readTouched(tx: AudienceTx, fast: FastBackfill): Promise<void> {
+    for (;;) {
+      const events = await tx.eventsAfter(fast.eventSeq, TOUCHED_PAGE);
+      const idents = [...new Set(events.flatMap((e) => (e.ident === null ? [] : [e.ident])))];
+      for (const profileId of (await tx.profilesOfIdents(idents)).values()) fast.touched.add(profileId);
+      const last = events[events.length - 1];
+      if (last) fast.eventSeq = last.seq;
+      if (events.length < TOUCHED_PAGE) break;
+    }
+    for (;;) {
+      const merges = await tx.mergesAfter(fast.mergeId, TOUCHED_PAGE);
+      for (const m of merges) for (const id of [m.profileId, ...m.otherIds]) fast.touched.add(id);
+      const last = merges[merges.length - 1];
+      if (last) fast.mergeId = last.id;
+      if (merges.length < TOUCHED_PAGE) break;
+    }
+  }
+
+  /** Values under keys that a finished backfill replaced (a computed trait given a new key) go. */
+  private async dropStaleKeys(tx: AudienceTx): Promise<void> {
+    const traits = (await tx.listComputedTraits()).filter((t) => !t.deleted);
+    const used = new Set(
+      traits.flatMap((t) => [t.definition.key, ...(t.status === 'live' && t.liveDefinition ? [t.liveDefinition.key] : [])]),
+    );
+    for (const t of traits) {
+      const old = t.liveDefinition?.key;
+      if (old !== undefined && !used.has(old)) await tx.dropComputedKey(old);
+    }
+  }
+}

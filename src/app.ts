@@ -76,7 +76,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     onError: (err, context) => runtime.logger.error({ err }, `${context} failed`),
   });
   const metrics = createMetrics(() => log.backlog(runner?.processedSeq ?? processedSeq), now, runtime.defaultMetrics ?? true);
-  // The log has one writer, this thread: processed entries are deleted here, at most once a second.
+  // The log has one writer, this thread: entries whose processing is durable (`durableSeq`) are deleted here, at most once a second.
   let truncatedAt = 0;
   const report = (r: BatchReport) => {
     recordBatch(metrics, r);
@@ -84,7 +84,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     audiences?.notify();
     if (now() - truncatedAt >= 1000) {
       truncatedAt = now();
-      log.truncate(r.processedSeq);
+      log.truncate(r.durableSeq);
     }
   };
   const onError = (err: unknown) => runtime.logger.error({ err }, 'processor micro-batch failed; retrying');
@@ -181,7 +181,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       await http.close();
       await privacy.close();
       await runner?.stop({ drain: true, deadline });
-      if (runner) log.truncate(runner.processedSeq);
+      if (runner) log.truncate(runner.durableSeq);
       await audiences?.stop();
       await log.close();
       await store.close();

@@ -20,7 +20,8 @@ export async function loadDirect<T>(config: Config, store: Store, append: (log: 
     const processor = new Processor({ log, store, ...processorSettings(config), gate, now: Date.now, report: () => undefined });
     await processor.init();
     while ((await processor.runOnce()) > 0);
-    log.truncate(processor.processedSeq);
+    await processor.makeDurable();
+    log.truncate(processor.durableSeq);
     return result;
   } finally {
     await log.close();

@@ -11,6 +11,8 @@ import type { BatchReport, Processor } from './processor.ts';
 export interface ProcessorRunner {
   /** Log position processed so far (as last reported). */
   readonly processedSeq: number;
+  /** Log position whose processing survives power loss (as last reported): the log may forget up to it. */
+  readonly durableSeq: number;
   /** Tell the processor that entries were appended. */
   notify(): void;
   /** Stop; with `drain`, first process what is already in the log (until `deadline`). */
@@ -23,6 +25,9 @@ export class InlineRunner implements ProcessorRunner {
   }
   get processedSeq() {
     return this.processor.processedSeq;
+  }
+  get durableSeq() {
+    return this.processor.durableSeq;
   }
   notify() {
     this.processor.notify();
@@ -47,6 +52,7 @@ export interface WorkerData {
 
 export class WorkerRunner implements ProcessorRunner {
   private seq = 0;
+  private durable = 0;
   private notified = false;
   private readonly worker: Worker;
   private readonly stopped: Promise<void>;
@@ -60,6 +66,7 @@ export class WorkerRunner implements ProcessorRunner {
     worker.on('message', (msg: FromWorker) => {
       if (msg.kind === 'batch') {
         this.seq = msg.report.processedSeq;
+        this.durable = msg.report.durableSeq;
         onReport(msg.report);
       } else if (msg.kind === 'error') onError(Object.assign(new Error(msg.message), { stack: msg.stack }));
     });
@@ -78,6 +85,10 @@ export class WorkerRunner implements ProcessorRunner {
 
   get processedSeq() {
     return this.seq;
+  }
+
+  get durableSeq() {
+    return this.durable;
   }
 
   notify() {

@@ -49,9 +49,14 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
   };
 }
 
+/** At most this often a batch commit is synced to disk (an fsync), so the log can forget what it covers. */
+const SYNC_EVERY_MS = 1000;
+
 /** What one committed micro-batch did; plain data so it can cross a worker-thread boundary. */
 export interface BatchReport {
   processedSeq: number;
+  /** Log position up to which the store's commits survive power loss: the log may forget entries up to it. */
+  durableSeq: number;
   stored: number;
   duplicates: number;
   failedByReason: Record<string, number>;
@@ -70,6 +75,9 @@ export class Processor {
   private lastDedupSweep = 0;
   private traitNames: Set<string> | null = null;
   private readonly commandAttempts = new Map<number, number>();
+  /** See `BatchReport.durableSeq`; a commit is synced at most once per `SYNC_EVERY_MS`, and when idle. */
+  private durable = 0;
+  private lastSync = 0;
 
   constructor(private readonly opts: ProcessorOptions) {}
 
@@ -79,6 +87,10 @@ export class Processor {
   }
 
   /** The log position processed so far. */
+  get durableSeq(): number {
+    return this.durable;
+  }
+
   get processedSeq(): number {
     return this.cursor;
   }
@@ -138,33 +150,39 @@ export class Processor {
       gated = this.opts.gate.apply(events);
     }
     const admitted = gated.kept;
+    const sync = this.syncDue(now);
     const result = await this.opts.store
-      .runBatch(async (tx) => {
-        const fresh = await tx.claim(admitted, now);
-        const kept = admitted.filter((_, i) => fresh[i]);
-        const session = new IdentitySession(tx, this.opts.identity, now);
-        this.traitNames ??= await tx.catalogueNames();
-        session.setKnownTraitNames(this.traitNames);
-        const extracted = await session.prepare(kept);
-        const base = await tx.nextFactSeq();
-        for (let i = 0; i < kept.length; i++) {
-          const e = kept[i] as EventToStore;
-          e.ident = session.applyEvent(e, base + i, extracted[i]!);
-        }
-        const identity = session.finish();
-        await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity });
-        return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
-      })
+      .runBatch(
+        async (tx) => {
+          const fresh = await tx.claim(admitted, now);
+          const kept = admitted.filter((_, i) => fresh[i]);
+          const session = new IdentitySession(tx, this.opts.identity, now);
+          this.traitNames ??= await tx.catalogueNames();
+          session.setKnownTraitNames(this.traitNames);
+          const extracted = await session.prepare(kept);
+          const base = await tx.nextFactSeq();
+          for (let i = 0; i < kept.length; i++) {
+            const e = kept[i] as EventToStore;
+            e.ident = session.applyEvent(e, base + i, extracted[i]!);
+          }
+          const identity = session.finish();
+          await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity });
+          return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
+        },
+        { sync },
+      )
       .catch((err: unknown) => {
         // Names discovered in a rolled-back batch were never written: read the catalogue again.
         this.traitNames = null;
         throw err;
       });
     this.cursor = last.seq;
+    if (sync) this.synced(now);
     const failedByReason: Record<string, number> = {};
     for (const f of failed) failedByReason[f.reason] = (failedByReason[f.reason] ?? 0) + 1;
     this.opts.report({
       processedSeq: last.seq,
+      durableSeq: this.durable,
       stored: result.stored,
       duplicates: result.duplicates + duplicatesInBatch,
       failedByReason,
@@ -191,37 +209,43 @@ export class Processor {
       await this.loadRules();
       reloaded = { ok: true, profileId: null, profileIds: [], warnings: [] };
     }
-    await this.opts.store.runBatch(async (tx) => {
-      let result: CommandResult;
-      let identity;
-      try {
-        if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
-        else {
-          const done = await executeCommand(tx, cmd, { ...this.opts.identity, now, factSeq: await tx.nextFactSeq() });
-          result = done.result;
-          identity = done.write;
+    const sync = this.syncDue(now);
+    await this.opts.store.runBatch(
+      async (tx) => {
+        let result: CommandResult;
+        let identity;
+        try {
+          if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
+          else {
+            const done = await executeCommand(tx, cmd, { ...this.opts.identity, now, factSeq: await tx.nextFactSeq() });
+            result = done.result;
+            identity = done.write;
+          }
+        } catch (err) {
+          // Retried like any failed batch; a command that keeps failing is answered as failed and skipped,
+          // so one bad command cannot stop the log.
+          if (attempts < 3) throw err;
+          result = { ok: false, code: 'internal', message: `the command failed: ${(err as Error).message}` };
         }
-      } catch (err) {
-        // Retried like any failed batch; a command that keeps failing is answered as failed and skipped,
-        // so one bad command cannot stop the log.
-        if (attempts < 3) throw err;
-        result = { ok: false, code: 'internal', message: `the command failed: ${(err as Error).message}` };
-      }
-      if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
-      await tx.write({
-        cursorName: this.cursorName,
-        cursorSeq: record.seq,
-        events: [],
-        failed: [],
-        now,
-        identity,
-        commandResults: [{ requestId: cmd.requestId, result }],
-      });
-    });
+        if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
+        await tx.write({
+          cursorName: this.cursorName,
+          cursorSeq: record.seq,
+          events: [],
+          failed: [],
+          now,
+          identity,
+          commandResults: [{ requestId: cmd.requestId, result }],
+        });
+      },
+      { sync },
+    );
     this.commandAttempts.delete(record.seq);
     this.cursor = record.seq;
+    if (sync) this.synced(now);
     this.opts.report({
       processedSeq: record.seq,
+      durableSeq: this.durable,
       stored: 0,
       duplicates: 0,
       failedByReason: {},
@@ -248,6 +272,7 @@ export class Processor {
           continue;
         }
         if (n === 0) {
+          if (this.durable < this.cursor) await this.makeDurable().catch((err: unknown) => this.opts.onError?.(err));
           await new Promise<void>((resolve) => {
             const timer = setTimeout(done, 250);
             function done() {
@@ -265,6 +290,40 @@ export class Processor {
     })();
   }
 
+  private syncDue(now: number): boolean {
+    return now - this.lastSync >= SYNC_EVERY_MS;
+  }
+
+  private synced(now: number): void {
+    this.lastSync = now;
+    this.durable = this.cursor;
+  }
+
+  /**
+   * Make every commit so far survive power loss (one synced commit of the cursor as it is) and report
+   * it, so that the log can forget what was processed.
+   */
+  async makeDurable(): Promise<void> {
+    if (this.durable >= this.cursor) return;
+    const now = this.opts.now();
+    const seq = this.cursor;
+    await this.opts.store.runBatch((tx) => tx.write({ cursorName: this.cursorName, cursorSeq: seq, events: [], failed: [], now }), {
+      sync: true,
+    });
+    this.synced(now);
+    this.opts.report({
+      processedSeq: seq,
+      durableSeq: this.durable,
+      stored: 0,
+      duplicates: 0,
+      failedByReason: {},
+      lastReceivedAt: now,
+      identity: { profilesCreated: 0, merges: 0, warnings: {} },
+      gateDropped: {},
+      gateDecisions: {},
+    });
+  }
+
   /** Stop after the current micro-batch; with `drain`, first process everything already in the log. */
   async stop(options: { drain?: boolean; deadline?: number } = {}): Promise<void> {
     if (options.drain) {
@@ -276,5 +335,6 @@ export class Processor {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.makeDurable().catch((err: unknown) => this.opts.onError?.(err));
   }
 }

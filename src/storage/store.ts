@@ -159,8 +159,11 @@ export interface Store {
    * Run one processor transaction. SQLite: the callback must only await the transaction's own methods
    * (they settle at once, so no other work interleaves). PostgreSQL: holds the commit lock, so workers on
    * several machines apply identity changes one at a time and each sees the others' commits.
+   * With `sync`, the commit survives power loss, and so does every commit before it. Without, SQLite's
+   * commits survive a process crash but may be lost with the machine (WAL, `synchronous=NORMAL`), which
+   * is why the durable log keeps entries until a synced commit covers them; PostgreSQL's always survive.
    */
-  runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T>;
+  runBatch<T>(work: (tx: BatchTx) => Promise<T>, options?: { sync?: boolean }): Promise<T>;
 
   /** The processor's answer to an operator command, once applied; null before. */
   commandResult(requestId: string): Promise<unknown>;

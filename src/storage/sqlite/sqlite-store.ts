@@ -38,8 +38,8 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a process crash; the durable log (synchronous=FULL) covers power loss,
-    // because the processor's cursor only moves after a commit here.
+    // NORMAL in WAL mode survives a process crash; for power loss, the durable log (synchronous=FULL)
+    // keeps every entry until a synced commit here (`runBatch` with `sync`) covers it.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -131072');
@@ -158,7 +158,7 @@ export class SqliteStore implements Store {
     s.setCursor.run(batch.cursorName, batch.cursorSeq);
   }
 
-  async runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T> {
+  async runBatch<T>(work: (tx: BatchTx) => Promise<T>, options: { sync?: boolean } = {}): Promise<T> {
     const id = this.identity;
     const tx: BatchTx = {
       claim: async (events, now) => this.claimSync(events, now),
@@ -174,7 +174,14 @@ export class SqliteStore implements Store {
       clearProfiles: async () => id.clearProfiles(),
       writeIdentity: async (w) => id.write(w),
     };
-    return sqliteTransaction(this.db, () => work(tx));
+    if (!options.sync) return sqliteTransaction(this.db, () => work(tx));
+    // FULL syncs the WAL file at this commit: every frame before it, other connections' too, is then on disk.
+    this.db.pragma('synchronous = FULL');
+    try {
+      return await sqliteTransaction(this.db, () => work(tx));
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   async readCursor(name: string): Promise<number> {

@@ -24,6 +24,7 @@ import type {
 } from '../store.ts';
 import * as identity from './postgres-identity.ts';
 import { pgTransaction } from './pg-transaction.ts';
+import { insertRows } from './pg-values.ts';
 import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 
@@ -78,19 +79,9 @@ const CLAIM_SQL = `
   )
   SELECT f.ord FROM firsts f JOIN fresh USING (source_id, message_id)`;
 
-const INSERT_EVENTS_SQL = `
-  INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted)
-  SELECT source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::boolean[])
-    WITH ORDINALITY AS t(source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted, ord)
-  ORDER BY ord`;
+const INSERT_EVENTS = `INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted)`;
 
-const INSERT_FAILED_SQL = `
-  INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload)
-  SELECT source_id, received_at, reason, detail, message_id, payload
-  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-    WITH ORDINALITY AS t(source_id, received_at, reason, detail, message_id, payload, ord)
-  ORDER BY ord`;
+const INSERT_FAILED = `INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload)`;
 
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
@@ -197,33 +188,28 @@ export class PostgresStore implements Store {
   }
 
   private async write(c: pg.PoolClient, batch: ProcessedBatch): Promise<void> {
-    if (batch.events.length > 0) {
-      const ev = batch.events.map((e) => e.event);
-      await c.query(INSERT_EVENTS_SQL, [
-        ev.map((e) => e.sourceId),
-        ev.map((e) => e.messageId),
-        ev.map((e) => e.type),
-        ev.map((e) => e.name),
-        ev.map((e) => e.userId),
-        ev.map((e) => e.anonymousId),
-        ev.map((e) => e.timestamp),
-        ev.map((e) => e.receivedAt),
-        batch.events.map((e) => e.payload),
-        batch.events.map((e) => e.ident ?? null),
-        batch.events.map((e) => e.restricted === true),
-      ]);
-    }
-    if (batch.failed.length > 0) {
-      const f = batch.failed;
-      await c.query(INSERT_FAILED_SQL, [
-        f.map((x) => x.sourceId),
-        f.map((x) => x.receivedAt),
-        f.map((x) => x.reason),
-        f.map((x) => x.detail),
-        f.map((x) => x.messageId),
-        f.map((x) => x.payload),
-      ]);
-    }
+    await insertRows(
+      c,
+      INSERT_EVENTS,
+      batch.events.map(({ event: e, payload, ident, restricted }) => [
+        e.sourceId,
+        e.messageId,
+        e.type,
+        e.name,
+        e.userId,
+        e.anonymousId,
+        e.timestamp,
+        e.receivedAt,
+        payload,
+        ident ?? null,
+        restricted === true,
+      ]),
+    );
+    await insertRows(
+      c,
+      INSERT_FAILED,
+      batch.failed.map((x) => [x.sourceId, x.receivedAt, x.reason, x.detail, x.messageId, x.payload]),
+    );
     if (batch.identity) await identity.writeIdentity(c, batch.identity);
     for (const r of batch.commandResults ?? [])
       await c.query(

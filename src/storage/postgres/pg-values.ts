@@ -7,10 +7,21 @@
  */
 import type pg from 'pg';
 
+type Db = Pick<pg.PoolClient, 'query'>;
+
 /** PostgreSQL accepts at most 65,535 parameters in one statement. */
 const MAX_PARAMETERS = 65_535;
 
-export async function insertRows(c: pg.PoolClient, head: string, rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+/**
+ * Run `statement(values)` once per chunk of rows, where `values` is `($1, …), (…)` for that chunk;
+ * `casts` (one per column) type the placeholders where the statement gives them no type (`FROM (VALUES …)`).
+ */
+export async function withValues(
+  c: Db,
+  rows: ReadonlyArray<readonly unknown[]>,
+  statement: (values: string) => string,
+  casts?: readonly string[],
+): Promise<void> {
   const width = rows[0]?.length ?? 0;
   if (width === 0) return;
   const perStatement = Math.floor(MAX_PARAMETERS / width);
@@ -22,9 +33,14 @@ export async function insertRows(c: pg.PoolClient, head: string, rows: ReadonlyA
       const first = params.length + 1;
       params.push(...row);
       const placeholders: string[] = [];
-      for (let i = 0; i < width; i++) placeholders.push(`$${first + i}`);
+      for (let i = 0; i < width; i++) placeholders.push(casts ? `$${first + i}::${casts[i]}` : `$${first + i}`);
       tuples.push(`(${placeholders.join(', ')})`);
     }
-    await c.query(`${head} VALUES ${tuples.join(', ')}`, params);
+    await c.query(statement(tuples.join(', ')), params);
   }
+}
+
+/** `head VALUES (…), (…) tail` over the rows, in as few statements as the parameter limit allows. */
+export function insertRows(c: Db, head: string, rows: ReadonlyArray<readonly unknown[]>, tail = ''): Promise<void> {
+  return withValues(c, rows, (values) => `${head} VALUES ${values} ${tail}`);
 }

@@ -30,6 +30,7 @@ import {
   type WarningRow,
 } from '../identity-rows.ts';
 import type { ProfileSearch } from '../store.ts';
+import { insertRows, withValues } from './pg-values.ts';
 
 type Db = Pick<pg.PoolClient, 'query'>;
 
@@ -128,20 +129,20 @@ export async function writeIdentity(db: Db, w: IdentityWrite): Promise<void> {
     const p = w.profiles;
     const ids = p.map((x) => x.snapshot.id);
     await db.query('DELETE FROM profile_redirects WHERE old_id = ANY($1::text[])', [ids]);
-    await db.query(
-      `INSERT INTO profiles (id, first_seen, merge_count, absorbed, traits, created_at, updated_at)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
-       ON CONFLICT (id) DO UPDATE SET first_seen = excluded.first_seen, merge_count = excluded.merge_count,
+    await insertRows(
+      db,
+      'INSERT INTO profiles (id, first_seen, merge_count, absorbed, traits, created_at, updated_at)',
+      p.map((x) => [
+        x.snapshot.id,
+        x.snapshot.firstSeen,
+        x.snapshot.mergeCount,
+        JSON.stringify(x.snapshot.absorbed),
+        JSON.stringify(x.traits),
+        x.createdAt,
+        x.updatedAt,
+      ]),
+      `ON CONFLICT (id) DO UPDATE SET first_seen = excluded.first_seen, merge_count = excluded.merge_count,
          absorbed = excluded.absorbed, traits = excluded.traits, updated_at = excluded.updated_at`,
-      [
-        ids,
-        p.map((x) => x.snapshot.firstSeen),
-        p.map((x) => x.snapshot.mergeCount),
-        p.map((x) => JSON.stringify(x.snapshot.absorbed)),
-        p.map((x) => JSON.stringify(x.traits)),
-        p.map((x) => x.createdAt),
-        p.map((x) => x.updatedAt),
-      ],
     );
     const created = new Set(w.created);
     const replaced = ids.filter((id) => !created.has(id));
@@ -165,17 +166,20 @@ export async function writeIdentity(db: Db, w: IdentityWrite): Promise<void> {
     );
   }
   if (w.traitOnly.length > 0) {
-    await db.query(
-      `UPDATE profiles p SET traits = v.traits, updated_at = v.updated_at
-       FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, traits, updated_at) WHERE p.id = v.id`,
-      [w.traitOnly.map((x) => x.snapshot.id), w.traitOnly.map((x) => JSON.stringify(x.traits)), w.traitOnly.map((x) => x.updatedAt)],
+    await withValues(
+      db,
+      w.traitOnly.map((x) => [x.snapshot.id, JSON.stringify(x.traits), x.updatedAt]),
+      (values) => `UPDATE profiles p SET traits = v.traits, updated_at = v.updated_at
+       FROM (VALUES ${values}) AS v(id, traits, updated_at) WHERE p.id = v.id`,
+      ['text', 'text', 'bigint'],
     );
   }
   if (w.facts.length > 0) {
-    await db.query(
-      `INSERT INTO identity_facts (seq, kind, at, body) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])
-       ON CONFLICT (seq) DO NOTHING`,
-      [w.facts.map((f) => f.seq), w.facts.map((f) => f.kind), w.facts.map((f) => f.at), w.facts.map((f) => JSON.stringify(f))],
+    await insertRows(
+      db,
+      'INSERT INTO identity_facts (seq, kind, at, body)',
+      w.facts.map((f) => [f.seq, f.kind, f.at, JSON.stringify(f)]),
+      'ON CONFLICT (seq) DO NOTHING',
     );
     const keys = w.facts.flatMap((f) => factKeys(f).map((key) => [key, f.seq] as const));
     await db.query(`INSERT INTO fact_keys (key, seq) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`, [

@@ -1,6 +1,6 @@
 /** Row shapes shared by both SQL adapters (same column names on SQLite and PostgreSQL) and their mappers. */
 import type { EventType, FailureReason } from '../core/event/event.ts';
-import type { Source, StoredEventWithIdent, StoredFailedEvent } from './store.ts';
+import type { EventToStore, Source, StoredEventWithIdent, StoredFailedEvent } from './store.ts';
 
 export interface SourceRow {
   id: string;
@@ -68,3 +68,23 @@ export const toFailed = (r: FailedRow): StoredFailedEvent => ({
   messageId: r.message_id,
   payload: r.payload,
 });
+
+/** The columns an event is inserted with, in the order of `eventValues`. */
+export const EVENT_COLUMNS = 'source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted';
+
+/** An event's values for `EVENT_COLUMNS`, `restricted` last (a boolean: SQLite binds it as 0/1). */
+export function eventValues({ event: e, payload, ident, restricted }: EventToStore): unknown[] {
+  return [
+    e.sourceId,
+    e.messageId,
+    e.type,
+    e.name,
+    e.userId,
+    e.anonymousId,
+    e.timestamp,
+    e.receivedAt,
+    payload,
+    ident ?? null,
+    restricted === true,
+  ];
+}

@@ -25,7 +25,7 @@ import type {
 import * as identity from './postgres-identity.ts';
 import { pgTransaction } from './pg-transaction.ts';
 import { insertRows } from './pg-values.ts';
-import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
+import { EVENT_COLUMNS, eventValues, toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 
 /**
@@ -79,7 +79,7 @@ const CLAIM_SQL = `
   )
   SELECT f.ord FROM firsts f JOIN fresh USING (source_id, message_id)`;
 
-const INSERT_EVENTS = `INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted)`;
+const INSERT_EVENTS = `INSERT INTO events (${EVENT_COLUMNS})`;
 
 const INSERT_FAILED = `INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload)`;
 
@@ -188,23 +188,7 @@ export class PostgresStore implements Store {
   }
 
   private async write(c: pg.PoolClient, batch: ProcessedBatch): Promise<void> {
-    await insertRows(
-      c,
-      INSERT_EVENTS,
-      batch.events.map(({ event: e, payload, ident, restricted }) => [
-        e.sourceId,
-        e.messageId,
-        e.type,
-        e.name,
-        e.userId,
-        e.anonymousId,
-        e.timestamp,
-        e.receivedAt,
-        payload,
-        ident ?? null,
-        restricted === true,
-      ]),
-    );
+    await insertRows(c, INSERT_EVENTS, batch.events.map(eventValues));
     await insertRows(
       c,
       INSERT_FAILED,

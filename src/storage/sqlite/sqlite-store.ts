@@ -25,7 +25,7 @@ import type {
 } from '../store.ts';
 import { SqliteIdentityTables } from './sqlite-identity.ts';
 import { sqliteTransaction } from './sqlite-transaction.ts';
-import { toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
+import { EVENT_COLUMNS, eventValues, toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 
 export class SqliteStore implements Store {
@@ -51,9 +51,7 @@ export class SqliteStore implements Store {
   private prepare() {
     const db = this.db;
     return {
-      insertEvent: db.prepare(
-        'INSERT INTO events (source_id, message_id, type, name, user_id, anonymous_id, ts, received_at, payload, ident, restricted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
+      insertEvent: db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertDedup: db.prepare('INSERT OR IGNORE INTO dedup (source_id, message_id, seen_at) VALUES (?, ?, ?)'),
       insertFailed: db.prepare(
         'INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload) VALUES (?, ?, ?, ?, ?, ?)',
@@ -135,20 +133,11 @@ export class SqliteStore implements Store {
 
   private writeSync(batch: ProcessedBatch): void {
     const s = this.stmts;
-    for (const { event: e, payload, ident, restricted } of batch.events)
-      s.insertEvent.run(
-        e.sourceId,
-        e.messageId,
-        e.type,
-        e.name,
-        e.userId,
-        e.anonymousId,
-        e.timestamp,
-        e.receivedAt,
-        payload,
-        ident ?? null,
-        restricted ? 1 : 0,
-      );
+    for (const e of batch.events) {
+      const values = eventValues(e);
+      values[values.length - 1] = e.restricted === true ? 1 : 0;
+      s.insertEvent.run(...values);
+    }
     for (const f of batch.failed) s.insertFailed.run(f.sourceId, f.receivedAt, f.reason, f.detail, f.messageId, f.payload);
     if (batch.identity) this.identity.write(batch.identity);
     for (const r of batch.commandResults ?? [])

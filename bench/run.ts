@@ -4,7 +4,7 @@
  *
  *   npm run bench                          full mode (warm-up + 3 runs, longer windows, up to 1M profiles; < 15 min)
  *   npm run bench -- --quick               one short run of each scenario (CI smoke test; about a minute)
- *   npm run bench -- --only=identity,profiles   a subset: ingest, identity, profiles, segments, realtime, import, realtime
+ *   npm run bench -- --only=identity,profiles   a subset: ingest, identity, profiles, segments, realtime, import
  *
  * Results are also written to bench/results/<timestamp>.json with the machine's description.
  * Machines here are shared and noisy: read the ratios, not the absolute numbers.
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateDemo } from '../src/demo/generator.ts';
 import type { DemoSpec } from './demo-traffic.ts';
+import { createHarness, type Backend, type Limit, type Row } from './harness.ts';
 import { median, spread } from './stats.ts';
 import { bareLookupLimit, identityCeiling, identityEndToEnd, profileReads, type LookupWindows } from './scenarios/identity.ts';
 import { ingestScenario, type IngestFigures } from './scenarios/ingest.ts';
@@ -49,67 +50,25 @@ const profileLoad = quick
 const lookupSeconds = quick ? 0.75 : 3;
 const started = performance.now();
 
-interface Limit {
-  name: string;
-  value: number[];
-}
-interface Row {
-  scenario: string;
-  figure: string;
-  value: number[];
-  unit: string;
-  limit?: Limit;
-  /** Further limits printed on their own lines below the figure. */
-  alsoBeside?: Limit[];
-  /** Latencies: the ratio is printed as a multiple of the limit (lower is better). */
-  lowerIsBetter?: boolean;
-  /** The scenario could not be measured (why); the run goes on and exits non-zero at the end. */
-  failed?: string;
-}
-const rows: Row[] = [];
+const h = createHarness(quick, runs);
+const { rows, log, attempt, repeat } = h;
 const wanted = (section: string) => only === undefined || only.includes(section);
-
-/** Run one server scenario; a failure (e.g. a processor that stops making progress) becomes a row, not a crash. */
-async function attempt<T>(scenario: string, fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (err) {
-    const why = (err as Error).message.split('\n')[0]!.slice(0, 300);
-    log(`  FAILED: ${scenario}: ${why}`);
-    rows.push({ scenario, figure: `FAILED: ${why.length > 90 ? `${why.slice(0, 90)}…` : why}`, value: [], unit: '', failed: why });
-    return null;
-  }
-}
-
-function log(msg: string) {
-  process.stderr.write(`${msg}\n`);
-}
-
-/** One warm-up run that is not counted (`warm` is true: it may be a smaller one), except in quick mode; then `runs` runs. */
-async function repeat<T>(label: string, fn: (warm: boolean) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  if (!quick) {
-    log(`  warm-up: ${label}`);
-    await fn(true);
-  }
-  for (let i = 0; i < runs; i++) {
-    log(`  run ${i + 1}/${runs}: ${label}`);
-    const t0 = performance.now();
-    out.push(await fn(false));
-    log(`    ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
-  return out;
-}
 
 log(`Tessera bench (${quick ? 'quick' : 'full'}): ${runs} run(s) of ${seconds}s, ${connections} connections, 100-event batches`);
 const pgProbe = await postgresUrlForBench();
 if (pgProbe) await dropBenchSchema(pgProbe);
 else log('  PostgreSQL not reachable: its rows are left out of this run');
-const backends: Array<{ name: 'sqlite' | 'postgres'; url: () => Promise<string | undefined> }> = [
-  { name: 'sqlite', url: async () => undefined },
-];
+const backends: Backend[] = [{ name: 'sqlite', url: async () => undefined }];
 // A fresh schema for every server start, dropped when it stops: every run starts empty, as on SQLite.
-if (pgProbe) backends.push({ name: 'postgres', url: async () => (await postgresUrlForBench()) ?? undefined });
+if (pgProbe)
+  backends.push({
+    name: 'postgres',
+    url: async () => {
+      const url = await postgresUrlForBench();
+      if (!url) throw new Error('PostgreSQL is no longer reachable'); // never silently SQLite instead
+      return url;
+    },
+  });
 
 // ---- ingestion -----------------------------------------------------------------------------------
 if (wanted('ingest')) {
@@ -291,117 +250,17 @@ if (wanted('profiles')) {
   }
 }
 
-// ---- segments (issue 4): backfill and preview on a large store — segments block, owned by the segments work ----
+// ---- segments (issue 4): backfill and preview on a large store, each backend (bench/sections/segments.ts) ----
 if (wanted('segments')) {
-  const { segmentBatchScenario } = await import('./scenarios/segments.ts');
-  const size = quick ? { profiles: 5_000, eventsPerProfile: 10 } : { profiles: 150_000, eventsPerProfile: 10 };
-  const figures = await attempt('segments (sqlite)', () =>
-    repeat(`segments: backfill + preview over ${(size.profiles * size.eventsPerProfile).toLocaleString('en-US')} events`, (warm) =>
-      segmentBatchScenario(warm ? { profiles: 10_000, eventsPerProfile: 10, scanPreview: false } : { ...size, scanPreview: quick }),
-    ),
-  );
-  if (figures !== null && figures[0]) {
-    const f0 = figures[0];
-    const counts = `${f0.events.toLocaleString('en-US')} events, ${f0.profiles.toLocaleString('en-US')} profiles`;
-    const limit = { name: 'indexed SQL, ≥ 3 orders in 30 days', value: figures.map((f) => f.limitSeconds) };
-    const scenario = 'segments (sqlite)';
-    rows.push({
-      scenario,
-      figure: `backfill of a new segment, ≥ 3 orders in 30 days (${counts}, ${f0.backfillMembers.toLocaleString('en-US')} members)`,
-      value: figures.map((f) => f.backfillSeconds),
-      unit: 's',
-      limit,
-      lowerIsBetter: true,
-    });
-    rows.push({
-      scenario,
-      figure: `preview, same rule, SQL fast path (${counts})`,
-      value: figures.map((f) => f.previewSeconds),
-      unit: 's',
-      limit,
-      lowerIsBetter: true,
-    });
-    const scans = figures.flatMap((f) => (f.scanPreviewSeconds === null ? [] : [f.scanPreviewSeconds]));
-    if (scans.length > 0)
-      rows.push({
-        scenario,
-        figure: `preview through the per-profile evaluator, for contrast (${counts})`,
-        value: scans,
-        unit: 's',
-        limit,
-        lowerIsBetter: true,
-      });
-  }
+  const { segmentsSection } = await import('./sections/segments.ts');
+  await segmentsSection(h, backends);
 }
-// ---- end of the segments block ----
 
-// ---- realtime (issue 4): event → membership latency under load, time-driven exits, throughput cost — realtime block ----
+// ---- realtime (issue 4): event → membership latency under load, time-driven exits, throughput cost (bench/sections/realtime.ts) ----
 if (wanted('realtime')) {
-  const { realtimeLatency, realtimeThroughput } = await import('./scenarios/realtime.ts');
-  const rt = quick
-    ? { segments: 10, computedTraits: 4, seconds: 2, eventsPerSec: 2_000, ticks: 2, demoEvents: 4_000 }
-    : { segments: 50, computedTraits: 20, seconds: 12, eventsPerSec: 5_000, ticks: 5, demoEvents: 30_000 };
-  // Full mode offers 5k events/s, not the issue's 10k: 10k was more than this 2-core VM stores end to end
-  // with 50 segments (the backlog grew for the whole window and time-driven exits lagged by minutes).
-  const scenario = 'realtime (sqlite)';
-  const lat = await attempt(scenario, () =>
-    repeat(`realtime: probes with ${rt.segments} live segments, background ${rt.eventsPerSec.toLocaleString('en-US')} events/s`, (warm) =>
-      realtimeLatency({ ...rt, seconds: warm ? 5 : rt.seconds, ticks: warm ? 1 : rt.ticks }),
-    ),
-  );
-  if (lat !== null) {
-    const pct = (xs: number[], p: number) => {
-      const s = [...xs].sort((a, b) => a - b);
-      return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
-    };
-    const probes = lat.reduce((n, f) => n + f.membershipMs.length, 0);
-    const load = `${rt.segments} live segments, ${Math.round(median(lat.map((f) => f.achievedPerSec))).toLocaleString('en-US')} events/s background, ${probes} probes`;
-    for (const p of [0.5, 0.99] as const)
-      rows.push({
-        scenario,
-        figure: `event → Audience Entered visible, p${p * 100} (${load})`,
-        value: lat.map((f) => pct(f.membershipMs, p)),
-        unit: 'ms',
-        limit: { name: `ingest round trip p${p * 100}: event visible in /events`, value: lat.map((f) => pct(f.ingestMs, p)) },
-        lowerIsBetter: true,
-      });
-    rows.push({
-      scenario,
-      figure: 'background traffic accepted (steady offered rate)',
-      value: lat.map((f) => f.achievedPerSec),
-      unit: 'events/s',
-      limit: { name: 'offered', value: lat.map((f) => f.offeredPerSec) },
-    });
-    const ticks = lat.flatMap((f) => f.timerDelayMs);
-    rows.push({
-      scenario,
-      figure: `time-driven exit visible after due, within(3 seconds), worst of ${ticks.length} (goal ≤ 1,000 ms)`,
-      value: lat.map((f) => Math.max(...f.timerDelayMs)),
-      unit: 'ms',
-    });
-  }
-  const demoRt: DemoSpec = { ...demo, events: rt.demoEvents };
-  const tput = await attempt(`${scenario} throughput`, () =>
-    repeat(
-      `realtime: ${rt.demoEvents.toLocaleString('en-US')} demo events, 0 vs ${rt.segments} segments + ${rt.computedTraits} computed traits`,
-      async (warm) => {
-        const d = warm ? { ...demoRt, events: 5_000 } : demoRt;
-        const none = await realtimeThroughput({ segments: 0, computedTraits: 0, demo: d });
-        const live = await realtimeThroughput({ segments: rt.segments, computedTraits: rt.computedTraits, demo: d });
-        return { none: none.perSec, live: live.perSec };
-      },
-    ),
-  );
-  if (tput !== null)
-    rows.push({
-      scenario,
-      figure: `sustained end-to-end, demo mix, ${rt.segments} live segments + ${rt.computedTraits} computed traits (goal ≥ 70% of 0)`,
-      value: tput.map((t) => t.live),
-      unit: 'events/s',
-      limit: { name: 'same batches, 0 segments', value: tput.map((t) => t.none) },
-    });
+  const { realtimeSection } = await import('./sections/realtime.ts');
+  await realtimeSection(h, backends, demo);
 }
-// ---- end of the realtime block ----
 
 // ---- import (issue 6): a CSV contact export through POST /api/v1/sources/:id/imports ----------------
 if (wanted('import')) {
@@ -439,7 +298,8 @@ if (wanted('import')) {
 // ---- end of the import block ----
 
 // ---- the table -----------------------------------------------------------------------------------
-const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));
+const fmt = (n: number) =>
+  n >= 100 ? Math.round(n).toLocaleString('en-US') : n >= 0.1 || n === 0 ? n.toFixed(n >= 10 ? 1 : 2) : n.toPrecision(2); // 0.0042, not 0.00
 const ratio = (m: number, l: number | undefined, lowerIsBetter?: boolean) =>
   !l ? '' : lowerIsBetter ? `${(m / l).toFixed(1)}× limit` : `${((m / l) * 100).toFixed(1)}%`;
 const table: string[][] = [['scenario', 'figure', 'median', 'spread', 'unit', 'same-run limit', 'ratio']];

@@ -1,5 +1,6 @@
 /**
- * Real-time segments (issue 4), against a real `tessera serve` (SQLite, fresh data):
+ * Real-time segments (issue 4), against a real `tessera serve` on fresh data (SQLite, or PostgreSQL when
+ * given a `databaseUrl`: a fresh schema, dropped when the server stops):
  *
  * - `realtimeLatency`: N live segments (created with `POST /api/v1/segments`, waited until `live`), a
  *   separate load-generator process sending background traffic at a steady rate, and a probe loop in
@@ -179,12 +180,13 @@ export interface LatencyFigures {
 }
 
 export async function realtimeLatency(opts: {
+  databaseUrl?: string;
   segments: number;
   seconds: number;
   eventsPerSec: number;
   ticks: number;
 }): Promise<LatencyFigures> {
-  const server = await startServer();
+  const server = await startServer({ databaseUrl: opts.databaseUrl });
   try {
     const writeKey = await server.createSource('bench-realtime');
     const background = Array.from({ length: Math.max(0, opts.segments - 2) }, (_, i) => BACKGROUND_RULES[i % BACKGROUND_RULES.length]!(i));
@@ -261,8 +263,13 @@ export interface ThroughputFigures {
 }
 
 /** The demo batches sent once; events per second until everything is stored and (with segments) evaluated. */
-export async function realtimeThroughput(opts: { segments: number; computedTraits: number; demo: DemoSpec }): Promise<ThroughputFigures> {
-  const server = await startServer();
+export async function realtimeThroughput(opts: {
+  databaseUrl?: string;
+  segments: number;
+  computedTraits: number;
+  demo: DemoSpec;
+}): Promise<ThroughputFigures> {
+  const server = await startServer({ databaseUrl: opts.databaseUrl });
   try {
     const writeKey = await server.createSource('bench-demo');
     let probeSeg: string | undefined;

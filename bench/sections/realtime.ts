@@ -1,0 +1,115 @@
+/**
+ * The real-time segments section of `npm run bench` (issue 4), on each backend: event → membership
+ * latency under a steady background load, time-driven exits, and the throughput cost of live segments
+ * and computed traits (`bench/scenarios/realtime.ts`).
+ */
+import type { DemoSpec } from '../demo-traffic.ts';
+import { percentile, type Backend, type Harness } from '../harness.ts';
+import { median } from '../stats.ts';
+
+interface RealtimeSpec {
+  segments: number;
+  computedTraits: number;
+  /** The latency window (background load), s. */
+  seconds: number;
+  eventsPerSec: number;
+  /** Time-driven probes per latency run. */
+  ticks: number;
+  /** Demo events sent in each throughput run; 0: no throughput runs (PostgreSQL in quick mode, to keep it about a minute). */
+  demoEvents: number;
+  /** Full mode: a warm-up latency run before the counted ones (it also warms the throughput runs), and how many runs. */
+  warmup: boolean;
+  runs: number;
+}
+
+/**
+ * Full mode offers 5k events/s on SQLite, not the issue's 10k: 10k was more than this 2-core VM stores
+ * end to end with 50 segments (the backlog grew for the whole window and time-driven exits lagged by
+ * minutes). PostgreSQL is offered 3k: at 5k its runner fell minutes behind in one of two trial runs
+ * (time-driven exits not visible 120 s after due). Every run starts its own server on fresh data, so
+ * one warm-up (a short latency run, on SQLite) warms what the rest share; PostgreSQL runs right after
+ * it, twice each, with a shorter window and fewer demo events, so that the full bench stays within 15
+ * minutes.
+ */
+const SPECS: Record<'quick' | 'full', Record<Backend['name'], RealtimeSpec>> = {
+  quick: {
+    sqlite: { segments: 10, computedTraits: 4, seconds: 2, eventsPerSec: 2_000, ticks: 2, demoEvents: 4_000, warmup: false, runs: 1 },
+    postgres: { segments: 10, computedTraits: 4, seconds: 2, eventsPerSec: 2_000, ticks: 1, demoEvents: 0, warmup: false, runs: 1 },
+  },
+  full: {
+    sqlite: { segments: 50, computedTraits: 20, seconds: 12, eventsPerSec: 5_000, ticks: 5, demoEvents: 30_000, warmup: true, runs: 3 },
+    postgres: { segments: 50, computedTraits: 20, seconds: 8, eventsPerSec: 3_000, ticks: 5, demoEvents: 15_000, warmup: false, runs: 2 },
+  },
+};
+
+export async function realtimeSection(h: Harness, backends: Backend[], demo: DemoSpec): Promise<void> {
+  const { realtimeLatency, realtimeThroughput } = await import('../scenarios/realtime.ts');
+  for (const backend of backends) {
+    const rt = SPECS[h.quick ? 'quick' : 'full'][backend.name];
+    const scenario = `realtime (${backend.name})`;
+    const lat = await h.attempt(scenario, () =>
+      h.repeat(
+        `realtime on ${backend.name}: probes with ${rt.segments} live segments, background ${rt.eventsPerSec.toLocaleString('en-US')} events/s`,
+        async (warm) =>
+          realtimeLatency({ ...rt, databaseUrl: await backend.url(), seconds: warm ? 5 : rt.seconds, ticks: warm ? 1 : rt.ticks }),
+        { warmup: rt.warmup, runs: rt.runs },
+      ),
+    );
+    if (lat !== null) {
+      const probes = lat.reduce((n, f) => n + f.membershipMs.length, 0);
+      const load = `${rt.segments} live segments, ${Math.round(median(lat.map((f) => f.achievedPerSec))).toLocaleString('en-US')} events/s background, ${probes} probes`;
+      for (const p of [0.5, 0.99] as const)
+        h.rows.push({
+          scenario,
+          figure: `event → Audience Entered visible, p${p * 100} (${load})`,
+          value: lat.map((f) => percentile(f.membershipMs, p)),
+          unit: 'ms',
+          limit: { name: `ingest round trip p${p * 100}: event visible in /events`, value: lat.map((f) => percentile(f.ingestMs, p)) },
+          lowerIsBetter: true,
+        });
+      h.rows.push({
+        scenario,
+        figure: 'background traffic accepted (steady offered rate)',
+        value: lat.map((f) => f.achievedPerSec),
+        unit: 'events/s',
+        limit: { name: 'offered', value: lat.map((f) => f.offeredPerSec) },
+      });
+      const ticks = lat.flatMap((f) => f.timerDelayMs);
+      h.rows.push({
+        scenario,
+        figure: `time-driven exit visible after due, within(3 seconds), worst of ${ticks.length} (goal ≤ 1,000 ms)`,
+        value: lat.map((f) => Math.max(...f.timerDelayMs)),
+        unit: 'ms',
+      });
+    }
+    if (rt.demoEvents === 0) {
+      h.log(`  realtime on ${backend.name}: the throughput runs are left out of quick mode (full mode runs them)`);
+      continue;
+    }
+    const demoRt: DemoSpec = { ...demo, events: rt.demoEvents };
+    const tput = await h.attempt(`${scenario} throughput`, () =>
+      h.repeat(
+        `realtime on ${backend.name}: ${rt.demoEvents.toLocaleString('en-US')} demo events, 0 vs ${rt.segments} segments + ${rt.computedTraits} computed traits`,
+        async () => {
+          const none = await realtimeThroughput({ databaseUrl: await backend.url(), segments: 0, computedTraits: 0, demo: demoRt });
+          const live = await realtimeThroughput({
+            databaseUrl: await backend.url(),
+            segments: rt.segments,
+            computedTraits: rt.computedTraits,
+            demo: demoRt,
+          });
+          return { none: none.perSec, live: live.perSec };
+        },
+        { warmup: false, runs: rt.runs },
+      ),
+    );
+    if (tput !== null)
+      h.rows.push({
+        scenario,
+        figure: `sustained end-to-end, demo mix (${rt.demoEvents.toLocaleString('en-US')} events), ${rt.segments} live segments + ${rt.computedTraits} computed traits (goal ≥ 70% of 0)`,
+        value: tput.map((t) => t.live),
+        unit: 'events/s',
+        limit: { name: 'same batches, 0 segments', value: tput.map((t) => t.none) },
+      });
+  }
+}

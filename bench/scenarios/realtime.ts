@@ -145,7 +145,11 @@ async function feedItem(server: BenchServer, segmentId: string, after: number, k
     if (page.items.length > 0) cursor = page.nextAfter;
     await sleep(POLL_MS);
   }
-  throw new Error(`no ${kind} in segment ${segmentId} after ${timeoutMs / 1000} s`);
+  const backlog = (await server.metrics()).tessera_pipeline_backlog_messages;
+  const error = server.lastError();
+  throw new Error(
+    `no ${kind} in segment ${segmentId} after ${timeoutMs / 1000} s (backlog ${backlog} messages; server's last error: ${error || 'none'})`,
+  );
 }
 
 interface LoadResult {
@@ -205,18 +209,25 @@ export async function realtimeLatency(opts: {
       const delays: number[] = [];
       let after = await feedEnd(server, tickSeg!);
       const due: number[] = [];
-      for (let k = 0; k < opts.ticks; k++) {
-        const at = Date.now();
-        await track(server, writeKey, `tick-${run}-${k}`, 'Bench Tick', at);
-        due.push(at + 3_000);
-        if (k < opts.ticks - 1) await sleep(1_000);
-      }
+      // The ticks are sent while the exits are watched: an exit is due 3 s after its tick, while the last
+      // tick goes out (ticks - 1) s after the first, so polling only after sending them all would see the
+      // first exits late by the wait itself.
+      const sending = (async () => {
+        for (let k = 0; k < opts.ticks; k++) {
+          const at = Date.now();
+          due[k] = at + 3_000;
+          await track(server, writeKey, `tick-${run}-${k}`, 'Bench Tick', at);
+          if (k < opts.ticks - 1) await sleep(1_000);
+        }
+      })();
+      sending.catch(() => undefined); // awaited below
       for (let k = 0; k < opts.ticks; k++) {
         const exit = await feedItem(server, tickSeg!, after, 'Audience Exited', 120_000);
         after = exit.after;
         // performance.now() → wall clock for the comparison with the due instant (event time + 3 s).
         delays.push(Date.now() - (performance.now() - exit.seenAt) - due[k]!);
       }
+      await sending;
       return delays;
     })();
     timers.catch(() => undefined); // awaited below; a failure must not crash the bench while the probes run

@@ -17,6 +17,8 @@ export interface BenchServer {
   createSource(name: string): Promise<string>;
   /** The server's Prometheus metrics: unlabelled samples by name, labelled ones summed by name. */
   metrics(): Promise<Record<string, number>>;
+  /** The server's last logged error (level error or fatal), shortened; '' if none. */
+  lastError(): string;
   /**
    * Poll until the processor has consumed everything in the log; the wall-clock ms when it happened.
    * Throws, with the server's last logged error, when the backlog stops shrinking for `stallMs`.
@@ -77,6 +79,7 @@ export async function startServer(
       return ((await res.json()) as { writeKey: string }).writeKey;
     },
     metrics,
+    lastError: () => (lastError === '' ? '' : errorOf(lastError)),
     async drained(stallMs = 30_000) {
       let best = Infinity;
       let progressAt = Date.now();

@@ -74,7 +74,10 @@ function diff(
     cause,
     computedSet,
     computedDeleted,
-    timers: [...timers].map(([target, dueAt]) => ({ target, dueAt })),
+    // Only what changes: most evaluations leave most targets without a timer, as they were.
+    timers: [...timers]
+      .filter(([target, dueAt]) => (dueAt === null ? stored.timers.has(target) : stored.timers.get(target) !== dueAt))
+      .map(([target, dueAt]) => ({ target, dueAt })),
     known: !stored.known,
     at: now,
   };

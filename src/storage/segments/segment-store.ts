@@ -89,6 +89,8 @@ export interface StoredAudienceProfile {
   events: ProfileEvent[];
   memberships: Map<string, number>;
   computed: Record<string, unknown>;
+  /** Pending timers: target key (`segment:<id>`, `trait:<id>`) → due instant. */
+  timers: Map<string, number>;
   /** Evaluated before (with trigger `all`): later evaluations can be incremental. */
   known: boolean;
 }

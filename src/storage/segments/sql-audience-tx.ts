@@ -88,7 +88,16 @@ export class SqlAudienceReader implements AudienceReader {
     const out = new Map<string, StoredAudienceProfile>();
     if (ids.length === 0) return out;
     for (const id of ids)
-      out.set(id, { profileId: id, exists: false, traits: {}, events: [], memberships: new Map(), computed: {}, known: false });
+      out.set(id, {
+        profileId: id,
+        exists: false,
+        traits: {},
+        events: [],
+        memberships: new Map(),
+        computed: {},
+        timers: new Map(),
+        known: false,
+      });
     const get = (id: string) => out.get(id) as StoredAudienceProfile;
     const [inIds, list] = this.d.inList('id', ids);
     for (const r of await this.c.all<{ id: string; traits: string }>(`SELECT id, traits FROM profiles WHERE ${inIds}`, [list])) {
@@ -119,6 +128,11 @@ export class SqlAudienceReader implements AudienceReader {
       [list],
     );
     for (const r of values) get(r.profile_id).computed[r.key] = JSON.parse(r.value) as unknown;
+    const timers = await this.c.all<{ profile_id: string; target: string; due_at: number }>(
+      `SELECT profile_id, target, due_at FROM audience_timers WHERE ${inMembers}`,
+      [list],
+    );
+    for (const r of timers) get(r.profile_id).timers.set(r.target, Number(r.due_at));
     for (const r of await this.c.all<{ profile_id: string }>(`SELECT profile_id FROM audience_profiles WHERE ${inMembers}`, [list])) {
       get(r.profile_id).known = true;
     }

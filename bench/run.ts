@@ -27,13 +27,13 @@ const only = process.argv
   ?.slice('--only='.length)
   .split(',');
 const runs = quick ? 1 : 3;
-const seconds = quick ? 2 : 8;
+const seconds = quick ? 1.5 : 8;
 const connections = 8;
 const rawRows = quick ? 30_000 : 300_000;
 /** PostgreSQL inserts ~10× slower here: fewer rows give the same rate in a tenth of the time. */
 const rawRowsPostgres = quick ? 10_000 : 60_000;
 /** Most events one ingest run may have accepted: the drain after it must fit the time budget. */
-const ingestMaxEvents = quick ? 25_000 : 150_000;
+const ingestMaxEvents = quick ? 20_000 : 150_000;
 /** The demo business sent in the identity scenario (same batches for the in-memory ceiling). */
 const DAY = 86_400_000;
 const demo: DemoSpec = {
@@ -47,7 +47,7 @@ const demo: DemoSpec = {
 const profileLoad = quick
   ? { sqlite: { profiles: 5_000, budget: 4 }, postgres: { profiles: 5_000, budget: 4 } }
   : { sqlite: { profiles: 1_000_000, budget: 100 }, postgres: { profiles: 1_000_000, budget: 40 } };
-const lookupSeconds = quick ? 0.75 : 3;
+const lookupSeconds = quick ? 0.5 : 3;
 const started = performance.now();
 
 const h = createHarness(quick, runs);
@@ -265,7 +265,7 @@ if (wanted('realtime')) {
 // ---- import (issue 6): a CSV contact export through POST /api/v1/sources/:id/imports ----------------
 if (wanted('import')) {
   const { csvFor, csvParseLimit, importScenario } = await import('./scenarios/import.ts');
-  const importRows = quick ? 3_000 : 50_000;
+  const importRows = quick ? 2_000 : 50_000;
   const csv = csvFor(importRows);
   const parseLimit = await repeat(`limit: csv-parse of the same ${importRows.toLocaleString('en-US')} rows`, async () =>
     csvParseLimit(csv),

@@ -89,8 +89,11 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   };
   const onError = (err: unknown) => runtime.logger.error({ err }, 'processor micro-batch failed; retrying');
   if (config.processor === 'worker') {
-    runner = await WorkerRunner.start({ config, logFile }, report, onError);
-    audiences = await AudienceThread.start({ config }, (err) => runtime.logger.error({ err }, 'audience runner step failed'));
+    // The two threads start side by side: each loads its own module graph, which is most of start-up.
+    [runner, audiences] = await Promise.all([
+      WorkerRunner.start({ config, logFile }, report, onError),
+      AudienceThread.start({ config }, (err) => runtime.logger.error({ err }, 'audience runner step failed')),
+    ]);
   } else if (config.processor === 'inline') {
     const processor = new Processor({
       log,

@@ -8,7 +8,7 @@
  *   makes that user enter the probe segment. From the send, two pollers run side by side: the event
  *   visible in `GET /api/v1/events?after=…&userId=…` (the plain ingest round trip, the limit) and its
  *   `Audience Entered` in `GET /api/v1/audience-events?after=…&segmentId=…`. Meanwhile a few `Bench Tick`
- *   events enter a `within(3 seconds)` segment; the delay between the due instant (event time + 3 s) and
+ *   events enter a `within(W seconds)` segment; the delay between the due instant (event time + W) and
  *   the `Audience Exited` being visible is the time-driven latency.
  * - `realtimeThroughput`: the same demo batches sent once to a server with no segments and to one with N
  *   live segments (+ computed traits); events per second from the start of the load until the last
@@ -189,6 +189,8 @@ export async function realtimeLatency(opts: {
   seconds: number;
   eventsPerSec: number;
   ticks: number;
+  /** The time-driven segment's window, s (its exits fall due this long after each tick). */
+  tickWindowSeconds: number;
 }): Promise<LatencyFigures> {
   const server = await startServer({ databaseUrl: opts.databaseUrl });
   try {
@@ -196,7 +198,7 @@ export async function realtimeLatency(opts: {
     const background = Array.from({ length: Math.max(0, opts.segments - 2) }, (_, i) => BACKGROUND_RULES[i % BACKGROUND_RULES.length]!(i));
     const [probeSeg, tickSeg] = await createLive(server, [
       "event('Bench Probe').within(1 days).count() >= 1",
-      "event('Bench Tick').within(3 seconds).count() >= 1",
+      `event('Bench Tick').within(${opts.tickWindowSeconds} seconds).count() >= 1`,
       ...background,
     ]);
     const run = `${Date.now().toString(36)}`;
@@ -209,13 +211,13 @@ export async function realtimeLatency(opts: {
       const delays: number[] = [];
       let after = await feedEnd(server, tickSeg!);
       const due: number[] = [];
-      // The ticks are sent while the exits are watched: an exit is due 3 s after its tick, while the last
+      // The ticks are sent while the exits are watched: an exit is due a window after its tick, while the last
       // tick goes out (ticks - 1) s after the first, so polling only after sending them all would see the
       // first exits late by the wait itself.
       const sending = (async () => {
         for (let k = 0; k < opts.ticks; k++) {
           const at = Date.now();
-          due[k] = at + 3_000;
+          due[k] = at + opts.tickWindowSeconds * 1000;
           await track(server, writeKey, `tick-${run}-${k}`, 'Bench Tick', at);
           if (k < opts.ticks - 1) await sleep(1_000);
         }

@@ -9,7 +9,7 @@ import { DEFAULT_RULES, validateRules } from '../core/identity/rules.ts';
 import type { FailedEvent } from '../core/event/event.ts';
 import type { EventLog, LogRecord } from '../log/event-log.ts';
 import type { EventToStore, Store } from '../storage/store.ts';
-import { executeCommand, parseCommand, type CommandResult } from './commands.ts';
+import { executeCommand, parseCommand, type CommandResult, type ProcessorCommand } from './commands.ts';
 import { decodeEntry } from './decode-entry.ts';
 import type { EventGate, GateResult } from './event-gate.ts';
 import { IdentitySession, type IdentitySettings, type IdentityStats } from './identity-session.ts';
@@ -49,6 +49,9 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
   };
 }
 
+/** A command that fails this many times is answered as failed and skipped. */
+const COMMAND_ATTEMPTS = 3;
+
 /** At most this often a batch commit is synced to disk (an fsync), so the log can forget what it covers. */
 const SYNC_EVERY_MS = 1000;
 
@@ -75,6 +78,7 @@ export class Processor {
   private lastDedupSweep = 0;
   private traitNames: Set<string> | null = null;
   private readonly commandAttempts = new Map<number, number>();
+  private readonly commandErrors = new Map<number, string>();
   /** See `BatchReport.durableSeq`; a commit is synced at most once per `SYNC_EVERY_MS`, and when idle. */
   private durable = 0;
   private lastSync = 0;
@@ -200,7 +204,16 @@ export class Processor {
 
   private async runCommand(record: LogRecord): Promise<number> {
     const now = this.opts.now();
-    const cmd = parseCommand(record.body);
+    let cmd: ProcessorCommand;
+    try {
+      cmd = parseCommand(record.body);
+    } catch (err) {
+      // Nothing to answer and nothing a retry could change: skip it, said loudly.
+      this.opts.onError?.(new Error(`skipping log entry ${record.seq}: not a processor command (${(err as Error).message})`));
+      await this.opts.store.runBatch((tx) => tx.write({ cursorName: this.cursorName, cursorSeq: record.seq, events: [], failed: [], now }));
+      this.cursor = record.seq;
+      return 1;
+    }
     const attempts = (this.commandAttempts.get(record.seq) ?? 0) + 1;
     this.commandAttempts.set(record.seq, attempts);
     const stats: IdentityStats = { profilesCreated: 0, merges: 0, warnings: {} };
@@ -210,37 +223,41 @@ export class Processor {
       reloaded = { ok: true, profileId: null, profileIds: [], warnings: [] };
     }
     const sync = this.syncDue(now);
-    await this.opts.store.runBatch(
-      async (tx) => {
-        let result: CommandResult;
-        let identity;
-        try {
-          if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
+    await this.opts.store
+      .runBatch(
+        async (tx) => {
+          let result: CommandResult;
+          let identity;
+          if (attempts > COMMAND_ATTEMPTS) {
+            // Failed every time (each in a transaction of its own, rolled back): answered as failed and
+            // skipped, in a fresh transaction, so one bad command cannot stop the log.
+            const reason = this.commandErrors.get(record.seq) ?? 'unknown error';
+            result = { ok: false, code: 'internal', message: `the command failed ${COMMAND_ATTEMPTS} times: ${reason}` };
+          } else if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
           else {
             const done = await executeCommand(tx, cmd, { ...this.opts.identity, now, factSeq: await tx.nextFactSeq() });
             result = done.result;
             identity = done.write;
           }
-        } catch (err) {
-          // Retried like any failed batch; a command that keeps failing is answered as failed and skipped,
-          // so one bad command cannot stop the log.
-          if (attempts < 3) throw err;
-          result = { ok: false, code: 'internal', message: `the command failed: ${(err as Error).message}` };
-        }
-        if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
-        await tx.write({
-          cursorName: this.cursorName,
-          cursorSeq: record.seq,
-          events: [],
-          failed: [],
-          now,
-          identity,
-          commandResults: [{ requestId: cmd.requestId, result }],
-        });
-      },
-      { sync },
-    );
+          if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
+          await tx.write({
+            cursorName: this.cursorName,
+            cursorSeq: record.seq,
+            events: [],
+            failed: [],
+            now,
+            identity,
+            commandResults: [{ requestId: cmd.requestId, result }],
+          });
+        },
+        { sync },
+      )
+      .catch((err: unknown) => {
+        this.commandErrors.set(record.seq, (err as Error).message);
+        throw err;
+      });
     this.commandAttempts.delete(record.seq);
+    this.commandErrors.delete(record.seq);
     this.cursor = record.seq;
     if (sync) this.synced(now);
     this.opts.report({

@@ -1,34 +1,25 @@
 /**
  * Segments and computed traits as the API and CLI see them: definitions validated and stored (the
  * runner computes them in the background), reads of members, sizes and the audience-events feed, and
- * a preview that evaluates a rule over every profile without storing anything.
+ * a preview that evaluates a rule over every profile without storing anything (`segment-preview.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { TesseraError } from '../core/errors/catalogue.ts';
 import {
   compileAudiences,
-  conditionReads,
-  evaluate,
+  describeProblems,
   parseRule,
   printRule,
   referencedSegments,
   validateComputedTrait,
   validateRule,
-  visibleTraits,
   type ComputedTraitDefinition,
   type Condition,
-  type RuleProblem,
 } from '../core/segments/index.ts';
-import type {
-  AudienceEvent,
-  ComputedTraitRecord,
-  Member,
-  SegmentRecord,
-  SegmentStore,
-  StoredAudienceProfile,
-} from '../storage/segments/segment-store.ts';
-import { RULE_DIALECTS } from './sql/dialects.ts';
-import { compileRuleSql } from './sql/compile-rule.ts';
+import type { AudienceEvent, ComputedTraitRecord, Member, SegmentRecord, SegmentStore } from '../storage/segments/segment-store.ts';
+import { previewRule, type PreviewResult } from './segment-preview.ts';
+
+export type { PreviewResult } from './segment-preview.ts';
 
 export interface RuleInput {
   query?: string;
@@ -69,22 +60,7 @@ export interface ComputedTraitView {
   liveAt: string | null;
 }
 
-export interface PreviewResult {
-  count: number;
-  sample: string[];
-  evaluatedProfiles: number;
-  elapsedMs: number;
-  /** `sql`: the set-based fast path (`src/segments/sql/`); `scan`: every profile through the reference evaluator. */
-  method: 'sql' | 'scan';
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
-const PREVIEW_ID = '__preview__';
-const PAGE = 500;
-
-function describe(problems: readonly RuleProblem[]): string {
-  return problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
-}
 
 export class SegmentService {
   constructor(
@@ -111,7 +87,7 @@ export class SegmentService {
       return { rule: parsed.value, query: input.query };
     }
     const checked = validateRule(input.definition);
-    if (!checked.ok) throw new TesseraError('validation_failed', `definition: ${describe(checked.problems)}`);
+    if (!checked.ok) throw new TesseraError('validation_failed', `definition: ${describeProblems(checked.problems)}`);
     return { rule: checked.value, query: printRule(checked.value) };
   }
 
@@ -119,7 +95,7 @@ export class SegmentService {
   private async checkWithOthers(id: string, rule: Condition): Promise<void> {
     const others = (await this.store.listSegments()).filter((s) => s.id !== id);
     const compiled = compileAudiences([...others.map((s) => ({ id: s.id, rule: s.rule })), { id, rule }], []);
-    if (!compiled.ok) throw new TesseraError('validation_failed', describe(compiled.problems));
+    if (!compiled.ok) throw new TesseraError('validation_failed', describeProblems(compiled.problems));
   }
 
   async create(input: SegmentInput): Promise<SegmentView> {
@@ -238,73 +214,16 @@ export class SegmentService {
    * Evaluate a rule over every profile, storing nothing. Other segments are read as they are now
    * (their live memberships), computed traits by their current values.
    */
-  async preview(input: RuleInput, sampleSize = 10): Promise<PreviewResult> {
-    const started = performance.now();
+  preview(input: RuleInput, sampleSize = 10): Promise<PreviewResult> {
     const { rule } = this.parse(input);
-    const segments = (await this.store.listSegments()).filter((s) => s.liveRule !== null);
-    const traits = (await this.store.listComputedTraits()).filter((t) => t.liveDefinition !== null);
-    const compiled = compileAudiences(
-      [...segments.map((s) => ({ id: s.id, rule: s.liveRule })), { id: PREVIEW_ID, rule }],
-      traits.map((t) => ({ id: t.id, definition: t.liveDefinition })),
-    );
-    if (!compiled.ok) throw new TesseraError('validation_failed', describe(compiled.problems));
-    const now = this.options.now();
-    // Only the rule is evaluated (other segments and computed traits are read as stored): its events suffice.
-    const reads = conditionReads(rule);
-    const history = { eventNames: reads.anyEvent ? null : reads.eventNames, properties: reads.properties };
-    const snapshotOf = (p: StoredAudienceProfile) => ({
-      traits: visibleTraits(compiled.value, p.traits, p.computed),
-      events: p.events,
-      segments: new Set(p.memberships.keys()),
-    });
-    const fast = compileRuleSql(rule, RULE_DIALECTS[this.store.backend], now, {
-      computedKeys: new Set(compiled.value.traits.map((t) => t.key)),
-    });
-    if (fast.ok) {
-      // Members straight from SQL; the few it is unsure of (see compile-rule.ts) go through the evaluator.
-      const rows = await this.store.selectProfiles(fast.queries.members);
-      const members = rows.filter((r) => !r.unsure).map((r) => r.profileId);
-      const unsure = rows.filter((r) => r.unsure).map((r) => r.profileId);
-      for (let i = 0; i < unsure.length; i += PAGE) {
-        for (const p of (await this.store.loadProfiles(unsure.slice(i, i + PAGE), history)).values()) {
-          if (p.exists && evaluate(rule, snapshotOf(p), now)) members.push(p.profileId);
-        }
-      }
-      members.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      return {
-        count: members.length,
-        sample: members.slice(0, sampleSize),
-        evaluatedProfiles: await this.store.countProfiles(),
-        elapsedMs: Math.round(performance.now() - started),
-        method: 'sql',
-      };
-    }
-    const sample: string[] = [];
-    let count = 0;
-    let evaluated = 0;
-    let after = '';
-    for (;;) {
-      const ids = await this.store.profileIdsAfter(after, PAGE);
-      const states = await this.store.loadProfiles(ids, history);
-      for (const p of states.values()) {
-        if (!p.exists) continue;
-        evaluated++;
-        if (evaluate(rule, snapshotOf(p), now)) {
-          count++;
-          if (sample.length < sampleSize) sample.push(p.profileId);
-        }
-      }
-      if (ids.length < PAGE) break;
-      after = ids[ids.length - 1] as string;
-    }
-    return { count, sample, evaluatedProfiles: evaluated, elapsedMs: Math.round(performance.now() - started), method: 'scan' };
+    return previewRule(this.store, rule, this.options.now(), sampleSize);
   }
 
   // ---- computed traits ----
 
   private checkTrait(definition: unknown): ComputedTraitDefinition {
     const checked = validateComputedTrait(definition);
-    if (!checked.ok) throw new TesseraError('validation_failed', `definition: ${describe(checked.problems)}`);
+    if (!checked.ok) throw new TesseraError('validation_failed', `definition: ${describeProblems(checked.problems)}`);
     return checked.value;
   }
 

@@ -23,6 +23,7 @@ export {
   type Validated,
   type Window,
 } from './definition.ts';
+export { describeProblems } from './schema-problems.ts';
 export { parseRule, type ParseError, type ParseResult } from './parser.ts';
 export { printFilter, printRule } from './printer.ts';
 export { evaluate, nextChangeAt } from './evaluate.ts';

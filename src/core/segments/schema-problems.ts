@@ -96,3 +96,8 @@ function explain(raw: Json, value: unknown, path: string, outerDefs: Record<stri
   }
   return leafProblems(schema, value, path, defs);
 }
+
+/** Problems as one line of text, for an error message. */
+export function describeProblems(problems: readonly RuleProblem[]): string {
+  return problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
+}

@@ -70,9 +70,11 @@ export class SqliteEventLog implements EventLog {
     this.insert = this.db.prepare(
       'INSERT INTO log (source_id, received_at, type_hint, shape, body, messages, cum_messages) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    // Stepped row by row (`iterate`) and left as soon as the batch is full. A WHERE on the message counts
+    // cannot stop the scan: SQLite would test every later row, and those columns sit after the body, so
+    // each test would read the body's overflow pages: a read cost the whole backlog.
     this.readStmt = this.db.prepare(
-      // Bounded by the running message count too, so a read never loads bodies it will not hand out.
-      'SELECT seq, source_id, received_at, type_hint, shape, body, messages FROM log WHERE seq > ? AND cum_messages - messages < ? ORDER BY seq LIMIT ?',
+      'SELECT seq, source_id, received_at, type_hint, shape, body, messages FROM log WHERE seq > ? ORDER BY seq LIMIT ?',
     );
     this.cumAt = this.db.prepare('SELECT cum_messages - messages AS before, seq, received_at FROM log WHERE seq > ? ORDER BY seq LIMIT 1');
     this.headStmt = this.db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0) AS s`);
@@ -127,12 +129,9 @@ export class SqliteEventLog implements EventLog {
   }
 
   read(afterSeq: number, limit: number, maxMessages: number): LogRecord[] {
-    const first = this.cumAt.get(afterSeq) as { before: number } | undefined;
-    if (first === undefined) return [];
-    const rows = this.readStmt.all(afterSeq, first.before + Math.max(1, maxMessages), limit) as Row[];
     const out: LogRecord[] = [];
     let messages = 0;
-    for (const r of rows) {
+    for (const r of this.readStmt.iterate(afterSeq, limit) as IterableIterator<Row>) {
       if (out.length > 0 && messages + r.messages > maxMessages) break;
       messages += r.messages;
       out.push({

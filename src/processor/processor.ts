@@ -90,11 +90,12 @@ export class Processor {
     this.wake?.();
   }
 
-  /** The log position processed so far. */
+  /** The log position up to which processing survives power loss (see `BatchReport.durableSeq`). */
   get durableSeq(): number {
     return this.durable;
   }
 
+  /** The log position processed so far. */
   get processedSeq(): number {
     return this.cursor;
   }

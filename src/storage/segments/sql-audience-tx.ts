@@ -1,42 +1,15 @@
 /**
- * The runner's reads and writes in SQL, shared by both backends: the SQL is written once with `?`
+ * The runner's writes (and the reads only its transactions make) in SQL, shared by both backends (the
+ * profile reads are in `sql-audience-reader.ts`): the SQL is written once with `?`
  * placeholders, and each backend's connection (`SqlConn`) binds it its own way and batches many rows
  * into one statement where round trips cost (PostgreSQL). Lists travel as one parameter (`inList`).
  */
-import type { ProfileEvent, TimerRow, TimerTarget } from '../../core/segments/index.ts';
-import { materialiseTraits, traitsFromRecord, type TraitEntry } from '../../core/identity/traits.ts';
-import type {
-  AudienceReader,
-  AudienceTx,
-  ComputedTraitRecord,
-  FollowedEvent,
-  CompiledProfileQuery,
-  FollowedMerge,
-  HistoryFilter,
-  ProfileWrite,
-  SegmentRecord,
-  StoredAudienceProfile,
-} from './segment-store.ts';
+import type { TimerRow, TimerTarget } from '../../core/segments/index.ts';
+import type { AudienceTx, ComputedTraitRecord, FollowedEvent, FollowedMerge, ProfileWrite, SegmentRecord } from './segment-store.ts';
 import { toComputedTrait, toSegment, type ComputedTraitRow, type SegmentRow } from './segment-rows.ts';
+import { SqlAudienceReader, type Column } from './sql-audience-reader.ts';
 
-export type Column = readonly [name: string, type: 'text' | 'int'];
-
-/** One connection (or the transaction open on it). */
-export interface SqlConn {
-  all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
-  /** Returns the number of rows changed. */
-  run(sql: string, params?: readonly unknown[]): Promise<number>;
-  /** Insert many rows of one shape (keys unique within `rows`), with an optional `ON CONFLICT …` clause. */
-  insertRows(table: string, columns: readonly Column[], rows: readonly unknown[][], conflict?: string): Promise<void>;
-  /** Delete the rows matching each key tuple. */
-  deleteRows(table: string, keys: readonly Column[], rows: readonly unknown[][]): Promise<void>;
-}
-
-export interface SqlDialect {
-  /** `column IN (…)` with the whole list as one parameter, and that parameter. */
-  inList(column: string, values: readonly string[]): [sql: string, param: unknown];
-  bool(value: boolean): unknown;
-}
+export { SqlAudienceReader, type Column, type SqlConn, type SqlDialect } from './sql-audience-reader.ts';
 
 /** Size history is kept per bucket: the last size within each 5 minutes. */
 export const SIZE_BUCKET_MS = 5 * 60_000;
@@ -45,104 +18,6 @@ export function targetOf(key: string): TimerTarget | null {
   const i = key.indexOf(':');
   const kind = key.slice(0, i);
   return kind === 'segment' || kind === 'trait' ? { kind, id: key.slice(i + 1) } : null;
-}
-
-/**
- * A stored event as the engine sees it. Its payload is parsed only when a rule reads a property: most
- * conditions count events by name and time, and parsing every ~1 KB payload was the runner's largest cost.
- */
-class StoredEvent implements ProfileEvent {
-  private parsed: Record<string, unknown> | undefined;
-  constructor(
-    readonly name: string | null,
-    readonly type: string,
-    readonly timestamp: number,
-    private readonly payload: string | null,
-  ) {}
-
-  get properties(): Record<string, unknown> {
-    if (this.parsed === undefined) {
-      const p = this.payload === null ? undefined : (JSON.parse(this.payload) as { properties?: unknown }).properties;
-      this.parsed = typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
-    }
-    return this.parsed;
-  }
-}
-
-export class SqlAudienceReader implements AudienceReader {
-  constructor(
-    protected readonly c: SqlConn,
-    protected readonly d: SqlDialect,
-  ) {}
-
-  async profileIdsAfter(afterId: string, limit: number): Promise<string[]> {
-    const rows = await this.c.all<{ id: string }>('SELECT id FROM profiles WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
-    return rows.map((r) => r.id);
-  }
-
-  async countProfiles(): Promise<number> {
-    return (await this.c.all<{ n: number }>('SELECT count(*) AS n FROM profiles'))[0]?.n ?? 0;
-  }
-
-  async loadProfiles(ids: readonly string[], history?: HistoryFilter): Promise<Map<string, StoredAudienceProfile>> {
-    const out = new Map<string, StoredAudienceProfile>();
-    if (ids.length === 0) return out;
-    for (const id of ids)
-      out.set(id, {
-        profileId: id,
-        exists: false,
-        traits: {},
-        events: [],
-        memberships: new Map(),
-        computed: {},
-        timers: new Map(),
-        known: false,
-      });
-    const get = (id: string) => out.get(id) as StoredAudienceProfile;
-    const [inIds, list] = this.d.inList('id', ids);
-    for (const r of await this.c.all<{ id: string; traits: string }>(`SELECT id, traits FROM profiles WHERE ${inIds}`, [list])) {
-      const p = get(r.id);
-      p.exists = true;
-      p.traits = materialiseTraits(traitsFromRecord(JSON.parse(r.traits) as Record<string, TraitEntry>));
-    }
-    const [inProfiles] = this.d.inList('i.profile_id', ids);
-    const names = history?.eventNames ?? null;
-    const withPayload = history?.properties ?? true;
-    const [inNames, nameList] = this.d.inList('e.name', names === null ? [] : [...names]);
-    if (names === null || names.size > 0) {
-      const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
-        `SELECT i.profile_id, e.type, e.name, e.ts${withPayload ? ', e.payload' : ''} FROM identities i JOIN events e ON e.ident = i.key
-         WHERE ${inProfiles} AND e.restricted = ?${names === null ? '' : ` AND ${inNames}`}`,
-        names === null ? [list, this.d.bool(false)] : [list, this.d.bool(false), nameList],
-      );
-      for (const r of events) get(r.profile_id).events.push(new StoredEvent(r.name, r.type, r.ts, r.payload ?? null));
-    }
-    const [inMembers] = this.d.inList('profile_id', ids);
-    const members = await this.c.all<{ segment_id: string; profile_id: string; since: number }>(
-      `SELECT segment_id, profile_id, since FROM segment_memberships WHERE ${inMembers}`,
-      [list],
-    );
-    for (const r of members) get(r.profile_id).memberships.set(r.segment_id, r.since);
-    const values = await this.c.all<{ profile_id: string; key: string; value: string }>(
-      `SELECT profile_id, key, value FROM computed_values WHERE ${inMembers}`,
-      [list],
-    );
-    for (const r of values) get(r.profile_id).computed[r.key] = JSON.parse(r.value) as unknown;
-    const timers = await this.c.all<{ profile_id: string; target: string; due_at: number }>(
-      `SELECT profile_id, target, due_at FROM audience_timers WHERE ${inMembers}`,
-      [list],
-    );
-    for (const r of timers) get(r.profile_id).timers.set(r.target, Number(r.due_at));
-    for (const r of await this.c.all<{ profile_id: string }>(`SELECT profile_id FROM audience_profiles WHERE ${inMembers}`, [list])) {
-      get(r.profile_id).known = true;
-    }
-    return out;
-  }
-
-  async selectProfiles(query: CompiledProfileQuery): Promise<Array<{ profileId: string; unsure: boolean }>> {
-    const rows = await this.c.all<{ profile_id: string; unsure?: number | boolean | null }>(query.sql, query.params);
-    return rows.map((r) => ({ profileId: r.profile_id, unsure: r.unsure === 1 || r.unsure === true }));
-  }
 }
 
 export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {

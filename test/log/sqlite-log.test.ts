@@ -11,9 +11,7 @@ describe('SQLite event log', () => {
     try {
       const seqs: number[] = [];
       for (const messages of [3, 4, 10, 2, 2]) {
-        seqs.push(
-          await log.append({ sourceId: 's', receivedAt: 1, typeHint: null, shape: 'batch', body: `{"n":${messages}}`, messages }),
-        );
+        seqs.push(await log.append({ sourceId: 's', receivedAt: 1, typeHint: null, shape: 'batch', body: `{"n":${messages}}`, messages }));
       }
       const bodies = (r: ReturnType<typeof log.read>) => r.map((x) => x.body);
       assert.deepEqual(bodies(log.read(0, 100, 7)), ['{"n":3}', '{"n":4}'], 'stops before the message limit');

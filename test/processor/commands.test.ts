@@ -4,26 +4,17 @@
  * its transaction, so the failure answer must be written in a fresh one.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../../src/config/config.ts';
-import { SqliteEventLog } from '../../src/log/sqlite/sqlite-log.ts';
 import { Processor, processorSettings } from '../../src/processor/processor.ts';
-import { openStore } from '../../src/storage/open-store.ts';
-import { postgresTestUrl } from '../support/postgres.ts';
-import { tempDir } from '../support/harness.ts';
+import { openPipeline } from '../support/pipeline.ts';
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`processor commands (${backend})`, () => {
     it('a command that fails every time is answered as failed after 3 attempts, and the log goes on', async (t) => {
-      const dir = tempDir();
-      const pg = backend === 'postgres' ? await postgresTestUrl() : null;
-      if (backend === 'postgres' && pg === null) return t.skip('PostgreSQL not reachable');
-      const config = parseConfig({ TESSERA_DATA_DIR: dir, ...(pg ? { TESSERA_DATABASE_URL: pg.url } : {}) });
-      const store = await openStore(config.storage);
-      const log = new SqliteEventLog(path.join(dir, 'log.sqlite'));
+      const p = await openPipeline(backend);
+      if (p === null) return t.skip('PostgreSQL not reachable');
+      const { config, store, log } = p;
       try {
-        await store.migrate();
         // Every transaction of the command fails inside the store, as a broken statement would.
         let failures = 0;
         let commandSeq = Infinity;
@@ -86,9 +77,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(processor.processedSeq, after, 'the events after them were processed');
         assert.equal(await store.countEvents(), 1);
       } finally {
-        await log.close();
-        await store.close();
-        await pg?.drop();
+        await p.close();
       }
     });
   });

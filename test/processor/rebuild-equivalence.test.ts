@@ -5,19 +5,14 @@
  * ids and traits — on SQLite and on PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../../src/config/config.ts';
 import { DEFAULT_RULES } from '../../src/core/identity/rules.ts';
 import { toBatches } from '../../src/demo/batches.ts';
 import { generateDemo } from '../../src/demo/generator.ts';
-import { SqliteEventLog } from '../../src/log/sqlite/sqlite-log.ts';
 import { Processor, processorSettings } from '../../src/processor/processor.ts';
 import { rebuildProfiles } from '../../src/profiles/rebuild-profiles.ts';
-import { openStore } from '../../src/storage/open-store.ts';
 import type { Store, StoredProfile } from '../../src/storage/store.ts';
-import { tempDir } from '../support/harness.ts';
-import { postgresTestUrl } from '../support/postgres.ts';
+import { openPipeline } from '../support/pipeline.ts';
 
 async function allProfiles(store: Store): Promise<Map<string, StoredProfile>> {
   const out = new Map<string, StoredProfile>();
@@ -44,14 +39,10 @@ function shape(profiles: Map<string, StoredProfile>) {
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`incremental identity equals a rebuild from the facts (${backend})`, () => {
     it('on 4,000 demo events', async (t) => {
-      const dir = tempDir();
-      const pg = backend === 'postgres' ? await postgresTestUrl() : null;
-      if (backend === 'postgres' && pg === null) return t.skip('PostgreSQL not reachable');
-      const config = parseConfig({ TESSERA_DATA_DIR: dir, ...(pg ? { TESSERA_DATABASE_URL: pg.url } : {}) });
-      const store = await openStore(config.storage);
-      const log = new SqliteEventLog(path.join(dir, 'log.sqlite'));
+      const p = await openPipeline(backend);
+      if (p === null) return t.skip('PostgreSQL not reachable');
+      const { config, store, log } = p;
       try {
-        await store.migrate();
         const start = new Date(Date.UTC(2026, 9, 1));
         for (const b of toBatches(generateDemo({ seed: 7, events: 4000, start, days: 10 }), 100)) {
           await log.append({
@@ -83,9 +74,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const rebuilt = await allProfiles(store);
         assert.deepEqual(shape(rebuilt), shape(incremental));
       } finally {
-        await log.close();
-        await store.close();
-        await pg?.drop();
+        await p.close();
       }
     });
   });

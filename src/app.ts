@@ -99,7 +99,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       log,
       store,
       ...processorSettings(config),
-      gate: privacy.gate(cursorNameFor(log)),
+      gate: privacy.gate(),
       now,
       report,
       onError,

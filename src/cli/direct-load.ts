@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import { SqliteEventLog } from '../log/sqlite/sqlite-log.ts';
 import { createPrivacyGate } from '../privacy/gate-factory.ts';
-import { cursorNameFor, Processor, processorSettings } from '../processor/processor.ts';
+import { Processor, processorSettings } from '../processor/processor.ts';
 import type { Store } from '../storage/store.ts';
 
 export async function loadDirect<T>(config: Config, store: Store, append: (log: SqliteEventLog) => Promise<T>): Promise<T> {
@@ -16,7 +16,7 @@ export async function loadDirect<T>(config: Config, store: Store, append: (log: 
   try {
     const result = await append(log);
     // The same collection gate the server applies: policies, consent carried on events, suppression.
-    const gate = await createPrivacyGate(store, config, cursorNameFor(log), Date.now);
+    const gate = await createPrivacyGate(store, config, Date.now);
     const processor = new Processor({ log, store, ...processorSettings(config), gate, now: Date.now, report: () => undefined });
     await processor.init();
     while ((await processor.runOnce()) > 0);

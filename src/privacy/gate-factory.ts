@@ -8,11 +8,10 @@ import { PrivacyGate } from './privacy-gate.ts';
 export async function createPrivacyGate(
   store: Store,
   config: Config,
-  cursorName: string,
   now: () => number,
   onError?: (err: unknown) => void,
 ): Promise<PrivacyGate> {
   const privacy = await openPrivacyStore(store);
   const secrets = await loadSecrets(privacy.data, config.installationSecret);
-  return new PrivacyGate({ data: privacy.data, secrets, phoneRegion: config.phoneRegion, cursorName, now, onError });
+  return new PrivacyGate({ data: privacy.data, secrets, phoneRegion: config.phoneRegion, now, onError });
 }

@@ -8,27 +8,29 @@
  *    passed a log position appended after its suppression was committed, nothing of the subject
  *    slips through;
  * 2. loads the stored consent of the people the batch names (only when a policy needs it);
- * 3. writes the consent choices events carry to the consent inbox (idempotent: a replayed batch writes
- *    the same rows, ignored), so that a choice is recorded even when the policy drops or anonymises
- *    its event. The consent follower applies them once the batch has committed.
+ * 3. collects the consent choices events carry, for the consent inbox, so that a choice is recorded even
+ *    when the policy drops or anonymises its event. `apply` hands them over with its result and the
+ *    processor writes them in the batch's transaction (idempotent: a re-sent event adds nothing); the
+ *    consent follower applies them once that has committed.
  * `apply` is then pure over what was loaded: the same batch is decided the same way on replay.
  */
 import { consentChangesOf } from '../core/consent/extract.ts';
 import { mergeConsents } from '../core/consent/merge.ts';
 import { DEFAULT_CONSENT_CONFIG, type ConsentConfig } from '../core/consent/purposes.ts';
 import { applyConsentChanges, EMPTY_CONSENT, type ConsentChange, type ConsentState } from '../core/consent/state.ts';
-import { extractIdentifiers, identifierKey, type Identifier } from '../core/identity/identifiers.ts';
+import { extractIdentifiers, identifierKey, type ExtractedIdentifiers, type Identifier } from '../core/identity/identifiers.ts';
 import { applyCollectionPolicy } from '../core/privacy/apply-policy.ts';
 import type { CollectionPolicy } from '../core/privacy/collection-policy.ts';
 import { suppressionKey } from '../core/privacy/suppression.ts';
 import type { CountryCode } from 'libphonenumber-js';
 import type { EventGate, GateResult } from '../processor/event-gate.ts';
 import type { PrivacyData } from '../storage/privacy/privacy-data.ts';
-import type { EventToStore } from '../storage/store.ts';
+import type { ConsentInboxEntry, EventToStore } from '../storage/store.ts';
 import { loadConsentConfig } from './consent-config.ts';
 import type { PrivacySecrets } from './installation-secret.ts';
 
 interface Prepared {
+  extracted: ExtractedIdentifiers;
   keys: string[];
   suppressed: boolean;
 }
@@ -37,8 +39,6 @@ export interface PrivacyGateOptions {
   data: PrivacyData;
   secrets: PrivacySecrets;
   phoneRegion: CountryCode;
-  /** The store cursor of the processor this gate serves (inbox rows wait for it to move). */
-  cursorName: string;
   now: () => number;
   onError?: (err: unknown) => void;
 }
@@ -50,6 +50,9 @@ export class PrivacyGate implements EventGate {
   private config: ConsentConfig = DEFAULT_CONSENT_CONFIG;
   private prepared = new Map<EventToStore, Prepared>();
   private stored = new Map<string, ConsentState>();
+  private inbox: ConsentInboxEntry[] = [];
+  /** Kept events of the last `apply` that it did not change, with what was extracted from them. */
+  private unchanged = new Map<EventToStore, ExtractedIdentifiers>();
 
   constructor(private readonly opts: PrivacyGateOptions) {}
 
@@ -63,13 +66,13 @@ export class PrivacyGate implements EventGate {
       this.version = version;
     }
     this.prepared = new Map();
+    this.unchanged = new Map();
     const needConsent = new Set<string>();
-    const inbox: Array<{ dedupKey: string; identifiers: string[]; changes: string }> = [];
+    const inbox: ConsentInboxEntry[] = [];
     for (const e of batch) {
-      const identifiers = identifiersOf(e, this.opts.phoneRegion);
-      const keys = identifiers.map(identifierKey);
-      const suppressed = this.suppressed.size > 0 && this.isSuppressed(e, identifiers);
-      this.prepared.set(e, { keys, suppressed });
+      const prep = this.prepare(e);
+      const { keys, suppressed } = prep;
+      this.prepared.set(e, prep);
       if (suppressed || keys.length === 0) continue;
       if (policyNeedsConsent(this.policies.get(e.event.sourceId))) for (const k of keys) needConsent.add(k);
       const carried = consentChangesOf(e.event, this.config).changes;
@@ -81,24 +84,22 @@ export class PrivacyGate implements EventGate {
         });
     }
     this.stored = await data.consentsOfIdentifiers([...needConsent]);
-    if (inbox.length > 0) {
-      // The batch ends past the committed cursor: the follower waits until the cursor moves beyond it.
-      const cursor = await data.processorCursor(this.opts.cursorName);
-      await data.inboxAdd(
-        inbox.map((r) => ({ ...r, cursorName: this.opts.cursorName, afterCursor: cursor })),
-        this.opts.now(),
-      );
-    }
+    this.inbox = inbox;
+  }
+
+  extractedOf(event: EventToStore, region: CountryCode): ExtractedIdentifiers | undefined {
+    return region === this.opts.phoneRegion ? this.unchanged.get(event) : undefined;
   }
 
   apply(events: readonly EventToStore[]): GateResult {
-    const result: GateResult = { kept: [], dropped: {}, decisions: {} };
+    const result: GateResult = { kept: [], dropped: {}, decisions: {}, consentInbox: this.inbox };
+    this.inbox = [];
     const count = (into: Record<string, number>, key: string) => (into[key] = (into[key] ?? 0) + 1);
     const now = this.opts.now();
     // Choices carried by earlier events of this batch count for later events of the same people.
     const carriedInBatch = new Map<string, ConsentChange[]>();
     for (const e of events) {
-      const prep = this.prepared.get(e) ?? { keys: identifiersOf(e, this.opts.phoneRegion).map(identifierKey), suppressed: false };
+      const prep = this.prepared.get(e) ?? this.prepare(e);
       if (prep.suppressed) {
         count(result.dropped, 'suppressed');
         continue;
@@ -107,6 +108,7 @@ export class PrivacyGate implements EventGate {
       if (policy === undefined) {
         count(result.decisions, 'mode:store');
         result.kept.push(e);
+        this.unchanged.set(e, prep.extracted);
         continue;
       }
       let consent = this.storedConsentOf(prep.keys);
@@ -121,6 +123,11 @@ export class PrivacyGate implements EventGate {
         continue;
       }
       const changed = plan.decisions.some((d) => /^(remove|hash|anonymise):/.test(d));
+      if (!changed && plan.event === e.event && plan.action !== 'restrict') {
+        result.kept.push(e);
+        this.unchanged.set(e, prep.extracted);
+        continue;
+      }
       result.kept.push({
         ...e,
         event: plan.event,
@@ -130,6 +137,13 @@ export class PrivacyGate implements EventGate {
     }
     this.prepared = new Map();
     return result;
+  }
+
+  /** What `refresh` works out per event (also for an event `apply` gets without a `refresh`). */
+  private prepare(e: EventToStore): Prepared {
+    const extracted = extractIdentifiers(e.event, { defaultRegion: this.opts.phoneRegion });
+    const suppressed = this.suppressed.size > 0 && this.isSuppressed(e, extracted.identifiers);
+    return { extracted, keys: extracted.identifiers.map(identifierKey), suppressed };
   }
 
   private storedConsentOf(keys: readonly string[]): ConsentState {
@@ -151,10 +165,6 @@ export class PrivacyGate implements EventGate {
       return this.suppressed.has(suppressionKey(secret, { type: 'user_id', value: String(previous) }));
     return false;
   }
-}
-
-function identifiersOf(e: EventToStore, region: CountryCode): Identifier[] {
-  return extractIdentifiers(e.event, { defaultRegion: region }).identifiers;
 }
 
 function policyNeedsConsent(policy: CollectionPolicy | undefined): boolean {

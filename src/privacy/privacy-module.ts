@@ -35,7 +35,7 @@ export interface PrivacyModule {
   service: PrivacyService;
   operations: SubjectOperations;
   /** A gate over this store, for a processor running in this thread. */
-  gate(cursorName: string): PrivacyGate;
+  gate(): PrivacyGate;
   /** Tell the module a processor batch committed (what its gate dropped, where it stands). */
   onBatch(report: { processedSeq: number; gateDropped: Record<string, number> }): void;
   /** Start the background jobs. */
@@ -108,12 +108,11 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
     follower,
     service,
     operations,
-    gate: (cursorName) =>
+    gate: () =>
       new PrivacyGate({
         data: store.data,
         secrets,
         phoneRegion: config.phoneRegion,
-        cursorName,
         now,
         onError: (err) => deps.onError(err, 'collection gate'),
       }),

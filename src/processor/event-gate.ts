@@ -5,7 +5,9 @@
  * hashed, identifiers dropped), kept but restricted (stored, not used for segments or activation), or
  * dropped. Every decision is counted. A gate is pure per event: replaying a batch decides the same way.
  */
-import type { EventToStore } from '../storage/store.ts';
+import type { CountryCode } from 'libphonenumber-js';
+import type { ExtractedIdentifiers } from '../core/identity/identifiers.ts';
+import type { ConsentInboxEntry, EventToStore } from '../storage/store.ts';
 
 export interface GateResult {
   /** Events to store, in their order; a transformed event is a new object (inputs are not mutated). */
@@ -14,6 +16,8 @@ export interface GateResult {
   dropped: Record<string, number>;
   /** What was done to kept events, by decision (e.g. `anonymise`, `hash:properties.email`, `restrict`). */
   decisions: Record<string, number>;
+  /** Consent choices the batch's events carry (kept or not), to be written with the batch. */
+  consentInbox?: ConsentInboxEntry[];
 }
 
 export interface EventGate {
@@ -23,4 +27,9 @@ export interface EventGate {
    */
   refresh(batch: readonly EventToStore[]): Promise<void>;
   apply(events: readonly EventToStore[]): GateResult;
+  /**
+   * The identifiers the gate extracted from a kept event it did not change, when it extracted them with
+   * this default phone region (and no graph state), so that identity resolution need not do it again.
+   */
+  extractedOf?(event: EventToStore, region: CountryCode): ExtractedIdentifiers | undefined;
 }

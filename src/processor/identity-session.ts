@@ -113,12 +113,17 @@ export class IdentitySession {
    * the whole batch). Aliases are looked up under both types of `previousId` and extracted again at
    * apply time, when the graph knows whether it is a known user id.
    */
-  async prepare(events: readonly EventToStore[]): Promise<ExtractedIdentifiers[]> {
+  async prepare(
+    events: readonly EventToStore[],
+    /** Identifiers already extracted from an event (the collection gate's), if with this region. */
+    known?: (e: EventToStore, region: CountryCode) => ExtractedIdentifiers | undefined,
+  ): Promise<ExtractedIdentifiers[]> {
     const region = this.settings.defaultRegion;
     const keys: string[] = [];
     const groups: string[] = [];
-    const extracted = events.map(({ event }) => {
-      const x = extractIdentifiers(event, { defaultRegion: region });
+    const extracted = events.map((e) => {
+      const event = e.event;
+      const x = known?.(e, region) ?? extractIdentifiers(event, { defaultRegion: region });
       for (const id of x.identifiers) keys.push(identifierKey(id));
       if (event.type === 'alias') {
         const prev = event.message.previousId;

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteEventLog } from '../log/sqlite/sqlite-log.ts';
 import { openStore } from '../storage/open-store.ts';
 import { createPrivacyGate } from '../privacy/gate-factory.ts';
-import { cursorNameFor, Processor, processorSettings } from './processor.ts';
+import { Processor, processorSettings } from './processor.ts';
 import type { FromWorker, ToWorker, WorkerData } from './processor-runner.ts';
 
 const port = parentPort;
@@ -18,7 +18,7 @@ try {
     log,
     store,
     ...processorSettings(config),
-    gate: await createPrivacyGate(store, config, cursorNameFor(log), Date.now, (err) =>
+    gate: await createPrivacyGate(store, config, Date.now, (err) =>
       send({ kind: 'error', message: `collection gate: ${(err as Error).message}` }),
     ),
     now: Date.now,

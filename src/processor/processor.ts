@@ -150,9 +150,10 @@ export class Processor {
     const now = this.opts.now();
     const cursorName = this.cursorName;
     let gated: GateResult = { kept: events, dropped: {}, decisions: {} };
-    if (this.opts.gate) {
-      await this.opts.gate.refresh(events);
-      gated = this.opts.gate.apply(events);
+    const gate = this.opts.gate;
+    if (gate) {
+      await gate.refresh(events);
+      gated = gate.apply(events);
     }
     const admitted = gated.kept;
     const sync = this.syncDue(now);
@@ -164,14 +165,14 @@ export class Processor {
           const session = new IdentitySession(tx, this.opts.identity, now);
           this.traitNames ??= await tx.catalogueNames();
           session.setKnownTraitNames(this.traitNames);
-          const extracted = await session.prepare(kept);
+          const extracted = await session.prepare(kept, gate?.extractedOf?.bind(gate));
           const base = await tx.nextFactSeq();
           for (let i = 0; i < kept.length; i++) {
             const e = kept[i] as EventToStore;
             e.ident = session.applyEvent(e, base + i, extracted[i]!);
           }
           const identity = session.finish();
-          await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity });
+          await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox: gated.consentInbox });
           return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
         },
         { sync },

@@ -1,6 +1,6 @@
 /** Row shapes shared by both SQL adapters (same column names on SQLite and PostgreSQL) and their mappers. */
 import type { EventType, FailureReason } from '../core/event/event.ts';
-import type { EventToStore, Source, StoredEventWithIdent, StoredFailedEvent } from './store.ts';
+import type { ConsentInboxEntry, EventToStore, ProcessedBatch, Source, StoredEventWithIdent, StoredFailedEvent } from './store.ts';
 
 export interface SourceRow {
   id: string;
@@ -87,4 +87,15 @@ export function eventValues({ event: e, payload, ident, restricted }: EventToSto
     ident ?? null,
     restricted === true,
   ];
+}
+
+/** The columns a consent inbox row is inserted with, in the order of `consentInboxValues`. */
+export const CONSENT_INBOX_COLUMNS = 'dedup_key, cursor_name, after_cursor, identifiers, changes, created_at';
+
+/**
+ * A consent inbox row written with `batch`: the consent follower takes it once the processor's cursor is
+ * past `after_cursor`, which the same commit makes true (the cursor moves to `cursorSeq`).
+ */
+export function consentInboxValues(r: ConsentInboxEntry, batch: Pick<ProcessedBatch, 'cursorName' | 'cursorSeq' | 'now'>): unknown[] {
+  return [r.dedupKey, batch.cursorName, batch.cursorSeq - 1, JSON.stringify(r.identifiers), r.changes, batch.now];
 }

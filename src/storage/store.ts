@@ -51,6 +51,21 @@ export interface ProcessedBatch {
   identity?: IdentityWrite;
   /** Answers to operator commands applied by this batch, readable with `commandResult`. */
   commandResults?: Array<{ requestId: string; result: unknown }>;
+  /**
+   * Consent choices carried by the batch's events (see `privacy/privacy-gate.ts`), for the consent
+   * follower: written with the batch, so they become visible exactly when its cursor moves past it.
+   */
+  consentInbox?: readonly ConsentInboxEntry[];
+}
+
+/** One event's carried consent choices, as the consent inbox keeps them until the follower applies them. */
+export interface ConsentInboxEntry {
+  /** Unique per event (`[sourceId, messageId]` as JSON): a replayed or re-sent event adds nothing. */
+  dedupKey: string;
+  /** The identifier keys (`type:value`) of the event's subject. */
+  identifiers: readonly string[];
+  /** The carried changes, as JSON. */
+  changes: string;
 }
 
 /** A processor transaction: reads see every earlier commit; nothing is visible to others until it ends. */

@@ -41,7 +41,7 @@ describe('the collection gate', () => {
     await store.migrate();
     privacy = await openPrivacyStore(store);
     await privacy.migrate();
-    gate = new PrivacyGate({ data: privacy.data, secrets, phoneRegion: 'US', cursorName: 'processor:test', now: () => NOW });
+    gate = new PrivacyGate({ data: privacy.data, secrets, phoneRegion: 'US', now: () => NOW });
   });
   after(() => store.close());
 
@@ -63,6 +63,10 @@ describe('the collection gate', () => {
     assert.deepEqual(result.dropped, { suppressed: 2 });
     assert.equal(result.kept.length, 1);
     assert.equal(result.kept[0], batch[1], 'an event without a policy is kept as the same object');
+    // Identity resolution reuses what the gate extracted from an event it kept unchanged (same region only).
+    assert.deepEqual(gate.extractedOf(batch[1]!, 'US')?.identifiers, [{ type: 'user_id', value: 'kept' }]);
+    assert.equal(gate.extractedOf(batch[1]!, 'GB'), undefined);
+    assert.equal(gate.extractedOf(batch[0]!, 'US'), undefined, 'nothing for a dropped event');
   });
 
   it('a choice carried by an earlier event of the batch counts for a later one; carried choices go to the inbox', async () => {
@@ -84,11 +88,12 @@ describe('the collection gate', () => {
     );
     assert.deepEqual(result.dropped, { policy_drop: 1 });
     assert.equal(result.decisions['purpose:advertising:granted'], 2);
-    const inbox = await privacy.data.q.all<{ identifiers: string }>('SELECT identifiers FROM privacy_consent_inbox');
+    // Carried choices are handed over whatever happens to their event, to be written with the batch.
     assert.deepEqual(
-      inbox.map((r) => JSON.parse(r.identifiers) as string[]),
+      result.consentInbox?.map((r) => r.identifiers),
       [['user_id:u9']],
     );
+    assert.equal(gate.apply(batch).consentInbox?.length, 0, 'handed over once per refresh');
   });
 
   it('restricts and re-serialises transformed events consistently with their message', async () => {

@@ -25,7 +25,18 @@ import type {
 import * as identity from './postgres-identity.ts';
 import { pgTransaction } from './pg-transaction.ts';
 import { insertRows } from './pg-values.ts';
-import { EVENT_COLUMNS, eventValues, toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
+import {
+  CONSENT_INBOX_COLUMNS,
+  consentInboxValues,
+  EVENT_COLUMNS,
+  eventValues,
+  toFailed,
+  toSource,
+  toStoredEvent,
+  type EventRow,
+  type FailedRow,
+  type SourceRow,
+} from '../rows.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 
 /**
@@ -195,6 +206,12 @@ export class PostgresStore implements Store {
       batch.failed.map((x) => [x.sourceId, x.receivedAt, x.reason, x.detail, x.messageId, x.payload]),
     );
     if (batch.identity) await identity.writeIdentity(c, batch.identity);
+    await insertRows(
+      c,
+      `INSERT INTO privacy_consent_inbox (${CONSENT_INBOX_COLUMNS})`,
+      (batch.consentInbox ?? []).map((r) => consentInboxValues(r, batch)),
+      'ON CONFLICT (dedup_key) DO NOTHING',
+    );
     for (const r of batch.commandResults ?? [])
       await c.query(
         'INSERT INTO command_results (request_id, result, at) VALUES ($1, $2, $3) ON CONFLICT (request_id) DO UPDATE SET result = excluded.result',

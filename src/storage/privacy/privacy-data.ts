@@ -8,9 +8,6 @@ import type { CollectionPolicy } from '../../core/privacy/collection-policy.ts';
 import type { AuditEntry, InboxRow, MergeLogRecord, RetentionRule, StoredAuditEntry, StoredPrivacyRequest } from './privacy-store.ts';
 import type { Dialect, Queryable } from './sql-runner.ts';
 
-/** Consent inbox rows per INSERT (six parameters each; well under both databases' parameter limits). */
-const INBOX_ROWS_PER_INSERT = 200;
-
 /** Settings key of the privacy configuration version: bumped on every change the collection gate must see. */
 export const PRIVACY_VERSION_SETTING = 'privacy.version';
 
@@ -82,11 +79,6 @@ export class PrivacyData {
   async identifierKeysOf(profileId: string): Promise<string[]> {
     const rows = await this.q.all<{ key: string }>('SELECT key FROM identities WHERE profile_id = $1 ORDER BY key', [profileId]);
     return rows.map((r) => r.key);
-  }
-
-  async processorCursor(name: string): Promise<number> {
-    const rows = await this.q.all<{ seq: number }>('SELECT seq FROM cursors WHERE name = $1', [name]);
-    return Number(rows[0]?.seq ?? 0);
   }
 
   async mergeLogAfter(id: number, limit: number): Promise<MergeLogRecord[]> {
@@ -167,26 +159,6 @@ export class PrivacyData {
   }
 
   // ---- consent inbox ----
-
-  async inboxAdd(
-    rows: ReadonlyArray<{ dedupKey: string; cursorName: string; afterCursor: number; identifiers: string[]; changes: string }>,
-    now: number,
-  ): Promise<void> {
-    // Many rows per statement: outside a transaction, each statement is a commit of its own.
-    for (let i = 0; i < rows.length; i += INBOX_ROWS_PER_INSERT) {
-      const chunk = rows.slice(i, i + INBOX_ROWS_PER_INSERT);
-      const params: unknown[] = [];
-      const values = chunk.map((r) => {
-        const n = params.push(r.dedupKey, r.cursorName, r.afterCursor, JSON.stringify(r.identifiers), r.changes, now);
-        return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-      });
-      await this.q.run(
-        `INSERT INTO privacy_consent_inbox (dedup_key, cursor_name, after_cursor, identifiers, changes, created_at) VALUES ${values.join(', ')}
-         ON CONFLICT (dedup_key) DO NOTHING`,
-        params,
-      );
-    }
-  }
 
   /** Rows whose batch their processor has committed (its cursor is past `after_cursor`). */
   async inboxReady(limit: number): Promise<InboxRow[]> {

@@ -25,7 +25,18 @@ import type {
 } from '../store.ts';
 import { SqliteIdentityTables } from './sqlite-identity.ts';
 import { sqliteTransaction } from './sqlite-transaction.ts';
-import { EVENT_COLUMNS, eventValues, toFailed, toSource, toStoredEvent, type EventRow, type FailedRow, type SourceRow } from '../rows.ts';
+import {
+  CONSENT_INBOX_COLUMNS,
+  consentInboxValues,
+  EVENT_COLUMNS,
+  eventValues,
+  toFailed,
+  toSource,
+  toStoredEvent,
+  type EventRow,
+  type FailedRow,
+  type SourceRow,
+} from '../rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 
 export class SqliteStore implements Store {
@@ -33,6 +44,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private statements: ReturnType<SqliteStore['prepare']> | undefined;
   private readonly identity: SqliteIdentityTables;
+  private insertInbox: Database.Statement | undefined;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -140,6 +152,13 @@ export class SqliteStore implements Store {
     }
     for (const f of batch.failed) s.insertFailed.run(f.sourceId, f.receivedAt, f.reason, f.detail, f.messageId, f.payload);
     if (batch.identity) this.identity.write(batch.identity);
+    if (batch.consentInbox !== undefined && batch.consentInbox.length > 0) {
+      // Prepared on first use: the table belongs to the privacy module's migrations.
+      this.insertInbox ??= this.db.prepare(
+        `INSERT INTO privacy_consent_inbox (${CONSENT_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
+      );
+      for (const r of batch.consentInbox) this.insertInbox.run(...consentInboxValues(r, batch));
+    }
     for (const r of batch.commandResults ?? [])
       this.db
         .prepare('INSERT OR REPLACE INTO command_results (request_id, result, at) VALUES (?, ?, ?)')

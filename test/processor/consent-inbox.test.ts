@@ -1,0 +1,80 @@
+/**
+ * Consent choices carried by events reach the consent inbox in the same transaction as their batch:
+ * a batch that rolls back leaves no row behind, a committed one leaves each choice once (a re-sent
+ * event adds nothing), and the rows are ready for the consent follower as soon as the batch commits.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createPrivacyGate } from '../../src/privacy/gate-factory.ts';
+import { Processor, processorSettings } from '../../src/processor/processor.ts';
+import { migrateAll } from '../../src/storage/migrate-all.ts';
+import { openPrivacyStore } from '../../src/storage/privacy/open-privacy-store.ts';
+import { openPipeline } from '../support/pipeline.ts';
+
+const NOW = Date.UTC(2026, 9, 1);
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  describe(`consent inbox written with the batch (${backend})`, () => {
+    it('rolls back with a failed batch, lands once with a committed one, and is ready for the follower at once', async (t) => {
+      const p = await openPipeline(backend);
+      if (p === null) return t.skip('PostgreSQL not reachable');
+      const { config, store, log } = p;
+      try {
+        await migrateAll(store);
+        const privacy = await openPrivacyStore(store);
+        let failNext = true;
+        const runBatch = store.runBatch.bind(store);
+        store.runBatch = (work, options) =>
+          runBatch(async (tx) => {
+            const result = await work(tx);
+            if (failNext) {
+              failNext = false;
+              throw new Error('simulated failure after the batch was written');
+            }
+            return result;
+          }, options);
+        const errors: string[] = [];
+        const processor = new Processor({
+          log,
+          store,
+          ...processorSettings(config),
+          gate: await createPrivacyGate(store, config, () => NOW),
+          now: () => NOW,
+          report: () => {},
+          onError: (err) => errors.push((err as Error).message),
+        });
+        await processor.init();
+        const consenting = {
+          type: 'track',
+          event: 'Viewed',
+          userId: 'u-consent',
+          messageId: 'm-consent',
+          context: { consent: { categoryPreferences: { Advertising: true, Analytics: false } } },
+        };
+        const body = JSON.stringify({ batch: [consenting, { type: 'track', event: 'Viewed', userId: 'u-other', messageId: 'm-other' }] });
+        const append = () => log.append({ sourceId: 'src', receivedAt: NOW, typeHint: null, shape: 'batch', body, messages: 2 });
+        await append();
+        const inbox = () => privacy.data.q.all<{ identifiers: string }>('SELECT identifiers FROM privacy_consent_inbox ORDER BY id');
+
+        await assert.rejects(processor.runOnce(), /simulated failure/);
+        assert.deepEqual(await inbox(), [], 'nothing of a rolled-back batch');
+
+        assert.equal(await processor.runOnce(), 1);
+        assert.deepEqual(
+          (await inbox()).map((r) => JSON.parse(r.identifiers) as string[]),
+          [['user_id:u-consent']],
+        );
+        const ready = await privacy.data.inboxReady(10);
+        assert.equal(ready.length, 1, 'ready for the follower once the batch has committed');
+
+        // The same event sent again (an SDK retry): a duplicate, and no second inbox row.
+        await append();
+        assert.equal(await processor.runOnce(), 1);
+        assert.equal((await inbox()).length, 1);
+        assert.deepEqual(errors, []);
+      } finally {
+        await p.close();
+      }
+    });
+  });
+}

@@ -18,7 +18,7 @@ export interface LogEntry {
    * command (merge, unmerge, …) that the processor applies in log order (its body: `ProcessorCommand`).
    */
   shape: 'batch' | 'single' | 'command';
-  /** The JSON text of the body. */
+  /** The JSON text of the body (a log may store it re-encoded, e.g. escaped to ASCII: always the same JSON value). */
   body: string;
   /** How many messages the body holds, counted by the edge (for back-pressure and metrics). */
   messages: number;

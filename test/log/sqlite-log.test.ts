@@ -27,4 +27,18 @@ describe('SQLite event log', () => {
       await log.close();
     }
   });
+
+  it('keeps non-ASCII bodies as the same JSON, stored as ASCII', async () => {
+    const file = path.join(tempDir(), 'log.sqlite');
+    const log = new SqliteEventLog(file);
+    try {
+      const body = JSON.stringify({ batch: [{ type: 'identify', userId: 'u1', traits: { name: 'Zoë Ångström', city: '東京 😀' } }] });
+      const seq = await log.append({ sourceId: 's', receivedAt: 1, typeHint: null, shape: 'batch', body, messages: 1 });
+      const [record] = log.read(seq - 1, 1, 1);
+      assert.deepEqual(JSON.parse(record!.body), JSON.parse(body));
+      assert.match(record!.body, /^[\x00-\x7f]*$/);
+    } finally {
+      await log.close();
+    }
+  });
 });

@@ -2,11 +2,13 @@
  * The embedded durable log: a SQLite file of its own (so its writer never waits for the store's), in
  * WAL mode with `synchronous=FULL`, written with group commit: every append that arrives during one
  * turn of the event loop goes into one transaction, and all of them resolve after that one fsync.
+ * Bodies are stored with non-ASCII characters escaped (`ascii-json.ts`): the same JSON, faster to read.
  */
 import Database from 'better-sqlite3';
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { asciiJson } from '../ascii-json.ts';
 import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
 
 interface Pending {
@@ -93,7 +95,8 @@ export class SqliteEventLog implements EventLog {
   append(entry: LogEntry): Promise<number> {
     if (this.closed) return Promise.reject(new Error('the event log is closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ entry, resolve, reject, seq: 0 });
+      // Stored as ASCII (the same JSON): read back several times faster (see `ascii-json.ts`).
+      this.pending.push({ entry: { ...entry, body: asciiJson(entry.body) }, resolve, reject, seq: 0 });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());

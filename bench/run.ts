@@ -5,6 +5,8 @@
  *   npm run bench                          full mode (warm-up + 3 runs, longer windows, up to 1M profiles; < 15 min)
  *   npm run bench -- --quick               one short run of each scenario (CI smoke test; about a minute)
  *   npm run bench -- --only=identity,profiles   a subset: ingest, identity, profiles, segments, realtime, import
+ *   npm run bench -- --only=segments --segments-profiles=1000000   segments at another scale (10 events per profile;
+ *                                          1M profiles = 10M events: ~10 min of seeding per backend, beyond the 15-minute budget)
  *
  * Results are also written to bench/results/<timestamp>.json with the machine's description.
  * Machines here are shared and noisy: read the ratios, not the absolute numbers.
@@ -26,6 +28,7 @@ const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
+const segmentsProfiles = process.argv.find((a) => a.startsWith('--segments-profiles='))?.slice('--segments-profiles='.length);
 const runs = quick ? 1 : 3;
 const seconds = quick ? 1.5 : 8;
 const connections = 8;
@@ -253,7 +256,7 @@ if (wanted('profiles')) {
 // ---- segments (issue 4): backfill and preview on a large store, each backend (bench/sections/segments.ts) ----
 if (wanted('segments')) {
   const { segmentsSection } = await import('./sections/segments.ts');
-  await segmentsSection(h, backends);
+  await segmentsSection(h, backends, segmentsProfiles === undefined ? undefined : Number(segmentsProfiles));
 }
 
 // ---- realtime (issue 4): event → membership latency under load, time-driven exits, throughput cost (bench/sections/realtime.ts) ----

@@ -23,10 +23,13 @@ async function seedFor(backend: Backend, profiles: number): Promise<SeededSegmen
   return seedPostgresSegments({ databaseUrl, profiles, eventsPerProfile: EVENTS_PER_PROFILE });
 }
 
-export async function segmentsSection(h: Harness, backends: Backend[]): Promise<void> {
+/** `profiles`: seed this many people per backend instead of the mode's size (`--segments-profiles=`). */
+export async function segmentsSection(h: Harness, backends: Backend[], profilesOverride?: number): Promise<void> {
+  if (profilesOverride !== undefined && !(Number.isInteger(profilesOverride) && profilesOverride > 0))
+    throw new Error('--segments-profiles must be a positive whole number');
   for (const backend of backends) {
     const scenario = `segments (${backend.name})`;
-    const profiles = SIZES[h.quick ? 'quick' : 'full'][backend.name];
+    const profiles = profilesOverride ?? SIZES[h.quick ? 'quick' : 'full'][backend.name];
     const figures = await h.attempt(scenario, async () => {
       const events = (profiles * EVENTS_PER_PROFILE).toLocaleString('en-US');
       h.log(`  segments on ${backend.name}: seeding ${profiles.toLocaleString('en-US')} profiles, ${events} events`);

@@ -44,11 +44,12 @@
  *   funnels), so the reference engine would store no membership and no timer for it. The backfill
  *   evaluates only candidates (see `audience-runner.ts`).
  */
-import type { Comparison, Condition, EventCondition, Filter, Scalar } from '../../core/segments/definition.ts';
+import type { Comparison, Condition, EventCondition } from '../../core/segments/definition.ts';
 import { compare } from '../../core/segments/compare.ts';
 import { durationMs, parseInstant } from '../../core/segments/time.ts';
+import { checkKey, compareJson, compareNumber, compileFilter, Unsupported } from './compile-comparison.ts';
 import { join, raw, sql, type Fragment } from './fragment.ts';
-import type { JsonPlace, OrderOp, RuleDialect } from './dialects.ts';
+import type { JsonPlace, RuleDialect } from './dialects.ts';
 
 export interface RuleQueries {
   /** Rows `(profile_id, unsure)`: members at `now`, and (unsure = 1) profiles to confirm. */
@@ -63,11 +64,6 @@ export interface CompileOptions {
   /** Trait keys written by computed traits: segments read those from elsewhere, so they do not compile. */
   computedKeys?: ReadonlySet<string>;
 }
-
-class Unsupported extends Error {}
-
-const FALSE = raw('FALSE');
-const TRUE = raw('TRUE');
 
 interface Leaf {
   alias: string;
@@ -166,7 +162,7 @@ class RuleCompiler {
     const key = path.replaceAll('~', '~0');
     checkKey(key);
     this.usesTraits = true;
-    return sql`(CASE WHEN ${this.d.hasTraitsBelow(key)} THEN NULL ELSE ${this.compareJson({ doc: 'trait', key }, c)} END)`;
+    return sql`(CASE WHEN ${this.d.hasTraitsBelow(key)} THEN NULL ELSE ${compareJson(this.d, { doc: 'trait', key }, c)} END)`;
   }
 
   private event(node: EventCondition, positive: boolean): Fragment {
@@ -181,7 +177,7 @@ class RuleCompiler {
       checkKey(reducer.property);
     }
     // Compile the filter now: it throws if unsupported, before the leaf is registered.
-    this.filter(node.where);
+    compileFilter(this.d, node.where);
     const turns = turnsAsEventsLeave(node);
     this.leaves.push({
       alias,
@@ -193,16 +189,16 @@ class RuleCompiler {
     const unsure = raw(`coalesce(${alias}.u, 0) = 1`);
     switch (reducer.fn) {
       case 'count':
-        return this.compareNumber(sql`coalesce(${v}, 0)`, node.comparison);
+        return compareNumber(this.d, sql`coalesce(${v}, 0)`, node.comparison);
       case 'sum':
-        return sql`(CASE WHEN ${unsure} THEN NULL ELSE ${this.compareNumber(sql`coalesce(${v}, 0)`, node.comparison)} END)`;
+        return sql`(CASE WHEN ${unsure} THEN NULL ELSE ${compareNumber(this.d, sql`coalesce(${v}, 0)`, node.comparison)} END)`;
       case 'avg': {
         const c = raw(`coalesce(${alias}.c, 0)`);
         const avg = sql`(CASE WHEN ${c} = 0 THEN NULL ELSE ${this.d.divide(v, c)} END)`;
-        return sql`(CASE WHEN ${unsure} THEN NULL ELSE ${this.compareNumber(avg, node.comparison)} END)`;
+        return sql`(CASE WHEN ${unsure} THEN NULL ELSE ${compareNumber(this.d, avg, node.comparison)} END)`;
       }
       default:
-        return this.compareNumber(v, node.comparison);
+        return compareNumber(this.d, v, node.comparison);
     }
   }
 
@@ -261,7 +257,7 @@ class RuleCompiler {
     if (node.type !== undefined) match.push(sql`e.type = ${d.text(node.type)}`);
     if (node.name !== undefined) match.push(sql`e.name = ${d.text(node.name)}`);
     match.push(bounds);
-    if (node.where !== undefined) match.push(this.filter(node.where));
+    if (node.where !== undefined) match.push(compileFilter(this.d, node.where));
     return sql`FROM events e${l.usesProperties ? d.eventJoin : raw('')} WHERE ${join(match, ' AND ')}`;
   }
 
@@ -274,144 +270,6 @@ class RuleCompiler {
     if (w.kind === 'within') return sql`${upTo} AND e.ts > ${d.int(this.now - durationMs(w.amount, w.unit))}`;
     const [start, end] = between(w.start, w.end);
     return sql`${upTo} AND e.ts >= ${d.int(start)} AND e.ts < ${d.int(end)}`;
-  }
-
-  // ---- `.where(…)` filters: a boolean per event row (never NULL) ----
-
-  private filter(node: Filter | undefined): Fragment {
-    if (node === undefined) return TRUE;
-    switch (node.kind) {
-      case 'and':
-        return sql`(${join(
-          node.conditions.map((c) => this.filter(c)),
-          ' AND ',
-        )})`;
-      case 'or':
-        return sql`(${join(
-          node.conditions.map((c) => this.filter(c)),
-          ' OR ',
-        )})`;
-      case 'not':
-        return sql`(NOT ${this.filter(node.condition)})`;
-      case 'property':
-        if (node.path.includes('.')) throw new Unsupported(`property('${node.path}'): dotted paths`);
-        checkKey(node.path);
-        return this.compareJson({ doc: 'property', key: node.path }, node.comparison);
-      case 'event':
-        throw new Unsupported('funnel conditions');
-      default: {
-        const _never: never = node;
-        return _never;
-      }
-    }
-  }
-
-  // ---- comparisons (`compare.ts`), never NULL ----
-
-  /** A reduced value: a number, or NULL for "no value" (which satisfies nothing). */
-  private compareNumber(v: Fragment, c: Comparison): Fragment {
-    const d = this.d;
-    const present = (cond: Fragment) => sql`(CASE WHEN ${v} IS NULL THEN FALSE ELSE ${cond} END)`;
-    switch (c.op) {
-      case '=':
-        return typeof c.value === 'number' ? present(sql`${v} = ${d.num(c.value)}`) : FALSE;
-      case '!=':
-        // `!= null` is is_set; any non-number literal differs from every number.
-        return typeof c.value === 'number' ? present(sql`${v} <> ${d.num(c.value)}`) : present(TRUE);
-      case '>':
-      case '>=':
-      case '<':
-      case '<=':
-        return typeof c.value === 'number' ? present(sql`${v} ${raw(c.op)} ${d.num(c.value)}`) : FALSE;
-      case 'is_set':
-        return present(TRUE);
-      case 'is_null':
-        return FALSE;
-      case 'one_of': {
-        const nums = c.values.filter((x): x is number => typeof x === 'number');
-        return nums.length === 0
-          ? FALSE
-          : present(
-              sql`(${join(
-                nums.map((n) => sql`${v} = ${d.num(n)}`),
-                ' OR ',
-              )})`,
-            );
-      }
-      case 'before_date':
-      case 'after_date': {
-        const bound = parseInstant(c.date);
-        if (bound === undefined) return FALSE;
-        return present(sql`${v} ${raw(c.op === 'before_date' ? '<' : '>')} ${d.num(bound)}`);
-      }
-      case 'contains':
-      case 'omits':
-      case 'starts_with':
-      case 'ends_with':
-      case 'contains_one':
-        // Text and list comparators never hold for a number.
-        return FALSE;
-      case 'within_last':
-      case 'before_last':
-      case 'within_next':
-      case 'after_next':
-        throw new Unsupported(`${c.op}: relative dates`);
-      default: {
-        const _never: never = c;
-        return _never;
-      }
-    }
-  }
-
-  /** A JSON value at `place` (property or trait), typed as JavaScript sees it. */
-  private compareJson(place: JsonPlace, c: Comparison): Fragment {
-    const d = this.d;
-    const nullish = d.isType(place, 'nullish');
-    const equals = (lit: Scalar): Fragment => {
-      if (lit === null) return FALSE; // sameScalar(value, null) with a value present: never
-      if (typeof lit === 'boolean') return d.isType(place, lit ? 'true' : 'false');
-      if (typeof lit === 'number') return sql`(${d.isType(place, 'number')} AND ${d.numberAt(place)} = ${d.num(lit)})`;
-      return sql`(${d.isType(place, 'string')} AND ${d.textAt(place)} = ${d.text(lit)})`;
-    };
-    switch (c.op) {
-      case 'is_null':
-        return nullish;
-      case 'is_set':
-        return sql`(NOT ${nullish})`;
-      case '=':
-        return c.value === null ? nullish : equals(c.value);
-      case '!=':
-        return c.value === null ? sql`(NOT ${nullish})` : sql`(NOT ${nullish} AND NOT ${equals(c.value)})`;
-      case '>':
-      case '>=':
-      case '<':
-      case '<=':
-        return this.order(place, c.op, c.value);
-      case 'one_of':
-        return sql`(${join(c.values.map(equals), ' OR ')})`;
-      case 'starts_with':
-      case 'ends_with': {
-        if (/\p{Surrogate}/u.test(c.value)) throw new Unsupported('text with lone surrogates');
-        const isString = d.isType(place, 'string');
-        if (c.value === '') return isString;
-        const length = [...c.value].length;
-        const text = d.textAt(place);
-        const test = c.op === 'starts_with' ? d.startsWith(text, c.value, length) : d.endsWith(text, c.value, length);
-        return sql`(${isString} AND ${test})`;
-      }
-      default:
-        throw new Unsupported(`${c.op} on a trait or property`);
-    }
-  }
-
-  private order(place: JsonPlace, op: OrderOp, lit: Scalar): Fragment {
-    const d = this.d;
-    if (typeof lit === 'number') return sql`(${d.isType(place, 'number')} AND ${d.numberAt(place)} ${raw(op)} ${d.num(lit)})`;
-    if (typeof lit !== 'string') return FALSE;
-    // Code-point order (SQL) equals JavaScript's code-unit order when the literal has no character at or
-    // above U+D800: the first difference then always involves one of the literal's plain characters.
-    if (/[\uD800-\uFFFF]/.test(lit)) throw new Unsupported('ordering text beyond U+D7FF');
-    return sql`(${d.isType(place, 'string')} AND ${d.orderText(d.textAt(place), op, lit)})`;
   }
 }
 
@@ -437,11 +295,6 @@ function turnsAsEventsLeave(node: EventCondition): { rise: boolean; fall: boolea
     default:
       return { rise: true, fall: true };
   }
-}
-
-/** Keys are quoted inside SQLite JSON paths: refuse what would need escaping there. */
-function checkKey(key: string): void {
-  if (key === '' || /["\\]/.test(key)) throw new Unsupported(`the key ${JSON.stringify(key)}`);
 }
 
 function between(start: string, end: string): [number, number] {

@@ -23,6 +23,11 @@ export interface SqlConn {
 export interface SqlDialect {
   /** `column IN (…)` with the whole list as one parameter, and that parameter. */
   inList(column: string, values: readonly string[]): [sql: string, param: unknown];
+  /**
+   * The list as a table of one column `v`, to drive a join from (one parameter). PostgreSQL plans
+   * `= ANY(list)` against a large table as a scan of all of it, but a join from the list as index lookups.
+   */
+  listTable(values: readonly string[]): [sql: string, param: unknown];
   bool(value: boolean): unknown;
 }
 
@@ -84,15 +89,16 @@ export class SqlAudienceReader implements AudienceReader {
       p.exists = true;
       p.traits = materialiseTraits(traitsFromRecord(JSON.parse(r.traits) as Record<string, TraitEntry>));
     }
-    const [inProfiles] = this.d.inList('i.profile_id', ids);
+    const [ofProfiles, profileList] = this.d.listTable(ids);
     const names = history?.eventNames ?? null;
     const withPayload = history?.properties ?? true;
     const [inNames, nameList] = this.d.inList('e.name', names === null ? [] : [...names]);
     if (names === null || names.size > 0) {
       const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
-        `SELECT i.profile_id, e.type, e.name, e.ts${withPayload ? ', e.payload' : ''} FROM identities i JOIN events e ON e.ident = i.key
-         WHERE ${inProfiles} AND e.restricted = ?${names === null ? '' : ` AND ${inNames}`}`,
-        names === null ? [list, this.d.bool(false)] : [list, this.d.bool(false), nameList],
+        `SELECT i.profile_id, e.type, e.name, e.ts${withPayload ? ', e.payload' : ''}
+         FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key
+         WHERE e.restricted = ?${names === null ? '' : ` AND ${inNames}`}`,
+        names === null ? [profileList, this.d.bool(false)] : [profileList, this.d.bool(false), nameList],
       );
       for (const r of events) get(r.profile_id).events.push(new StoredEvent(r.name, r.type, r.ts, r.payload ?? null));
     }

@@ -46,6 +46,7 @@ class PgConn implements SqlConn {
 
 const dialect: SqlDialect = {
   inList: (column, values) => [`${column} = ANY(?::text[])`, values],
+  listTable: (values) => ['(SELECT unnest(?::text[]) AS v)', values],
   bool: (value) => value,
 };
 

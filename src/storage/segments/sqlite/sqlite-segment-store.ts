@@ -54,6 +54,7 @@ class SqliteConn implements SqlConn {
 
 const dialect: SqlDialect = {
   inList: (column, values) => [`${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(values)],
+  listTable: (values) => ['(SELECT value AS v FROM json_each(?))', JSON.stringify(values)],
   bool: (value) => (value ? 1 : 0),
 };
 

@@ -83,13 +83,17 @@ export class SqlAudienceReader implements AudienceReader {
         known: false,
       });
     const get = (id: string) => out.get(id) as StoredAudienceProfile;
-    const [inIds, list] = this.d.inList('id', ids);
-    for (const r of await this.c.all<{ id: string; traits: string }>(`SELECT id, traits FROM profiles WHERE ${inIds}`, [list])) {
+    // Every read is joined from the id list (see `SqlDialect.listTable`): index lookups per profile.
+    const [ofProfiles, profileList] = this.d.listTable([...out.keys()]); // each id once: rows are not repeated
+    const profiles = await this.c.all<{ id: string; traits: string }>(
+      `SELECT p.id, p.traits FROM ${ofProfiles} ids JOIN profiles p ON p.id = ids.v`,
+      [profileList],
+    );
+    for (const r of profiles) {
       const p = get(r.id);
       p.exists = true;
       p.traits = materialiseTraits(traitsFromRecord(JSON.parse(r.traits) as Record<string, TraitEntry>));
     }
-    const [ofProfiles, profileList] = this.d.listTable(ids);
     const names = history?.eventNames ?? null;
     const withPayload = history?.properties ?? true;
     const [inNames, nameList] = this.d.inList('e.name', names === null ? [] : [...names]);
@@ -102,25 +106,18 @@ export class SqlAudienceReader implements AudienceReader {
       );
       for (const r of events) get(r.profile_id).events.push(new StoredEvent(r.name, r.type, r.ts, r.payload ?? null));
     }
-    const [inMembers] = this.d.inList('profile_id', ids);
-    const members = await this.c.all<{ segment_id: string; profile_id: string; since: number }>(
-      `SELECT segment_id, profile_id, since FROM segment_memberships WHERE ${inMembers}`,
-      [list],
-    );
-    for (const r of members) get(r.profile_id).memberships.set(r.segment_id, r.since);
-    const values = await this.c.all<{ profile_id: string; key: string; value: string }>(
-      `SELECT profile_id, key, value FROM computed_values WHERE ${inMembers}`,
-      [list],
-    );
-    for (const r of values) get(r.profile_id).computed[r.key] = JSON.parse(r.value) as unknown;
-    const timers = await this.c.all<{ profile_id: string; target: string; due_at: number }>(
-      `SELECT profile_id, target, due_at FROM audience_timers WHERE ${inMembers}`,
-      [list],
-    );
-    for (const r of timers) get(r.profile_id).timers.set(r.target, Number(r.due_at));
-    for (const r of await this.c.all<{ profile_id: string }>(`SELECT profile_id FROM audience_profiles WHERE ${inMembers}`, [list])) {
-      get(r.profile_id).known = true;
-    }
+    const ofEach = <T>(columns: string, table: string) =>
+      this.c.all<T & { profile_id: string }>(
+        `SELECT t.profile_id, ${columns} FROM ${ofProfiles} ids JOIN ${table} t ON t.profile_id = ids.v`,
+        [profileList],
+      );
+    for (const r of await ofEach<{ segment_id: string; since: number }>('t.segment_id, t.since', 'segment_memberships'))
+      get(r.profile_id).memberships.set(r.segment_id, r.since);
+    for (const r of await ofEach<{ key: string; value: string }>('t.key, t.value', 'computed_values'))
+      get(r.profile_id).computed[r.key] = JSON.parse(r.value) as unknown;
+    for (const r of await ofEach<{ target: string; due_at: number }>('t.target, t.due_at', 'audience_timers'))
+      get(r.profile_id).timers.set(r.target, Number(r.due_at));
+    for (const r of await ofEach<object>('1 AS one', 'audience_profiles')) get(r.profile_id).known = true;
     return out;
   }
 

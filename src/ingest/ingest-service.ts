@@ -8,6 +8,7 @@ import type { Limits } from '../config/config.ts';
 import type { EventType, JsonObject } from '../core/event/event.ts';
 import { TesseraError } from '../core/errors/catalogue.ts';
 import type { EventLog } from '../log/event-log.ts';
+import { asciiJsonFromUtf8 } from '../log/ascii-json.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SourceService } from '../sources/source-service.ts';
 import { inflate, parseJson } from './decode-body.ts';
@@ -73,7 +74,9 @@ export class IngestService {
     const { limits } = this.opts;
     if (this.closing) throw new TesseraError('shutting_down', 'the server is shutting down', 5);
     const inflated = inflate(req.body, req.contentEncoding, limits.maxInflatedBytes);
-    const text = inflated.toString('utf8');
+    // Decoded straight to ASCII JSON (the form the log stores): the same value, without V8's slow
+    // decoding of non-ASCII text (see `ascii-json.ts`).
+    const text = asciiJsonFromUtf8(inflated);
     const body = parseJson(text);
     if (!isObject(body)) throw new TesseraError('invalid_body', 'the body must be a JSON object');
 

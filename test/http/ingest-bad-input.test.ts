@@ -162,6 +162,18 @@ describe('bad messages inside a good batch go to failed events; the rest is stor
     assert.deepEqual(stored.message.properties, { name: 'Zoë 👩‍💻 日本語', rtl: 'مرحبا', nul: 'a\uFFFDb', ['k\uFFFDey']: 1 });
   });
 
+  it('invalid UTF-8 bytes inside a string are stored as U+FFFD, the rest of the text intact', async () => {
+    const [head, tail] = JSON.stringify({ batch: [track('bad-utf8-1', { properties: { text: 'Zoë @@' } })] }).split('@@');
+    const body = Buffer.concat([Buffer.from(head!, 'utf8'), Buffer.from([0x78, 0xff, 0x79, 0xe2, 0x82]), Buffer.from(tail!, 'utf8')]);
+    const res = await post('/v1/batch', body);
+    assert.equal(res.status, 200);
+    await h.drained();
+    const { items } = (await (await h.admin('/api/v1/events?name=Ok&limit=1000')).json()) as {
+      items: Array<{ messageId: string; message: { properties: Record<string, unknown> } }>;
+    };
+    assert.deepEqual(items.find((e) => e.messageId === 'bad-utf8-1')?.message.properties, { text: 'Zoë x\uFFFDy\uFFFD' });
+  });
+
   it('a huge string inside an accepted request is refused alone', async () => {
     const res = await post(
       '/v1/track',

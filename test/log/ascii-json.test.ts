@@ -39,7 +39,11 @@ describe('asciiJsonFromUtf8', () => {
 
   it('any bytes, valid UTF-8 or not, at any alignment: the same text as decoding the whole, then escaping', () => {
     // Bytes biased towards the non-ASCII range, so invalid and truncated sequences are common.
-    const byte = fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0xc3, 0xe2, 0xf0, 0x80, 0xbf));
+    const byte = fc.oneof(
+      fc.integer({ min: 0, max: 0x7f }),
+      fc.integer({ min: 0x80, max: 0xff }),
+      fc.constantFrom(0xc3, 0xe2, 0xf0, 0x80, 0xbf),
+    );
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 80 }), fc.integer({ min: 0, max: 7 }), (values, offset) => {
         // A view at an odd offset of a larger buffer, as the body of a request can be.

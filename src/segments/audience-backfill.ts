@@ -3,13 +3,19 @@
  * between the runner's real-time steps (see step 3 of `audience-runner.ts`). When every target is a
  * segment whose rule the SQL fast path compiles, a snapshot of the candidates comes first and only they
  * (plus whoever changed since, or holds a membership or timer of a target) are evaluated.
+ *
+ * When the job has one target, which no other definition reads, and its rule offers a history query
+ * (`HistoryQuery` in `sql/compile-rule.ts`: counts of named events), the snapshot also holds every
+ * candidate's events that the rule can still count, read in one set-based pass over the event index.
+ * Those candidates are then evaluated for the target alone from that history, without reading their
+ * events from the event table one profile at a time; profiles touched since the snapshot are read as usual.
  */
-import type { CompiledAudiences } from '../core/segments/index.ts';
-import type { AudienceTx, HistoryFilter, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
+import type { CompiledAudiences, ProfileEvent } from '../core/segments/index.ts';
+import type { AudienceTx, HistoryFilter, ProfileWrite, SegmentStore, StoredAudienceProfile } from '../storage/segments/segment-store.ts';
 import type { AudiencePlan, BackfillJob } from './audience-definitions.ts';
 import { evaluateStored } from './audience-step.ts';
 import { RULE_DIALECTS } from './sql/dialects.ts';
-import { compileRuleSql } from './sql/compile-rule.ts';
+import { compileRuleSql, historyEvents, type HistoryQuery } from './sql/compile-rule.ts';
 
 /** The fast backfill's snapshot (see the top of this file); in memory only: after a restart a new one is taken. */
 interface FastBackfill {
@@ -20,6 +26,8 @@ interface FastBackfill {
   eventSeq: number;
   mergeId: number;
   touched: Set<string>;
+  /** With a history query: each candidate's event times per leaf, as of the snapshot (see the top of this file). */
+  histories: { leaves: HistoryQuery['leaves']; times: Map<string, number[][]> } | null;
 }
 
 /** Events and merges read per page when catching up on what touched profiles since the snapshot. */
@@ -64,27 +72,51 @@ export class Backfill {
     if (this.fast !== null) return this.fastChunk(tx, plan, job, this.fast);
     const now = this.deps.now();
     const ids = await tx.profileIdsAfter(job.cursor, this.deps.chunk);
-    await this.evaluateChunk(tx, plan, job, ids, now);
+    await tx.apply(await this.evaluateChunk(tx, plan, job, ids, now));
     const next: BackfillJob = { ...job, cursor: ids[ids.length - 1] ?? job.cursor, done: job.done + ids.length };
     if (ids.length < this.deps.chunk) await this.finish(tx, job, now);
     else await this.advance(tx, next, Math.min(0.99, next.done / Math.max(1, next.total)));
     return ids.length;
   }
 
-  /** Evaluate these profiles under the job's definitions and write the result. */
-  private async evaluateChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, ids: readonly string[], now: number): Promise<void> {
+  /** Evaluate these profiles under the job's definitions: what to write. */
+  private async evaluateChunk(
+    tx: AudienceTx,
+    plan: AudiencePlan,
+    job: BackfillJob,
+    ids: readonly string[],
+    now: number,
+  ): Promise<ProfileWrite[]> {
     const after = plan.after as CompiledAudiences;
     const states = await tx.loadProfiles(ids, this.deps.history());
-    const trigger = {
-      kind: 'timer' as const,
-      segmentIds: job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
-      traitIds: job.targets.filter((t) => t.kind === 'trait').map((t) => t.id),
-    };
     const writes: ProfileWrite[] = [];
     for (const stored of states.values()) {
-      if (stored.exists) writes.push(evaluateStored(after, stored, [trigger], now, plan.publish, 'backfill'));
+      if (stored.exists) writes.push(evaluateStored(after, stored, [targetsTrigger(job)], now, plan.publish, 'backfill'));
     }
-    await tx.apply(writes);
+    return writes;
+  }
+
+  /**
+   * Evaluate these profiles for the job's one target from the snapshot's histories (none: no event the
+   * rule can still count). They stay unknown to the runner if they were: only the target was evaluated.
+   */
+  private async evaluateFromHistories(
+    tx: AudienceTx,
+    plan: AudiencePlan,
+    job: BackfillJob,
+    ids: readonly string[],
+    histories: NonNullable<FastBackfill['histories']>,
+    now: number,
+  ): Promise<ProfileWrite[]> {
+    const after = plan.after as CompiledAudiences;
+    const states = await tx.loadProfiles(ids, { eventNames: new Set(), properties: false });
+    const writes: ProfileWrite[] = [];
+    for (const stored of states.values()) {
+      if (!stored.exists) continue;
+      const profile: StoredAudienceProfile = { ...stored, events: eventsFrom(histories, stored.profileId) };
+      writes.push(evaluateStored(after, profile, [targetsTrigger(job)], now, plan.publish, 'backfill', true));
+    }
+    return writes;
   }
 
   private async advance(tx: AudienceTx, next: BackfillJob, progress: number): Promise<void> {
@@ -114,23 +146,37 @@ export class Backfill {
     const dialect = RULE_DIALECTS[this.deps.backend];
     const now = this.deps.now();
     const queries = [];
+    let history: HistoryQuery | null = null;
     for (const t of job.targets) {
       const segment = after.segments[after.segmentPosition.get(t.id) ?? -1];
       if (segment === undefined) return null;
       const compiled = compileRuleSql(segment.rule, dialect, now, { computedKeys });
       if (!compiled.ok) return null;
       queries.push(compiled.queries.candidates);
+      // Evaluating the target alone is exact only when nothing else reads it (its dependents would see a cut history).
+      if (job.targets.length === 1 && segment.dependents.length === 0) history = compiled.queries.histories;
     }
     // Positions first: anything stored after them is read as "touched", so nothing falls in between.
     const positions = await tx.latestPositions();
     const ids = new Set<string>();
-    for (const q of queries) for (const r of await tx.selectProfiles(q)) if (r.profileId > job.cursor) ids.add(r.profileId);
+    let histories: FastBackfill['histories'] = null;
+    if (history !== null) {
+      histories = { leaves: history.leaves, times: new Map() };
+      for (const r of await tx.selectHistories(history.query, history.leaves.length)) {
+        if (r.profileId <= job.cursor) continue;
+        ids.add(r.profileId);
+        histories.times.set(r.profileId, r.times);
+      }
+    } else {
+      for (const q of queries) for (const r of await tx.selectProfiles(q)) if (r.profileId > job.cursor) ids.add(r.profileId);
+    }
     return {
       ids: [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
       next: 0,
       eventSeq: positions.eventSeq,
       mergeId: positions.mergeId,
       touched: new Set(),
+      histories,
     };
   }
 
@@ -147,7 +193,18 @@ export class Backfill {
     const segmentIds = job.targets.map((t) => t.id);
     for (const id of await tx.holdersOf(segmentIds, job.cursor, upTo)) ids.add(id);
     const chunk = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    await this.evaluateChunk(tx, plan, job, chunk, now);
+    const histories = fast.histories;
+    if (histories === null) await tx.apply(await this.evaluateChunk(tx, plan, job, chunk, now));
+    else {
+      // Profiles touched since the snapshot have histories it did not see: theirs are read as usual.
+      const read = chunk.filter((id) => fast.touched.has(id));
+      const known = chunk.filter((id) => !fast.touched.has(id));
+      await tx.apply([
+        ...(await this.evaluateChunk(tx, plan, job, read, now)),
+        ...(await this.evaluateFromHistories(tx, plan, job, known, histories, now)),
+      ]);
+      for (const id of known) histories.times.delete(id);
+    }
     fast.next = end;
     if (upTo === null) await this.finish(tx, job, now);
     else
@@ -189,4 +246,19 @@ export class Backfill {
       if (old !== undefined && !used.has(old)) await tx.dropComputedKey(old);
     }
   }
+}
+
+/** Re-evaluate the job's targets. */
+function targetsTrigger(job: BackfillJob) {
+  return {
+    kind: 'timer' as const,
+    segmentIds: job.targets.filter((t) => t.kind === 'segment').map((t) => t.id),
+    traitIds: job.targets.filter((t) => t.kind === 'trait').map((t) => t.id),
+  };
+}
+
+/** A candidate's events from the snapshot (a profile without any: none). */
+function eventsFrom(histories: NonNullable<FastBackfill['histories']>, profileId: string): ProfileEvent[] {
+  const times = histories.times.get(profileId);
+  return times === undefined ? [] : historyEvents(histories.leaves, times);
 }

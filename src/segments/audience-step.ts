@@ -21,7 +21,8 @@ export class TriggerSet {
 
 /**
  * Evaluate a stored profile for its triggers as of `now`. A profile the runner has never evaluated in
- * full gets `all` whatever happened (see `Trigger`).
+ * full gets `all` whatever happened (see `Trigger`), unless `onlyTriggers` (a backfill that loaded only
+ * what its targets read): then it is evaluated for the triggers alone and stays unknown.
  */
 export function evaluateStored(
   compiled: CompiledAudiences,
@@ -30,8 +31,9 @@ export function evaluateStored(
   now: number,
   publish: ReadonlySet<string>,
   cause: string,
+  onlyTriggers = false,
 ): ProfileWrite {
-  const run: readonly Trigger[] = stored.known ? triggers : [{ kind: 'all' }];
+  const run: readonly Trigger[] = stored.known || onlyTriggers ? triggers : [{ kind: 'all' }];
   let state: ProfileState = {
     profileId: stored.profileId,
     traits: stored.traits,
@@ -45,7 +47,7 @@ export function evaluateStored(
     for (const t of plan.timers) timers.set(targetKey(t.target), t.dueAt);
     state = { ...state, memberships: plan.memberships, computed: plan.computed };
   }
-  return diff(stored, state, timers, now, publish, cause);
+  return diff(stored, state, timers, now, publish, cause, !stored.known && !onlyTriggers);
 }
 
 function diff(
@@ -55,6 +57,7 @@ function diff(
   now: number,
   publish: ReadonlySet<string>,
   cause: string,
+  evaluatedInFull: boolean,
 ): ProfileWrite {
   const entered: ProfileWrite['entered'] = [];
   const exited: ProfileWrite['exited'] = [];
@@ -78,7 +81,7 @@ function diff(
     timers: [...timers]
       .filter(([target, dueAt]) => (dueAt === null ? stored.timers.has(target) : stored.timers.get(target) !== dueAt))
       .map(([target, dueAt]) => ({ target, dueAt })),
-    known: !stored.known,
+    known: evaluatedInFull,
     at: now,
   };
 }

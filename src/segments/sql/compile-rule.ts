@@ -45,6 +45,7 @@
  *   evaluates only candidates (see `audience-runner.ts`).
  */
 import type { Comparison, Condition, EventCondition } from '../../core/segments/definition.ts';
+import type { ProfileEvent } from '../../core/segments/profile.ts';
 import { compare } from '../../core/segments/compare.ts';
 import { durationMs, parseInstant } from '../../core/segments/time.ts';
 import { checkKey, compareJson, compareNumber, compileFilter, Unsupported } from './compile-comparison.ts';
@@ -56,6 +57,36 @@ export interface RuleQueries {
   members: Fragment;
   /** Rows `(profile_id)`: a superset of the profiles whose membership or timer is not "out, none". */
   candidates: Fragment;
+  /** The candidates with the histories the rule reads, when the rule allows it (see `HistoryQuery`); else null. */
+  histories: HistoryQuery | null;
+}
+
+/**
+ * The candidates (as `candidates`), each with the times of every event the rule can still count (now or
+ * later): rows `(profile_id, h1 … hn)`, `hK` the comma-separated event times of leaf K (or NULL). With
+ * them the reference evaluator decides a candidate's membership and next change exactly, without
+ * reading its history from the event table. Offered when only profiles with a counted event can be
+ * members (`emptyTruth` is false), every event condition is a plain `count()` of a named event (no
+ * `where`, so no property is read) and no two name the same event (so no event is listed twice).
+ */
+export interface HistoryQuery {
+  query: Fragment;
+  /** Per column `hK`, in order: what the listed events are (the evaluator matches on these). */
+  leaves: Array<{ name: string; type: string | null }>;
+}
+
+/** Events rebuilt from a history query carry no properties: the rules it is offered for read none. */
+const NO_PROPERTIES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** One row's events of a `HistoryQuery` (`times[K]`: leaf K's), as the reference evaluator reads them. */
+export function historyEvents(leaves: HistoryQuery['leaves'], times: readonly (readonly number[])[]): ProfileEvent[] {
+  const events: ProfileEvent[] = [];
+  leaves.forEach((leaf, i) => {
+    // A leaf without a type matches any type: only its name is read, and no other leaf lists that name.
+    for (const timestamp of times[i] ?? [])
+      events.push({ name: leaf.name, type: leaf.type ?? 'track', timestamp, properties: NO_PROPERTIES });
+  });
+  return events;
 }
 
 export type CompiledRuleSql = { ok: true; queries: RuleQueries } | { ok: false; reason: string };
@@ -123,7 +154,64 @@ class RuleCompiler {
         active.map((a) => sql` UNION ${a}`),
         '',
       )}`,
+      histories: driven ? this.histories(predicate) : null,
     };
+  }
+
+  /**
+   * The `histories` query (see `HistoryQuery`), or null when the rule does not allow it. Each leaf's
+   * rows hold every event in its scope — the window without its upper end, so future events are
+   * there — and `v` counts those up to `now`, exactly as `leafAggregate` does. A profile is a
+   * candidate when the predicate is not false or a leaf has an event that makes it active
+   * (`activeEvents`, in terms of the leaf's row).
+   */
+  private histories(predicate: Fragment): HistoryQuery | null {
+    const names = new Set<string>();
+    for (const l of this.leaves) {
+      const n = l.node;
+      if (n.name === undefined || n.where !== undefined || n.reducer.fn !== 'count' || names.has(n.name)) return null;
+      names.add(n.name);
+    }
+    const d = this.d;
+    const now = d.int(this.now);
+    const ctes = this.leaves.map((l) => {
+      const perIdent = sql`SELECT e.ident AS ident, sum(CASE WHEN e.ts <= ${now} THEN 1 ELSE 0 END) AS v, max(e.ts) AS mx,
+        ${d.listAgg(raw('e.ts'))} AS tss ${this.eventsWhere(l, this.scope(l.node))} GROUP BY e.ident`;
+      return sql`${raw(l.alias)} AS (SELECT i.profile_id AS pid, sum(g.v) AS v, 0 AS c, 0 AS u, max(g.mx) AS mx,
+        ${d.listAgg(raw('g.tss'))} AS tss FROM (${perIdent}) g JOIN identities i ON i.key = g.ident GROUP BY i.profile_id)`;
+    });
+    const [first] = this.leaves as [Leaf];
+    const driver =
+      this.leaves.length === 1
+        ? raw(`${first.alias} JOIN profiles p ON p.id = ${first.alias}.pid`)
+        : sql`(${join(
+            this.leaves.map((l) => raw(`SELECT pid FROM ${l.alias}`)),
+            ' UNION ',
+          )}) d JOIN profiles p ON p.id = d.pid`;
+    const joins = join(
+      (this.leaves.length === 1 ? [] : this.leaves).map((l) => raw(` LEFT JOIN ${l.alias} ON ${l.alias}.pid = p.id`)),
+      '',
+    );
+    const active = this.leaves.map((l) =>
+      l.node.window?.kind === 'within' && l.exitsMatter
+        ? raw(`${l.alias}.pid IS NOT NULL`)
+        : sql`coalesce(${raw(l.alias)}.mx > ${now}, FALSE)`,
+    );
+    const columns = this.leaves.map((l, i) => raw(`${l.alias}.tss AS h${i + 1}`));
+    const query = sql`WITH ${join(ctes, ', ')} SELECT p.id AS profile_id, ${join(columns, ', ')}
+      FROM ${driver}${this.usesTraits ? d.profileJoin : raw('')}${joins}
+      WHERE (${predicate}) IS NOT FALSE OR ${join(active, ' OR ')}`;
+    return { query, leaves: this.leaves.map((l) => ({ name: l.node.name as string, type: l.node.type ?? null })) };
+  }
+
+  /** The events a leaf can count now or later: its window without the upper end (`ts <= now`). */
+  private scope(node: EventCondition): Fragment {
+    const d = this.d;
+    const w = node.window;
+    if (w === undefined) return raw('TRUE');
+    if (w.kind === 'within') return sql`e.ts > ${d.int(this.now - durationMs(w.amount, w.unit))}`;
+    const [start, end] = between(w.start, w.end);
+    return sql`e.ts >= ${d.int(start)} AND e.ts < ${d.int(end)}`;
   }
 
   // ---- conditions: a boolean (or NULL: unsure) per profile row ----

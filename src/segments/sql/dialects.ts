@@ -49,6 +49,8 @@ export interface RuleDialect {
   hasTraitsBelow(encodedKey: string): Fragment;
   /** `a / b` as a floating-point division (`b` is never 0 where this is used). */
   divide(a: Fragment, b: Fragment): Fragment;
+  /** An aggregate: the group's values (integers, or lists made by this) as one comma-separated text. */
+  listAgg(expr: Fragment): Fragment;
 }
 
 const SMALL = 2_147_483_648;
@@ -88,6 +90,7 @@ export const sqliteRuleDialect: RuleDialect = {
       AND EXISTS (SELECT 1 FROM json_each(p.traits) j WHERE substr(j.key, 1, ${[...prefix].length}) = ${prefix}))`;
   },
   divide: (a, b) => sql`(CAST(${a} AS REAL) / ${b})`,
+  listAgg: (expr) => sql`group_concat(${expr})`,
 };
 
 /** SQLite JSON path of a place; keys are quoted (the compiler refuses keys containing `"` or `\`). */
@@ -149,6 +152,7 @@ export const postgresRuleDialect: RuleDialect = {
       AND EXISTS (SELECT 1 FROM jsonb_object_keys(t.tj) k WHERE left(k, ${[...prefix].length}::int) = ${prefix}::text))`;
   },
   divide: (a, b) => sql`(${a}::float8 / ${b})`,
+  listAgg: (expr) => sql`string_agg(${expr}::text, ',')`,
 };
 
 function pgRef(place: JsonPlace): Fragment {

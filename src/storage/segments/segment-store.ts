@@ -135,6 +135,11 @@ export interface AudienceReader {
    * `profile_id` column, and its `unsure` column when it has one (false otherwise).
    */
   selectProfiles(query: CompiledProfileQuery): Promise<Array<{ profileId: string; unsure: boolean }>>;
+  /**
+   * Run a history query compiled by the SQL fast path (its `HistoryQuery`): per row the profile id and,
+   * for each of its `columns` lists (`h1` … `hN`), the event times it holds, in no particular order.
+   */
+  selectHistories(query: CompiledProfileQuery, columns: number): Promise<Array<{ profileId: string; times: number[][] }>>;
 }
 
 /** SQL text with `?` placeholders and its parameters, built by the fast-path compiler. */

@@ -125,4 +125,13 @@ export class SqlAudienceReader implements AudienceReader {
     const rows = await this.c.all<{ profile_id: string; unsure?: number | boolean | null }>(query.sql, query.params);
     return rows.map((r) => ({ profileId: r.profile_id, unsure: r.unsure === 1 || r.unsure === true }));
   }
+
+  async selectHistories(query: CompiledProfileQuery, columns: number): Promise<Array<{ profileId: string; times: number[][] }>> {
+    const rows = await this.c.all<Record<string, string | null>>(query.sql, query.params);
+    const times = (list: string | null | undefined): number[] => (list == null || list === '' ? [] : list.split(',').map(Number));
+    return rows.map((r) => ({
+      profileId: r.profile_id as string,
+      times: Array.from({ length: columns }, (_, i) => times(r[`h${i + 1}`])),
+    }));
+  }
 }

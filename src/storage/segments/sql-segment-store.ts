@@ -310,6 +310,10 @@ export abstract class SqlSegmentStore implements SegmentStore {
   selectProfiles(query: CompiledProfileQuery): Promise<Array<{ profileId: string; unsure: boolean }>> {
     return this.reader.selectProfiles(query);
   }
+
+  selectHistories(query: CompiledProfileQuery, columns: number): Promise<Array<{ profileId: string; times: number[][] }>> {
+    return this.reader.selectHistories(query, columns);
+  }
 }
 
 /** Split DDL into statements (ours hold no semicolons inside literals), dropping `--` comment lines. */

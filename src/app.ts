@@ -187,6 +187,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       if (runner) log.truncate(runner.durableSeq);
       await audiences?.stop();
       await log.close();
+      await segmentStore.close();
       await store.close();
     },
   };

@@ -192,11 +192,13 @@ export async function seedSqliteSegments(opts: { profiles: number; eventsPerProf
           const limitSeconds = seconds(l0);
           limitDb.close();
           const opened = new SqliteStore(file);
+          const segments = new SqliteSegmentStore(opened.db);
           try {
             opened.db.prepare("INSERT INTO audience_cursors (name, value) VALUES ('events', (SELECT max(seq) FROM events))").run();
-            const measured = await measureSegment(new SqliteSegmentStore(opened.db), now, scanPreview);
+            const measured = await measureSegment(segments, now, scanPreview);
             return checkMembers({ ...counts, seedSeconds, limitSeconds, limitMembers: limit.n, ...measured });
           } finally {
+            await segments.close();
             await opened.close();
           }
         } finally {

@@ -11,7 +11,14 @@
  * events from the event table one profile at a time; profiles touched since the snapshot are read as usual.
  */
 import type { CompiledAudiences, ProfileEvent } from '../core/segments/index.ts';
-import type { AudienceTx, HistoryFilter, ProfileWrite, SegmentStore, StoredAudienceProfile } from '../storage/segments/segment-store.ts';
+import type {
+  AudienceReader,
+  AudienceTx,
+  HistoryFilter,
+  ProfileWrite,
+  SegmentStore,
+  StoredAudienceProfile,
+} from '../storage/segments/segment-store.ts';
 import type { AudiencePlan, BackfillJob } from './audience-definitions.ts';
 import { evaluateStored } from './audience-step.ts';
 import { RULE_DIALECTS } from './sql/dialects.ts';
@@ -34,6 +41,8 @@ interface FastBackfill {
 const TOUCHED_PAGE = 5000;
 
 export interface BackfillDeps {
+  /** Reads outside the runner's transactions: the snapshot (a long scan) must not hold the write lock. */
+  reader: AudienceReader;
   now: () => number;
   backend: SegmentStore['backend'];
   /** Profiles per chunk (one transaction). */
@@ -63,12 +72,21 @@ export class Backfill {
   }
 
   /**
-   * One chunk of the job, in `tx` with the job's cursor. Returns the profiles evaluated; when the job is
-   * done its targets go live and `job` becomes null (the caller reloads the definitions).
+   * Before the first chunk of a job, outside any transaction: decide whether it takes the fast path,
+   * and if so take its snapshot (see the top of this file).
+   */
+  async prepare(plan: AudiencePlan): Promise<void> {
+    if (this.job !== null && this.fast === undefined) this.fast = await this.snapshot(plan, this.job);
+  }
+
+  /**
+   * One chunk of the job (after `prepare`), in `tx` with the job's cursor. Returns the profiles
+   * evaluated; when the job is done its targets go live and `job` becomes null (the caller reloads the
+   * definitions).
    */
   async chunk(tx: AudienceTx, plan: AudiencePlan): Promise<number> {
     const job = this.job as BackfillJob;
-    if (this.fast === undefined) this.fast = await this.snapshot(tx, plan, job);
+    if (this.fast === undefined) throw new Error('Backfill.prepare() must run before the first chunk');
     if (this.fast !== null) return this.fastChunk(tx, plan, job, this.fast);
     const now = this.deps.now();
     const ids = await tx.profileIdsAfter(job.cursor, this.deps.chunk);
@@ -139,7 +157,7 @@ export class Backfill {
   }
 
   /** The candidates of a fast backfill, or null when some target does not compile (every profile is evaluated). */
-  private async snapshot(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob): Promise<FastBackfill | null> {
+  private async snapshot(plan: AudiencePlan, job: BackfillJob): Promise<FastBackfill | null> {
     const after = plan.after as CompiledAudiences;
     if (job.targets.some((t) => t.kind !== 'segment')) return null;
     const computedKeys = new Set(after.traits.map((t) => t.key));
@@ -157,18 +175,19 @@ export class Backfill {
       if (job.targets.length === 1 && segment.dependents.length === 0) history = compiled.queries.histories;
     }
     // Positions first: anything stored after them is read as "touched", so nothing falls in between.
-    const positions = await tx.latestPositions();
+    const reader = this.deps.reader;
+    const positions = await reader.latestPositions();
     const ids = new Set<string>();
     let histories: FastBackfill['histories'] = null;
     if (history !== null) {
       histories = { leaves: history.leaves, times: new Map() };
-      for (const r of await tx.selectHistories(history.query, history.leaves.length)) {
+      for (const r of await reader.selectHistories(history.query, history.leaves.length)) {
         if (r.profileId <= job.cursor) continue;
         ids.add(r.profileId);
         histories.times.set(r.profileId, r.times);
       }
     } else {
-      for (const q of queries) for (const r of await tx.selectProfiles(q)) if (r.profileId > job.cursor) ids.add(r.profileId);
+      for (const q of queries) for (const r of await reader.selectProfiles(q)) if (r.profileId > job.cursor) ids.add(r.profileId);
     }
     return {
       ids: [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),

@@ -12,9 +12,10 @@
  *    exactly once;
  * 3. in another transaction, one bounded chunk of the backfill (`audience-backfill.ts`), if one runs.
  *    When every target is a segment whose rule the SQL fast path compiles (`sql/compile-rule.ts`), the
- *    backfill first takes a snapshot: one set-based query gives the CANDIDATES (members at `now`, and profiles with an event
- *    that time alone can still make count or stop counting), and the positions of the events and merge
- *    log. Every other profile is out at `now` and stays out until new data arrives, so the reference
+ *    backfill first takes a snapshot, outside any transaction (a long scan must not hold the write
+ *    lock): one set-based query gives the CANDIDATES (members at `now`, and profiles with an event that
+ *    time alone can still make count or stop counting), and the positions of the events and merge log.
+ *    Every other profile is out at `now` and stays out until new data arrives, so the reference
  *    engine would store nothing for it: the chunks evaluate, with the same per-profile code, only the
  *    candidates, plus the profiles touched since the snapshot (events, merges: read incrementally) and
  *    those holding a membership or timer of a target. The cursor then jumps from candidate to
@@ -82,6 +83,7 @@ export class AudienceRunner {
   constructor(private readonly opts: RunnerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.backfill = new Backfill({
+      reader: opts.store,
       now: opts.now,
       backend: opts.store.backend,
       chunk: this.limits.backfillChunk,
@@ -110,6 +112,7 @@ export class AudienceRunner {
     const plan = this.plan as AudiencePlan;
     const report = await lease.run((tx) => this.realtime(tx, plan));
     if (this.backfill.job) {
+      await this.backfill.prepare(plan);
       report.backfilled = await lease.run((tx) => this.backfill.chunk(tx, plan));
       // Done: the live set is now what `after` was; reload.
       if (this.backfill.job === null) this.version = -1;

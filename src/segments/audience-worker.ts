@@ -16,8 +16,9 @@ const send = (msg: FromAudienceWorker) => port.postMessage(msg);
 
 try {
   const store = await openStore(config.storage);
+  const segmentStore = await openSegmentStore(store);
   const runner = new AudienceRunner({
-    store: await openSegmentStore(store),
+    store: segmentStore,
     now: Date.now,
     onError: (err) => send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack }),
   });
@@ -26,6 +27,7 @@ try {
     else if (msg.kind === 'stop') {
       void (async () => {
         await runner.stop();
+        await segmentStore.close();
         await store.close();
         send({ kind: 'stopped' });
         port.close();

@@ -157,6 +157,7 @@ export class World {
   async close(): Promise<void> {
     await this.runner.stop();
     await this.log.close();
+    await this.segmentStore.close();
     await this.store.close();
   }
 }

@@ -141,12 +141,17 @@ export function registerDemoCommand(program: Command): void {
 async function createExampleSegments(config: Config): Promise<void> {
   const { EXAMPLE_SEGMENTS } = await import('../../demo/example-segments.ts');
   await withStore(config, async (store) => {
-    const service = new SegmentService(await openSegmentStore(store), { now: Date.now });
-    const existing = new Set((await service.list()).map((s) => s.id));
-    for (const example of EXAMPLE_SEGMENTS) {
-      if (existing.has(example.key)) continue;
-      await service.create({ id: example.key, name: example.name, description: example.description, query: example.query });
-      process.stdout.write(`created segment ${example.key}: ${example.query}\n`);
+    const segmentStore = await openSegmentStore(store);
+    try {
+      const service = new SegmentService(segmentStore, { now: Date.now });
+      const existing = new Set((await service.list()).map((s) => s.id));
+      for (const example of EXAMPLE_SEGMENTS) {
+        if (existing.has(example.key)) continue;
+        await service.create({ id: example.key, name: example.name, description: example.description, query: example.query });
+        process.stdout.write(`created segment ${example.key}: ${example.query}\n`);
+      }
+    } finally {
+      await segmentStore.close();
     }
   });
 }

@@ -16,6 +16,8 @@ async function withSegments(command: Command, fn: (segments: SegmentService) => 
       if (!(err instanceof TesseraError)) throw err;
       process.stderr.write(`${err.code}: ${err.message}\n`);
       process.exitCode = 1;
+    } finally {
+      await segmentStore.close();
     }
   });
 }

@@ -140,6 +140,8 @@ export interface AudienceReader {
    * for each of its `columns` lists (`h1` … `hN`), the event times it holds, in no particular order.
    */
   selectHistories(query: CompiledProfileQuery, columns: number): Promise<Array<{ profileId: string; times: number[][] }>>;
+  /** The last stored event's seq and the last merge log id (0 when none): where a snapshot stands. */
+  latestPositions(): Promise<{ eventSeq: number; mergeId: number }>;
 }
 
 /** SQL text with `?` placeholders and its parameters, built by the fast-path compiler. */
@@ -177,8 +179,6 @@ export interface AudienceTx extends AudienceReader {
   dropComputedKey(key: string): Promise<void>;
   /** Record the current size of these segments in the size history. */
   recordSizes(segmentIds: readonly string[], at: number): Promise<void>;
-  /** The last stored event's seq and the last merge log id (0 when none): where a snapshot stands. */
-  latestPositions(): Promise<{ eventSeq: number; mergeId: number }>;
   /** Profiles in the id range (`afterId`, `upToId`] (no upper bound when null) that are members of, or hold a timer for, these segments. */
   holdersOf(segmentIds: readonly string[], afterId: string, upToId: string | null): Promise<string[]>;
 }

@@ -126,6 +126,13 @@ export class SqlAudienceReader implements AudienceReader {
     return rows.map((r) => ({ profileId: r.profile_id, unsure: r.unsure === 1 || r.unsure === true }));
   }
 
+  async latestPositions(): Promise<{ eventSeq: number; mergeId: number }> {
+    const rows = await this.c.all<{ e: number | string | null; m: number | string | null }>(
+      'SELECT (SELECT max(seq) FROM events) AS e, (SELECT max(id) FROM merge_log) AS m',
+    );
+    return { eventSeq: Number(rows[0]?.e ?? 0), mergeId: Number(rows[0]?.m ?? 0) };
+  }
+
   async selectHistories(query: CompiledProfileQuery, columns: number): Promise<Array<{ profileId: string; times: number[][] }>> {
     const rows = await this.c.all<Record<string, string | null>>(query.sql, query.params);
     const times = (list: string | null | undefined): number[] => (list == null || list === '' ? [] : list.split(',').map(Number));

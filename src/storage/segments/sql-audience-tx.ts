@@ -272,13 +272,6 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
     await this.c.run('DELETE FROM computed_traits WHERE id = ?', [id]);
   }
 
-  async latestPositions(): Promise<{ eventSeq: number; mergeId: number }> {
-    const rows = await this.c.all<{ e: number | string | null; m: number | string | null }>(
-      'SELECT (SELECT max(seq) FROM events) AS e, (SELECT max(id) FROM merge_log) AS m',
-    );
-    return { eventSeq: Number(rows[0]?.e ?? 0), mergeId: Number(rows[0]?.m ?? 0) };
-  }
-
   async holdersOf(segmentIds: readonly string[], afterId: string, upToId: string | null): Promise<string[]> {
     if (segmentIds.length === 0) return [];
     const upper = upToId === null ? '' : ' AND profile_id <= ?';

@@ -39,6 +39,18 @@ export abstract class SqlSegmentStore implements SegmentStore {
     return new SqlAudienceReader(this.conn, this.dialect);
   }
 
+  /**
+   * The connection for the fast path's set-based queries (`selectProfiles`, `selectHistories`): scans
+   * and sorts over millions of events, which a backend may run better elsewhere (see SQLite's).
+   */
+  protected scanConn(): SqlConn {
+    return this.conn;
+  }
+
+  private get scanner() {
+    return new SqlAudienceReader(this.scanConn(), this.dialect);
+  }
+
   async migrate(): Promise<void> {
     await this.transaction(async (c) => {
       await this.lockForMigration(c);
@@ -308,11 +320,15 @@ export abstract class SqlSegmentStore implements SegmentStore {
   }
 
   selectProfiles(query: CompiledProfileQuery): Promise<Array<{ profileId: string; unsure: boolean }>> {
-    return this.reader.selectProfiles(query);
+    return this.scanner.selectProfiles(query);
   }
 
   selectHistories(query: CompiledProfileQuery, columns: number): Promise<Array<{ profileId: string; times: number[][] }>> {
-    return this.reader.selectHistories(query, columns);
+    return this.scanner.selectHistories(query, columns);
+  }
+
+  latestPositions(): Promise<{ eventSeq: number; mergeId: number }> {
+    return this.reader.latestPositions();
   }
 }
 

@@ -4,7 +4,7 @@
  * nothing else can use the connection between BEGIN and COMMIT (the same contract as `Store.runBatch`).
  */
 import { sqliteTransaction } from '../../sqlite/sqlite-transaction.ts';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { AudienceLease } from '../segment-store.ts';
 import { SqlSegmentStore } from '../sql-segment-store.ts';
 import { SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
@@ -70,9 +70,34 @@ export class SqliteSegmentStore extends SqlSegmentStore {
     keyed: ' WITHOUT ROWID',
   };
 
-  constructor(db: Database.Database) {
+  /** See `scanConn`: opened on first use, closed with this store. */
+  private scan: { db: Database.Database; conn: SqliteConn } | null = null;
+
+  constructor(private readonly db: Database.Database) {
     super();
     this.conn = new SqliteConn(db);
+  }
+
+  /**
+   * A second, query-only connection to the same file for the fast path's scans, set for large sorts: a
+   * small page cache (SQLite's sorter keeps up to `cache_size` in memory; beyond it, it sorts in
+   * cache-sized runs and merges them, which is much faster than one huge in-memory sort) and two sorter
+   * threads. At 10M events (1.4M counted) the member query took 1.1 s this way against 2.0 s on the
+   * store's connection, whose 128 MB cache serves everything else. Its statements run outside any write
+   * transaction, so they never hold the write lock. An in-memory database has no file to share: there
+   * the store's connection is used.
+   */
+  protected override scanConn(): SqlConn {
+    if (this.scan === null) {
+      if (this.db.memory || this.db.name === '') return this.conn;
+      const scanDb = new Database(this.db.name, { fileMustExist: true });
+      scanDb.pragma('query_only = ON');
+      scanDb.pragma('busy_timeout = 5000');
+      scanDb.pragma('cache_size = -2000');
+      scanDb.pragma('threads = 2');
+      this.scan = { db: scanDb, conn: new SqliteConn(scanDb) };
+    }
+    return this.scan.conn;
   }
 
   protected transaction<T>(work: (c: SqlConn) => Promise<T>): Promise<T> {
@@ -94,6 +119,9 @@ export class SqliteSegmentStore extends SqlSegmentStore {
     };
   }
 
-  /** The connection belongs to the store, which closes it. */
-  async close(): Promise<void> {}
+  /** The store's connection belongs to the store, which closes it; the scan connection is ours. */
+  async close(): Promise<void> {
+    this.scan?.db.close();
+    this.scan = null;
+  }
 }

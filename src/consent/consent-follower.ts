@@ -12,6 +12,7 @@
  * 3. moves its cursor and deletes the applied rows in the same transaction (exactly once).
  * Calls are serialised in-process; across instances the transaction's locks serialise them.
  */
+import { decodeCarriedChanges } from '../core/consent/carried.ts';
 import { mergeConsents } from '../core/consent/merge.ts';
 import { applyConsentChanges, EMPTY_CONSENT, type ConsentChange, type ConsentState } from '../core/consent/state.ts';
 import type { PrivacyData } from '../storage/privacy/privacy-data.ts';
@@ -109,7 +110,7 @@ export class ConsentFollower {
         report.discarded++;
         continue;
       }
-      byProfile.set(profile, [...(byProfile.get(profile) ?? []), ...(JSON.parse(r.changes) as ConsentChange[])]);
+      byProfile.set(profile, [...(byProfile.get(profile) ?? []), ...decodeCarriedChanges(r.changes)]);
       report.applied++;
     }
     for (const [profile, changes] of byProfile) {

@@ -14,6 +14,7 @@
  *    consent follower applies them once that has committed.
  * `apply` is then pure over what was loaded: the same batch is decided the same way on replay.
  */
+import { encodeCarriedChanges } from '../core/consent/carried.ts';
 import { consentChangesOf } from '../core/consent/extract.ts';
 import { mergeConsents } from '../core/consent/merge.ts';
 import { DEFAULT_CONSENT_CONFIG, type ConsentConfig } from '../core/consent/purposes.ts';
@@ -80,7 +81,7 @@ export class PrivacyGate implements EventGate {
         inbox.push({
           dedupKey: JSON.stringify([e.event.sourceId, e.event.messageId]),
           identifiers: keys,
-          changes: JSON.stringify(carried),
+          changes: encodeCarriedChanges(carried),
         });
     }
     this.stored = await data.consentsOfIdentifiers([...needConsent]);

@@ -2,6 +2,7 @@
 export * from './purposes.ts';
 export * from './state.ts';
 export * from './extract.ts';
+export * from './carried.ts';
 export * from './merge.ts';
 export * from './subscriptions.ts';
 export * from './sms-keywords.ts';

@@ -85,16 +85,19 @@ const eventLeaf = fc
     if (out.name === undefined && out.type === undefined) out.name = 'Order Completed';
     return out as Condition;
   });
-const { rule } = fc.letrec<{ rule: Condition }>((tie) => ({
-  rule: fc.oneof(
-    { maxDepth: 2, depthIdentifier: 'rule' },
-    { arbitrary: eventLeaf, weight: 3 },
-    fc.record({ kind: fc.constant('trait' as const), path: fc.constantFrom('plan', 'age'), comparison: jsonComparison }),
-    fc.record({ kind: fc.constant('and' as const), conditions: fc.array(tie('rule'), { minLength: 2, maxLength: 2 }) }),
-    fc.record({ kind: fc.constant('or' as const), conditions: fc.array(tie('rule'), { minLength: 2, maxLength: 2 }) }),
-    fc.record({ kind: fc.constant('not' as const), condition: tie('rule') }),
-  ),
-}));
+/** AND / OR / NOT trees (two levels at most) of `leaf` and trait comparisons. */
+function treesOf(leaf: fc.Arbitrary<Condition>): fc.Arbitrary<Condition> {
+  return fc.letrec<{ rule: Condition }>((tie) => ({
+    rule: fc.oneof(
+      { maxDepth: 2, depthIdentifier: 'rule' },
+      { arbitrary: leaf, weight: 3 },
+      fc.record({ kind: fc.constant('trait' as const), path: fc.constantFrom('plan', 'age'), comparison: jsonComparison }),
+      fc.record({ kind: fc.constant('and' as const), conditions: fc.array(tie('rule'), { minLength: 2, maxLength: 2 }) }),
+      fc.record({ kind: fc.constant('or' as const), conditions: fc.array(tie('rule'), { minLength: 2, maxLength: 2 }) }),
+      fc.record({ kind: fc.constant('not' as const), condition: tie('rule') }),
+    ),
+  })).rule;
+}
 /** Rules built from plain counts of named events, which offer the backfill's history query more often. */
 const countLeaf = fc
   .record({ name: fc.constantFrom(...NAMES), window, comparison: reducedComparison }, { requiredKeys: ['name', 'comparison'] })
@@ -103,17 +106,7 @@ const countLeaf = fc
     for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = v;
     return out as Condition;
   });
-const { countRule } = fc.letrec<{ countRule: Condition }>((tie) => ({
-  countRule: fc.oneof(
-    { maxDepth: 2, depthIdentifier: 'countRule' },
-    { arbitrary: countLeaf, weight: 3 },
-    fc.record({ kind: fc.constant('trait' as const), path: fc.constantFrom('plan', 'age'), comparison: jsonComparison }),
-    fc.record({ kind: fc.constant('and' as const), conditions: fc.array(tie('countRule'), { minLength: 2, maxLength: 2 }) }),
-    fc.record({ kind: fc.constant('or' as const), conditions: fc.array(tie('countRule'), { minLength: 2, maxLength: 2 }) }),
-    fc.record({ kind: fc.constant('not' as const), condition: tie('countRule') }),
-  ),
-}));
-const rules = fc.oneof(rule, countRule).map((r) => structuredClone(r));
+const rules = fc.oneof(treesOf(eventLeaf), treesOf(countLeaf)).map((r) => structuredClone(r));
 
 // ---- histories ----
 

@@ -8,8 +8,7 @@
  * we decide on but is still a known name, so it is not reported as unknown).
  */
 import Type, { type Static } from 'typebox';
-import { Value } from 'typebox/value';
-import { schemaProblems, type RuleProblem } from '../segments/schema-problems.ts';
+import { compiledCheck, schemaProblems, type RuleProblem } from '../segments/schema-problems.ts';
 
 const closed = { additionalProperties: false } as const;
 const PURPOSE_ID = '^[a-z][a-z0-9_]*$';
@@ -48,6 +47,7 @@ export const ConsentConfigSchema = Type.Object(
   },
   { ...closed, description: 'Consent purposes, category aliases and channel defaults.' },
 );
+const checkConsentConfig = compiledCheck(ConsentConfigSchema);
 export type ConsentConfig = Static<typeof ConsentConfigSchema>;
 
 /** The built-in purposes. Analytics is allowed until refused; every marketing purpose needs a choice. */
@@ -92,7 +92,7 @@ export type ValidatedConfig = { ok: true; value: ConsentConfig } | { ok: false; 
 
 /** Check consent config received as JSON: the schema, then unique purpose ids and aliases to known purposes. */
 export function validateConsentConfig(json: unknown): ValidatedConfig {
-  if (!Value.Check(ConsentConfigSchema, json)) return { ok: false, problems: schemaProblems(ConsentConfigSchema, json) };
+  if (!checkConsentConfig(json)) return { ok: false, problems: schemaProblems(ConsentConfigSchema, json) };
   const problems: RuleProblem[] = [];
   const ids = new Set<string>();
   json.purposes.forEach((p, i) => {

@@ -12,9 +12,8 @@
  * each, unless their `unlessPurpose` is allowed.
  */
 import Type, { type Static } from 'typebox';
-import { Value } from 'typebox/value';
 import { findPurpose, type ConsentConfig } from '../consent/purposes.ts';
-import { schemaProblems, type RuleProblem } from '../segments/schema-problems.ts';
+import { compiledCheck, schemaProblems, type RuleProblem } from '../segments/schema-problems.ts';
 
 const closed = { additionalProperties: false } as const;
 
@@ -43,6 +42,7 @@ export const CollectionPolicySchema = Type.Object(
   },
   { ...closed, description: "A source's collection policy." },
 );
+const checkCollectionPolicy = compiledCheck(CollectionPolicySchema);
 export type CollectionPolicy = Static<typeof CollectionPolicySchema>;
 
 /** What a source without a policy does: store everything. */
@@ -54,7 +54,7 @@ export type ValidatedPolicy = { ok: true; value: CollectionPolicy } | { ok: fals
 
 /** Check a policy received as JSON: the schema, safe paths, and purposes the config defines. */
 export function validateCollectionPolicy(json: unknown, config: ConsentConfig): ValidatedPolicy {
-  if (!Value.Check(CollectionPolicySchema, json)) return { ok: false, problems: schemaProblems(CollectionPolicySchema, json) };
+  if (!checkCollectionPolicy(json)) return { ok: false, problems: schemaProblems(CollectionPolicySchema, json) };
   const problems: RuleProblem[] = [];
   const known = (id: string | undefined, path: string) => {
     if (id !== undefined && findPurpose(config, id) === undefined) problems.push({ path, message: `unknown purpose '${id}'` });

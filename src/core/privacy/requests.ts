@@ -10,9 +10,8 @@
  * start counts an attempt); finished is final. The legal deadline is 30 days after receipt.
  */
 import Type, { type Static } from 'typebox';
-import { Value } from 'typebox/value';
 import { standardise } from '../identity/identifiers.ts';
-import { schemaProblems, type RuleProblem } from '../segments/schema-problems.ts';
+import { compiledCheck, schemaProblems, type RuleProblem } from '../segments/schema-problems.ts';
 
 const closed = { additionalProperties: false } as const;
 export const DEADLINE_MS = 30 * 86_400_000;
@@ -47,6 +46,7 @@ export const PrivacyRequestBodySchema = Type.Object(
   },
   { ...closed, description: 'A privacy request as submitted to the API.' },
 );
+const checkPrivacyRequestBody = compiledCheck(PrivacyRequestBodySchema);
 export type PrivacyRequestBody = Static<typeof PrivacyRequestBodySchema>;
 
 export interface PrivacyRequest {
@@ -77,7 +77,7 @@ export type ValidatedBody = { ok: true; value: PrivacyRequestBody } | { ok: fals
 
 /** Check a request body; the subject comes back standardised (e-mail lower-cased, phone E.164). */
 export function validatePrivacyRequestBody(json: unknown): ValidatedBody {
-  if (!Value.Check(PrivacyRequestBodySchema, json)) return { ok: false, problems: schemaProblems(PrivacyRequestBodySchema, json) };
+  if (!checkPrivacyRequestBody(json)) return { ok: false, problems: schemaProblems(PrivacyRequestBodySchema, json) };
   const s = standardise(json.subject.type, json.subject.value);
   if (!s.ok) return { ok: false, problems: [{ path: '/subject/value', message: s.warning?.detail ?? 'the value is empty' }] };
   return { ok: true, value: { ...json, subject: { type: json.subject.type, value: s.identifier.value } } };

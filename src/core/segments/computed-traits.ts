@@ -13,11 +13,10 @@
  * happened" work exactly as for segments (see evaluate.ts).
  */
 import Type, { type Static } from 'typebox';
-import { Value } from 'typebox/value';
 import { EVENT_TYPES } from '../event/event.ts';
 import { RULE_DEFS, WindowSchema, type Validated } from './definition.ts';
 import type { ProfileEvent } from './profile.ts';
-import { schemaProblems } from './schema-problems.ts';
+import { compiledCheck, schemaProblems } from './schema-problems.ts';
 import { average, distinctPlain, extreme, mostFrequent, propertyValues, sum } from './reducers.ts';
 import { IGNORE_MARKS, selectEvents } from './select.ts';
 
@@ -68,12 +67,13 @@ export const ComputedTraitSchema = Type.Cyclic(
   'ComputedTrait',
   { description: 'A trait computed from the events of a profile.' },
 );
+const checkComputedTrait = compiledCheck(ComputedTraitSchema);
 export type ComputedTraitDefinition = Static<typeof ComputedTraitSchema>;
 export type ComputedTraitKind = ComputedTraitDefinition['kind'];
 
 /** Check a computed trait definition received as JSON. */
 export function validateComputedTrait(json: unknown): Validated<ComputedTraitDefinition> {
-  if (!Value.Check(ComputedTraitSchema, json)) {
+  if (!checkComputedTrait(json)) {
     return { ok: false, problems: schemaProblems(ComputedTraitSchema, json) };
   }
   if (json.event.name === undefined && json.event.type === undefined) {

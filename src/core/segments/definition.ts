@@ -9,9 +9,8 @@
  *   on other events, whose window may be relative to that event (`within(parent: 1 hours)`).
  */
 import Type, { type Static } from 'typebox';
-import { Value } from 'typebox/value';
 import { EVENT_TYPES } from '../event/event.ts';
-import { schemaProblems, type RuleProblem } from './schema-problems.ts';
+import { compiledCheck, schemaProblems, type RuleProblem } from './schema-problems.ts';
 import { ISO_INSTANT_PATTERN, parseInstant, TIME_UNITS } from './time.ts';
 
 const closed = { additionalProperties: false } as const;
@@ -138,6 +137,7 @@ export const RULE_DEFS = {
 };
 
 export const ConditionSchema = Type.Cyclic(RULE_DEFS, 'Condition', { description: 'A segment rule.' });
+const isCondition = compiledCheck(ConditionSchema);
 export const FilterSchema = Type.Cyclic(RULE_DEFS, 'Filter', { description: 'A per-event filter (`.where`).' });
 
 export type Condition = Static<typeof ConditionSchema>;
@@ -156,6 +156,7 @@ export const SegmentDefinitionSchema = Type.Object(
   },
   { ...closed, description: 'A named segment and its rule.' },
 );
+const checkSegmentDefinition = compiledCheck(SegmentDefinitionSchema);
 export type SegmentDefinition = Static<typeof SegmentDefinitionSchema>;
 
 export type { RuleProblem } from './schema-problems.ts';
@@ -163,7 +164,7 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; problems: RuleP
 
 /** Check a rule received as JSON: the schema first, then what a schema cannot say. */
 export function validateRule(json: unknown): Validated<Condition> {
-  if (!Value.Check(ConditionSchema, json)) return { ok: false, problems: schemaProblems(ConditionSchema, json) };
+  if (!isCondition(json)) return { ok: false, problems: schemaProblems(ConditionSchema, json) };
   const problems: RuleProblem[] = [];
   checkCondition(json, '', problems);
   return problems.length === 0 ? { ok: true, value: json } : { ok: false, problems };
@@ -171,7 +172,7 @@ export function validateRule(json: unknown): Validated<Condition> {
 
 /** Check a segment definition received as JSON; a rule may not include its own segment. */
 export function validateSegmentDefinition(json: unknown): Validated<SegmentDefinition> {
-  if (!Value.Check(SegmentDefinitionSchema, json)) {
+  if (!checkSegmentDefinition(json)) {
     return { ok: false, problems: schemaProblems(SegmentDefinitionSchema, json) };
   }
   const problems: RuleProblem[] = [];

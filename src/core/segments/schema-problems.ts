@@ -5,8 +5,20 @@
  * follow the alternative the value names and report only that alternative's problems, each with a
  * JSON pointer to the offending field.
  */
-import type { TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
+
+/**
+ * `Value.Check(schema, value)`, compiled on first use: TypeBox generates the checking code once. For a
+ * segment rule (a cyclic schema) that is ~0.002 ms a check against ~2.6 ms interpreted, and definitions
+ * are checked whenever the set is compiled: by every create, update and preview, and by the audience
+ * runner on every definition change (50 segments: ~130 ms a time, interpreted).
+ */
+export function compiledCheck<T extends TSchema>(schema: T): (value: unknown) => value is Static<T> {
+  let validator: ReturnType<typeof Compile> | undefined;
+  return (value: unknown): value is Static<T> => (validator ??= Compile(schema as TSchema)).Check(value);
+}
 
 export interface RuleProblem {
   /** JSON pointer into the submitted value. */

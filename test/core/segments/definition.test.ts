@@ -3,8 +3,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Value } from 'typebox/value';
 import { ConditionSchema, referencedSegments, validateRule, validateSegmentDefinition } from '../../../src/core/segments/definition.ts';
 import { rule } from './builders.ts';
+import { rules, wideVocabulary } from './arbitraries.ts';
+import { compiledCheck } from '../../../src/core/segments/schema-problems.ts';
 
 const count = { fn: 'count' };
 const atLeastOne = { op: '>=', value: 1 };
@@ -151,5 +155,42 @@ describe('segment definitions', () => {
     assert.deepEqual(result, { ok: false, problems: [{ path: '/rule/condition/id', message: 'must not have fewer than 1 characters' }] });
     const missing = validateSegmentDefinition({ id: 's', rule: { kind: 'segment', id: 'x' } });
     assert.deepEqual(missing, { ok: false, problems: [{ path: '', message: 'must have required properties name' }] });
+  });
+});
+
+describe('the compiled schema check', () => {
+  /** A rule with one node changed: a value replaced, a key dropped or added, anywhere in the tree. */
+  const mutated = fc
+    .tuple(rules(wideVocabulary), fc.nat(), fc.anything({ maxDepth: 1 }), fc.constantFrom('replace', 'drop', 'add'))
+    .map(([r, at, value, how]) => {
+      const copy = structuredClone(r) as unknown;
+      const nodes: Array<Record<string, unknown>> = [];
+      const visit = (v: unknown) => {
+        if (typeof v !== 'object' || v === null) return;
+        if (!Array.isArray(v)) nodes.push(v as Record<string, unknown>);
+        for (const child of Object.values(v)) visit(child);
+      };
+      visit(copy);
+      const node = nodes[at % nodes.length] as Record<string, unknown>;
+      const keys = Object.keys(node);
+      const key = keys[at % Math.max(1, keys.length)] ?? 'kind';
+      if (how === 'replace') node[key] = value;
+      else if (how === 'drop') delete node[key];
+      else node.extra = value;
+      return copy;
+    });
+
+  it('agrees with the interpreted check on valid rules, altered rules and arbitrary values', () => {
+    const compiled = compiledCheck(ConditionSchema);
+    let valid = 0;
+    fc.assert(
+      fc.property(fc.oneof(rules(wideVocabulary), mutated, fc.anything()), (json) => {
+        const expected = Value.Check(ConditionSchema, json);
+        assert.equal(compiled(json), expected);
+        if (expected) valid++;
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(valid > 50, 'enough valid rules to compare');
   });
 });

@@ -10,7 +10,7 @@ import type { ComputedTraitDefinition, Condition, ProfileEvent, TimerRow } from 
 export type AudienceStatus = 'computing' | 'live' | 'failed';
 
 /** What segments and computed traits share: a definition being computed, and the one that is live. */
-interface AudienceRecordBase {
+export interface AudienceRecordBase {
   id: string;
   name: string;
   /** Bumped whenever the definition changes; a backfill finishes only for the generation it computed. */

@@ -4,6 +4,7 @@
  */
 import type {
   AudienceEvent,
+  AudienceRecordBase,
   AudienceLease,
   CompiledProfileQuery,
   ComputedTraitPatch,
@@ -22,6 +23,15 @@ import { SEGMENT_MIGRATIONS, type SegmentDdlTypes } from './segment-migrations.t
 export const DEFINITIONS_VERSION = 'definitions';
 
 const json = (v: unknown) => JSON.stringify(v);
+
+/** The two tables of definitions: same bookkeeping, different definitions. */
+type DefinitionTable = 'segments' | 'computed_traits';
+
+/** A definition edited at `at`: a changed one gets a new generation and computes again; otherwise it stays as it was. */
+function afterEdit(current: AudienceRecordBase, changed: boolean, at: number): Partial<AudienceRecordBase> {
+  if (!changed) return { updatedAt: at };
+  return { generation: current.generation + 1, status: 'computing', progress: 0, error: null, liveAt: null, updatedAt: at };
+}
 
 export abstract class SqlSegmentStore implements SegmentStore {
   abstract readonly backend: 'sqlite' | 'postgres';
@@ -109,33 +119,19 @@ export abstract class SqlSegmentStore implements SegmentStore {
   }
 
   async getSegment(id: string): Promise<SegmentRecord | null> {
-    const row = (await this.conn.all<SegmentRow>('SELECT * FROM segments WHERE id = ? AND deleted = ?', [id, this.dialect.bool(false)]))[0];
-    return row ? toSegment(row) : null;
+    return (await this.definitionRows<SegmentRow>(this.conn, 'segments', id)).map(toSegment)[0] ?? null;
   }
 
   async listSegments(): Promise<SegmentRecord[]> {
-    const rows = await this.conn.all<SegmentRow>('SELECT * FROM segments WHERE deleted = ? ORDER BY created_at, id', [
-      this.dialect.bool(false),
-    ]);
-    return rows.map(toSegment);
+    return (await this.definitionRows<SegmentRow>(this.conn, 'segments')).map(toSegment);
   }
 
   async updateSegment(id: string, patch: SegmentPatch, at: number): Promise<SegmentRecord | null> {
     return this.transaction(async (c) => {
-      const row = (await c.all<SegmentRow>('SELECT * FROM segments WHERE id = ? AND deleted = ?', [id, this.dialect.bool(false)]))[0];
-      if (!row) return null;
-      const current = toSegment(row);
+      const [current] = (await this.definitionRows<SegmentRow>(c, 'segments', id)).map(toSegment);
+      if (!current) return null;
       const ruleChanged = patch.rule !== undefined && json(patch.rule) !== json(current.rule);
-      const next: SegmentRecord = {
-        ...current,
-        ...patch,
-        generation: current.generation + (ruleChanged ? 1 : 0),
-        status: ruleChanged ? 'computing' : current.status,
-        progress: ruleChanged ? 0 : current.progress,
-        error: ruleChanged ? null : current.error,
-        liveAt: ruleChanged ? null : current.liveAt,
-        updatedAt: at,
-      };
+      const next: SegmentRecord = { ...current, ...patch, ...afterEdit(current, ruleChanged, at) };
       await c.run(
         `UPDATE segments SET name = ?, description = ?, query = ?, rule = ?, generation = ?, status = ?, progress = ?, error = ?,
            updated_at = ?, live_at = ? WHERE id = ?`,
@@ -158,17 +154,8 @@ export abstract class SqlSegmentStore implements SegmentStore {
     });
   }
 
-  async deleteSegment(id: string, at: number): Promise<boolean> {
-    return this.transaction(async (c) => {
-      const n = await c.run('UPDATE segments SET deleted = ?, updated_at = ? WHERE id = ? AND deleted = ?', [
-        this.dialect.bool(true),
-        at,
-        id,
-        this.dialect.bool(false),
-      ]);
-      if (n > 0) await this.bump(c);
-      return n > 0;
-    });
+  deleteSegment(id: string, at: number): Promise<boolean> {
+    return this.markDeleted('segments', id, at);
   }
 
   async createComputedTrait(t: ComputedTraitRecord): Promise<boolean> {
@@ -197,37 +184,19 @@ export abstract class SqlSegmentStore implements SegmentStore {
   }
 
   async getComputedTrait(id: string): Promise<ComputedTraitRecord | null> {
-    const row = (
-      await this.conn.all<ComputedTraitRow>('SELECT * FROM computed_traits WHERE id = ? AND deleted = ?', [id, this.dialect.bool(false)])
-    )[0];
-    return row ? toComputedTrait(row) : null;
+    return (await this.definitionRows<ComputedTraitRow>(this.conn, 'computed_traits', id)).map(toComputedTrait)[0] ?? null;
   }
 
   async listComputedTraits(): Promise<ComputedTraitRecord[]> {
-    const rows = await this.conn.all<ComputedTraitRow>('SELECT * FROM computed_traits WHERE deleted = ? ORDER BY created_at, id', [
-      this.dialect.bool(false),
-    ]);
-    return rows.map(toComputedTrait);
+    return (await this.definitionRows<ComputedTraitRow>(this.conn, 'computed_traits')).map(toComputedTrait);
   }
 
   async updateComputedTrait(id: string, patch: ComputedTraitPatch, at: number): Promise<ComputedTraitRecord | null> {
     return this.transaction(async (c) => {
-      const row = (
-        await c.all<ComputedTraitRow>('SELECT * FROM computed_traits WHERE id = ? AND deleted = ?', [id, this.dialect.bool(false)])
-      )[0];
-      if (!row) return null;
-      const current = toComputedTrait(row);
+      const [current] = (await this.definitionRows<ComputedTraitRow>(c, 'computed_traits', id)).map(toComputedTrait);
+      if (!current) return null;
       const changed = patch.definition !== undefined && json(patch.definition) !== json(current.definition);
-      const next: ComputedTraitRecord = {
-        ...current,
-        ...patch,
-        generation: current.generation + (changed ? 1 : 0),
-        status: changed ? 'computing' : current.status,
-        progress: changed ? 0 : current.progress,
-        error: changed ? null : current.error,
-        liveAt: changed ? null : current.liveAt,
-        updatedAt: at,
-      };
+      const next: ComputedTraitRecord = { ...current, ...patch, ...afterEdit(current, changed, at) };
       await c.run(
         `UPDATE computed_traits SET name = ?, definition = ?, generation = ?, status = ?, progress = ?, error = ?, updated_at = ?, live_at = ?
          WHERE id = ?`,
@@ -238,9 +207,22 @@ export abstract class SqlSegmentStore implements SegmentStore {
     });
   }
 
-  async deleteComputedTrait(id: string, at: number): Promise<boolean> {
+  deleteComputedTrait(id: string, at: number): Promise<boolean> {
+    return this.markDeleted('computed_traits', id, at);
+  }
+
+  /** The rows not deleted of a definitions table (one id, or all of them oldest first). */
+  private definitionRows<Row>(c: SqlConn, table: DefinitionTable, id?: string): Promise<Row[]> {
+    const live = this.dialect.bool(false);
+    return id === undefined
+      ? c.all<Row>(`SELECT * FROM ${table} WHERE deleted = ? ORDER BY created_at, id`, [live])
+      : c.all<Row>(`SELECT * FROM ${table} WHERE id = ? AND deleted = ?`, [id, live]);
+  }
+
+  /** Mark a definition deleted (the runner removes its rows, then the record). */
+  private markDeleted(table: DefinitionTable, id: string, at: number): Promise<boolean> {
     return this.transaction(async (c) => {
-      const n = await c.run('UPDATE computed_traits SET deleted = ?, updated_at = ? WHERE id = ? AND deleted = ?', [
+      const n = await c.run(`UPDATE ${table} SET deleted = ?, updated_at = ? WHERE id = ? AND deleted = ?`, [
         this.dialect.bool(true),
         at,
         id,

@@ -46,7 +46,14 @@ export interface RunnerLimits {
   backfillChunk: number;
 }
 
-export const DEFAULT_LIMITS: RunnerLimits = { events: 500, merges: 50, timers: 500, backfillChunk: 1000 };
+export const DEFAULT_LIMITS: Omit<RunnerLimits, 'backfillChunk'> = { events: 500, merges: 50, timers: 500 };
+
+/**
+ * Profiles per backfill transaction by default. On SQLite a chunk holds the one write lock that the
+ * processor's commits need, so chunks stay small. On PostgreSQL a chunk blocks no other writer, and each
+ * costs a dozen round trips: 5,000 profiles a chunk took a 3M-event backfill from 3.6–4.0 s to 3.0–3.2 s.
+ */
+const BACKFILL_CHUNK: Record<SegmentStore['backend'], number> = { sqlite: 1000, postgres: 5000 };
 
 export interface RunnerOptions {
   store: SegmentStore;
@@ -81,7 +88,7 @@ export class AudienceRunner {
   private readonly limits: RunnerLimits;
 
   constructor(private readonly opts: RunnerOptions) {
-    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.limits = { ...DEFAULT_LIMITS, backfillChunk: BACKFILL_CHUNK[opts.store.backend], ...opts.limits };
     this.backfill = new Backfill({
       reader: opts.store,
       now: opts.now,

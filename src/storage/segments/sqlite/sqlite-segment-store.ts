@@ -4,6 +4,7 @@
  * nothing else can use the connection between BEGIN and COMMIT (the same contract as `Store.runBatch`).
  */
 import { sqliteTransaction } from '../../sqlite/sqlite-transaction.ts';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AudienceLease } from '../segment-store.ts';
 import { SqlSegmentStore } from '../sql-segment-store.ts';
@@ -73,9 +74,13 @@ export class SqliteSegmentStore extends SqlSegmentStore {
   /** See `scanConn`: opened on first use, closed with this store. */
   private scan: { db: Database.Database; conn: SqliteConn } | null = null;
 
-  constructor(private readonly db: Database.Database) {
+  /** The store's file, resolved now: a relative name must not follow a later change of directory. */
+  private readonly file: string | null;
+
+  constructor(db: Database.Database) {
     super();
     this.conn = new SqliteConn(db);
+    this.file = db.memory || db.name === '' ? null : path.resolve(db.name);
   }
 
   /**
@@ -89,8 +94,8 @@ export class SqliteSegmentStore extends SqlSegmentStore {
    */
   protected override scanConn(): SqlConn {
     if (this.scan === null) {
-      if (this.db.memory || this.db.name === '') return this.conn;
-      const scanDb = new Database(this.db.name, { fileMustExist: true });
+      if (this.file === null) return this.conn;
+      const scanDb = new Database(this.file, { fileMustExist: true });
       scanDb.pragma('query_only = ON');
       scanDb.pragma('busy_timeout = 5000');
       scanDb.pragma('cache_size = -2000');

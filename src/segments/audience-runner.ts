@@ -3,13 +3,15 @@
  *
  * Strategy: one follower, the only writer of memberships, timers and computed values. Each step:
  * 1. reload the definitions when their version moved (purge deleted ones, start or resume a backfill);
- * 2. in ONE transaction: read the merge log and the events after its cursors, and take the timers due
- *    by `now`; group what happened by profile (an event → its identifier's current profile; a merge or
- *    unmerge → `all` for the profiles it names, absorbed ids leave every segment; a due timer → its
- *    targets); load each profile's traits, history (cut to what the definitions read), memberships and
- *    computed values; evaluate (`evaluateProfile`); write memberships, audience events, timers,
- *    computed values and the cursors. A crash before the commit replays the step, after it never:
- *    exactly once;
+ * 2. on ONE snapshot, holding no write lock: read the merge log and the events after its cursors, and
+ *    the timers due by `now`; group what happened by profile (an event → its identifier's current
+ *    profile; a merge or unmerge → `all` for the profiles it names, absorbed ids leave every segment; a
+ *    due timer → its targets); load each profile's traits, history (cut to what the definitions read),
+ *    memberships and computed values. Evaluate (`evaluateProfile`) with no transaction open. Then in ONE
+ *    short write transaction, after checking that the cursors have not moved: remove the due timers,
+ *    write memberships, audience events, timers, computed values (of profiles that still exist) and the
+ *    cursors. A crash before the commit replays the step, after it never: exactly once. Loading and
+ *    evaluating is most of a step: on SQLite the processor's commits no longer wait for it;
  * 3. in another transaction, one bounded chunk of the backfill (`audience-backfill.ts`), if one runs.
  *    When every target is a segment whose rule the SQL fast path compiles (`sql/compile-rule.ts`), the
  *    backfill first takes a snapshot, outside any transaction (a long scan must not hold the write
@@ -29,7 +31,14 @@
  * `now` is injected: tests drive `step()` with their own clock and never sleep.
  */
 import { dueBatches, historyNeeds } from '../core/segments/index.ts';
-import type { AudienceLease, AudienceTx, HistoryFilter, ProfileWrite, SegmentStore } from '../storage/segments/segment-store.ts';
+import type {
+  AudienceLease,
+  AudienceView,
+  HistoryFilter,
+  ProfileWrite,
+  SegmentStore,
+  StoredAudienceProfile,
+} from '../storage/segments/segment-store.ts';
 import { planAudiences, signatureOf, type AudiencePlan, type BackfillJob } from './audience-definitions.ts';
 import { changedTraitsOf, evaluateStored, TriggerSet } from './audience-step.ts';
 import { Backfill } from './audience-backfill.ts';
@@ -117,7 +126,7 @@ export class AudienceRunner {
     const version = await lease.definitionsVersion();
     if (version !== this.version || this.plan === null) await this.reload(lease, version);
     const plan = this.plan as AudiencePlan;
-    const report = await lease.run((tx) => this.realtime(tx, plan));
+    const report = await this.realtime(lease, plan);
     if (this.backfill.job) {
       await this.backfill.prepare(plan);
       report.backfilled = await lease.run((tx) => this.backfill.chunk(tx, plan));
@@ -175,24 +184,68 @@ export class AudienceRunner {
     this.version = version;
   }
 
-  private async realtime(tx: AudienceTx, plan: AudiencePlan): Promise<StepReport> {
+  /**
+   * One real-time step in two parts. First, on one snapshot and without the write lock: the merges and
+   * events after the cursors, the due timers, and the state of every profile they touch, evaluated here.
+   * Then, in a short write transaction: what that decided. Between the two, the processor may commit;
+   * what it adds comes after the cursors, so the next step sees it. Two things are checked again in the
+   * write: the cursors (another runner on the same SQLite file may have taken the step: this one is then
+   * dropped, not written twice) and that each profile still exists (an erasure or a merge may have removed
+   * it meanwhile: its writes are dropped, and the merge log or the erasure has said what happens to it).
+   */
+  private async realtime(lease: AudienceLease, plan: AudiencePlan): Promise<StepReport> {
     const now = this.opts.now();
-    const mergeCursor = await tx.cursor(MERGES_CURSOR);
-    const eventCursor = await tx.cursor(EVENTS_CURSOR);
-    const merges = await tx.mergesAfter(mergeCursor, this.limits.merges);
-    const events = await tx.eventsAfter(eventCursor, this.limits.events);
-    const timers = await tx.takeDueTimers(now, this.limits.timers);
+    const seen = await lease.read((view) => this.observe(view, now));
+    const { merges, events, timers, absorbed, work, states } = seen;
     const report: StepReport = { events: events.length, merges: merges.length, timers: timers.length, profiles: 0, backfilled: 0 };
     if (merges.length + events.length + timers.length === 0) return report;
 
+    const gone: string[] = [];
+    const writes: ProfileWrite[] = [];
+    for (const [profileId, stored] of states) {
+      const entry = work.byProfile.get(profileId);
+      // Absorbed by a merge, or erased: it leaves every segment and its timers and values go.
+      if (!stored.exists) gone.push(profileId);
+      else if (entry)
+        writes.push(evaluateStored(this.backfill.compiledFor(profileId, plan), stored, entry.triggers, now, plan.publish, entry.cause));
+    }
+    const written = await lease.run(async (tx) => {
+      const [mergeCursor, eventCursor] = await Promise.all([tx.cursor(MERGES_CURSOR), tx.cursor(EVENTS_CURSOR)]);
+      if (mergeCursor !== seen.mergeCursor || eventCursor !== seen.eventCursor) return null;
+      await tx.removeTimers(timers);
+      for (const profileId of gone) await tx.dropProfile(profileId, now, plan.publish, absorbed.has(profileId) ? 'merge' : 'profile_gone');
+      const live = await tx.existingProfiles(writes.map((w) => w.profileId));
+      const kept = writes.filter((w) => live.has(w.profileId));
+      await tx.apply(kept);
+      const lastMerge = merges[merges.length - 1];
+      const lastEvent = events[events.length - 1];
+      if (lastMerge) await tx.setCursor(MERGES_CURSOR, lastMerge.id);
+      if (lastEvent) await tx.setCursor(EVENTS_CURSOR, lastEvent.seq);
+      return kept.length;
+    });
+    if (written === null) return { events: 0, merges: 0, timers: 0, profiles: 0, backfilled: 0 };
+    report.profiles = written;
+    return report;
+  }
+
+  /** The reading half of a real-time step: what happened after the cursors, and the state of the profiles it touches. */
+  private async observe(view: AudienceView, now: number) {
+    const mergeCursor = await view.cursor(MERGES_CURSOR);
+    const eventCursor = await view.cursor(EVENTS_CURSOR);
+    const merges = await view.mergesAfter(mergeCursor, this.limits.merges);
+    const events = await view.eventsAfter(eventCursor, this.limits.events);
+    const timers = await view.dueTimers(now, this.limits.timers);
     const work = new TriggerSet();
     const absorbed = new Set<string>();
+    const nothing = { mergeCursor, eventCursor, merges, events, timers, absorbed, work, states: new Map<string, StoredAudienceProfile>() };
+    if (merges.length + events.length + timers.length === 0) return nothing;
+
     for (const m of merges) {
       if (m.kind !== 'unmerge') m.otherIds.forEach((id) => absorbed.add(id));
       for (const id of [m.profileId, ...m.otherIds]) work.add(id, { kind: 'all' }, 'merge');
     }
     const kept = events.filter((e) => !e.restricted && e.ident !== null);
-    const owners = await tx.profilesOfIdents([...new Set(kept.map((e) => e.ident as string))]);
+    const owners = await view.profilesOfIdents([...new Set(kept.map((e) => e.ident as string))]);
     const byProfile = new Map<string, { names: Array<string | null>; traits: Set<string> }>();
     for (const e of kept) {
       const profileId = owners.get(e.ident as string);
@@ -215,26 +268,8 @@ export class AudienceRunner {
     for (const [profileId, t] of timerTriggers) {
       work.add(profileId, { kind: 'timer', segmentIds: [...t.segmentIds], traitIds: [...t.traitIds] }, 'timer');
     }
-
-    const states = await tx.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])], this.history);
-    const writes: ProfileWrite[] = [];
-    for (const [profileId, stored] of states) {
-      const entry = work.byProfile.get(profileId);
-      if (!stored.exists) {
-        // Absorbed by a merge, or erased: it leaves every segment and its timers and values go.
-        await tx.dropProfile(profileId, now, plan.publish, absorbed.has(profileId) ? 'merge' : 'profile_gone');
-        continue;
-      }
-      if (!entry) continue;
-      writes.push(evaluateStored(this.backfill.compiledFor(profileId, plan), stored, entry.triggers, now, plan.publish, entry.cause));
-    }
-    await tx.apply(writes);
-    report.profiles = writes.length;
-    const lastMerge = merges[merges.length - 1];
-    const lastEvent = events[events.length - 1];
-    if (lastMerge) await tx.setCursor(MERGES_CURSOR, lastMerge.id);
-    if (lastEvent) await tx.setCursor(EVENTS_CURSOR, lastEvent.seq);
-    return report;
+    const states = await view.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])], this.history);
+    return { ...nothing, states };
   }
 
   // ---- the loop ----

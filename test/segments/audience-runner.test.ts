@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { postgresTestUrl } from '../support/postgres.ts';
+import { AudienceRunner } from '../../src/segments/audience-runner.ts';
 import { at, DAY, HOUR, MINUTE, sqliteBackend, T0, World, type Backend } from './world.ts';
 
 const RECENT_BUYERS = "event('Order Completed').within(30 days).count() >= 1";
@@ -122,6 +123,66 @@ for (const { name, fresh } of backends) {
       );
       const merges = await w.store.mergeLog([fay], 10);
       assert.equal(merges.length, 1, 'the two profiles merged');
+    });
+
+    it('an event stored while the runner evaluates (between its read and its write) is taken by the next step', async () => {
+      const w = await world();
+      await w.createSegment('loyal', LOYAL);
+      w.betweenReadAndWrite(() =>
+        w.deliver({ type: 'track', userId: 'gus', event: 'Order Completed', timestamp: new Date(T0).toISOString() }),
+      );
+      await w.track('gus', 'Order Completed', T0);
+      const gus = await w.profileOf('gus');
+      assert.deepEqual(await w.members('loyal'), [gus]);
+      assert.deepEqual(await w.feed(at, gus), ['entered loyal at T0+0'], 'entered once, when the second order was seen');
+    });
+
+    it('a merge committed between the read and the write: the absorbed profile is never left in a segment', async () => {
+      const w = await world();
+      await w.createSegment('browsers', "event('Product Viewed').count() >= 1");
+      await w.track('hal', 'Signed Up', T0);
+      // While the runner evaluates the anonymous visitor's view, the visitor logs in: the two profiles merge.
+      w.betweenReadAndWrite(() =>
+        w.deliver({ type: 'identify', userId: 'hal', anonymousId: 'anon-h', timestamp: new Date(T0).toISOString() }),
+      );
+      await w.send({ type: 'track', anonymousId: 'anon-h', event: 'Product Viewed', timestamp: new Date(T0).toISOString() });
+      const hal = await w.profileOf('hal');
+      assert.deepEqual(await w.members('browsers'), [hal]);
+      assert.equal(await w.segmentStore.segmentSize('browsers'), 1);
+      const { items } = await w.segments.audienceEvents({ after: 0, limit: 100 });
+      const balance = new Map<string, number>();
+      for (const e of items) balance.set(e.profileId, (balance.get(e.profileId) ?? 0) + (e.event === 'Audience Entered' ? 1 : -1));
+      assert.deepEqual(
+        [...balance].filter(([, n]) => n !== 0),
+        [[hal, 1]],
+        'every other entry has its exit',
+      );
+    });
+
+    it('a profile erased between the read and the write: nothing is written for it', async () => {
+      const w = await world();
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await w.track('jo', 'Signed Up', T0);
+      const jo = await w.profileOf('jo');
+      w.betweenReadAndWrite(() => w.eraseProfile(jo));
+      await w.track('jo', 'Order Completed', T0);
+      assert.deepEqual(await w.members('recent-buyers'), []);
+      assert.equal(await w.segmentStore.segmentSize('recent-buyers'), 0);
+      assert.deepEqual(await w.feed(at), []);
+      assert.equal(await w.runner.nextDueAt(), null, 'no timer for the erased profile');
+    });
+
+    it('a second runner that takes the step meanwhile: the first drops its own, nothing is written twice', async () => {
+      const w = await world();
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      const other = new AudienceRunner({ store: w.segmentStore, now: () => w.now });
+      w.betweenReadAndWrite(() => other.runUntilIdle());
+      await w.track('ida', 'Order Completed', T0);
+      await other.stop();
+      const ida = await w.profileOf('ida');
+      assert.deepEqual(await w.members('recent-buyers'), [ida]);
+      assert.deepEqual(await w.feed(at, ida), ['entered recent-buyers at T0+0']);
+      assert.deepEqual(await w.runner.nextDueAt(), T0 + 30 * DAY, 'one timer, due when the order leaves the window');
     });
 
     it('restart with pending timers: the timer survives a close and fires after reopening', async () => {

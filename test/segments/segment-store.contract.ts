@@ -213,17 +213,37 @@ export function segmentStoreContract(name: string, open: () => Promise<{ store: 
       );
       assert.equal(states.get(p1)?.exists, false, 'no such profile in the profiles table');
 
-      // Due timers come out in order, once; a cancelled one never does.
+      // Due timers come out in order, and stay until removed; a cancelled one never does.
       await withLease((tx) => tx.apply([aWrite(p1, { timers: [{ target: `segment:${live.id}`, dueAt: null }] })]));
-      const due = await withLease((tx) => tx.takeDueTimers(T0 + 100, 10));
-      assert.deepEqual(
-        due.filter((r) => r.profileId === p1 || r.profileId === p2),
-        [{ profileId: p2, target: { kind: 'trait', id: 'x' }, dueAt: T0 + 5 }],
+      const lease = await s.acquireLease();
+      assert.ok(lease);
+      const due = await lease
+        .read(async (view) => [await view.dueTimers(T0 + 100, 10), await view.dueTimers(T0 + 100, 10)])
+        .finally(() => lease.release());
+      const expected = [{ profileId: p2, target: { kind: 'trait', id: 'x' }, dueAt: T0 + 5 }];
+      for (const list of due)
+        assert.deepEqual(
+          list.filter((r) => r.profileId === p1 || r.profileId === p2),
+          expected,
+        );
+      assert.equal(
+        await withLease(async (tx) => (await tx.existingProfiles([p1, p2, store.backend])).size),
+        0,
+        'none of them is a profile',
+      );
+      // A timer is removed only while it is due at the instant read: one moved since stays.
+      await withLease((tx) => tx.apply([aWrite(p2, { timers: [{ target: 'segment:moved', dueAt: T0 + 6 }] })]));
+      await withLease((tx) =>
+        tx.removeTimers([
+          { profileId: p2, target: { kind: 'trait', id: 'x' }, dueAt: T0 + 5 },
+          { profileId: p2, target: { kind: 'segment', id: 'moved' }, dueAt: T0 + 1 },
+        ]),
       );
       assert.deepEqual(
-        (await withLease((tx) => tx.takeDueTimers(T0 + 100, 10))).filter((r) => r.profileId === p2),
-        [],
+        (await withLease((tx) => tx.dueTimers(T0 + 100, 10))).filter((r) => r.profileId === p2),
+        [{ profileId: p2, target: { kind: 'segment', id: 'moved' }, dueAt: T0 + 6 }],
       );
+      await withLease((tx) => tx.apply([aWrite(p2, { timers: [{ target: 'segment:moved', dueAt: null }] })]));
 
       // Exits and a dropped profile.
       await withLease((tx) =>
@@ -280,7 +300,7 @@ export function segmentStoreContract(name: string, open: () => Promise<{ store: 
         const p = uid('p');
         await lease.run((tx) => tx.apply([aWrite(p, { timers: [{ target: 'segment:z', dueAt: 1000 }] })]));
         assert.equal(await lease.nextDueAt(), 1000);
-        await lease.run((tx) => tx.takeDueTimers(1000, 1000));
+        await lease.run((tx) => tx.apply([aWrite(p, { timers: [{ target: 'segment:z', dueAt: null }] })]));
       } finally {
         await lease.release();
       }

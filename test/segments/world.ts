@@ -51,7 +51,16 @@ export class World {
     readonly processor: Processor,
     readonly runner: AudienceRunner,
     readonly segments: SegmentService,
+    private readonly hooks: { afterRead: (() => Promise<void>) | null },
   ) {}
+
+  /**
+   * Run `hook` once, inside the runner's next real-time step, between its read and its write (as if the
+   * processor, or another runner, committed at that moment). The hook must not call the runner itself.
+   */
+  betweenReadAndWrite(hook: () => Promise<void>): void {
+    this.hooks.afterRead = hook;
+  }
 
   get now(): number {
     return this.clock.now;
@@ -84,14 +93,21 @@ export class World {
       },
     });
     await processor.init();
-    const runner = new AudienceRunner({ store: segmentStore, now: clock, limits: options.limits });
+    const hooks: { afterRead: (() => Promise<void>) | null } = { afterRead: null };
+    const runner = new AudienceRunner({ store: withReadHook(segmentStore, hooks), now: clock, limits: options.limits });
     let ids = 0;
     const segments = new SegmentService(segmentStore, { now: clock, newId: () => `seg-${++ids}` });
-    return new World(time, backend, dir, store, segmentStore, log, processor, runner, segments);
+    return new World(time, backend, dir, store, segmentStore, log, processor, runner, segments, hooks);
   }
 
   /** Messages arrive now: through the log and the processor, then the runner catches up. */
   async send(...messages: Array<Record<string, unknown>>): Promise<void> {
+    await this.deliver(...messages);
+    await this.runner.runUntilIdle();
+  }
+
+  /** Messages arrive now, through the log and the processor only (the runner is not run). */
+  async deliver(...messages: Array<Record<string, unknown>>): Promise<void> {
     await this.log.append({
       sourceId: 'src-test',
       receivedAt: this.now,
@@ -101,7 +117,6 @@ export class World {
       messages: messages.length,
     });
     while ((await this.processor.runOnce()) > 0);
-    await this.runner.runUntilIdle();
   }
 
   track(userId: string, event: string, at: number, properties: Record<string, unknown> = {}): Promise<void> {
@@ -153,6 +168,25 @@ export class World {
       .map((e) => `${e.event === 'Audience Entered' ? 'entered' : 'exited'} ${e.segmentId} at ${format(Date.parse(e.at))}`);
   }
 
+  /**
+   * What an erasure commits for one profile, as far as the runner can see: its events, identities and
+   * profile row, and every row the segment tables hold for it (`privacy-erasure.ts` does this and more).
+   */
+  async eraseProfile(profileId: string): Promise<void> {
+    const statements: Array<[string, string[]]> = [
+      ['DELETE FROM events WHERE ident IN (SELECT key FROM identities WHERE profile_id = ?)', [profileId]],
+      ['DELETE FROM identities WHERE profile_id = ?', [profileId]],
+      ['DELETE FROM profiles WHERE id = ?', [profileId]],
+      ...['segment_memberships', 'audience_events', 'audience_timers', 'computed_values', 'audience_profiles'].map(
+        (table): [string, string[]] => [`DELETE FROM ${table} WHERE profile_id = ?`, [profileId]],
+      ),
+    ];
+    for (const [sql, params] of statements) {
+      if (this.store instanceof SqliteStore) this.store.db.prepare(sql).run(...params);
+      else if (this.store instanceof PostgresStore) await this.store.pool.query(sql.replace('?', '$1'), params);
+    }
+  }
+
   /** Close everything (as a shutdown would), keeping the data. */
   async close(): Promise<void> {
     await this.runner.stop();
@@ -160,6 +194,26 @@ export class World {
     await this.segmentStore.close();
     await this.store.close();
   }
+}
+
+/** The same store, whose leases run `hooks.afterRead` (once) after a read and before the caller goes on. */
+function withReadHook(store: SegmentStore, hooks: { afterRead: (() => Promise<void>) | null }): SegmentStore {
+  const hooked = Object.create(store) as SegmentStore;
+  hooked.acquireLease = async () => {
+    const lease = await store.acquireLease();
+    if (lease === null) return null;
+    return {
+      ...lease,
+      read: async (work) => {
+        const result = await lease.read(work);
+        const hook = hooks.afterRead;
+        hooks.afterRead = null;
+        if (hook) await hook();
+        return result;
+      },
+    };
+  };
+  return hooked;
 }
 
 /** `T0+1d12h`: an instant as an offset from the scenario's start. */

@@ -150,18 +150,31 @@ export interface CompiledProfileQuery {
   params: readonly unknown[];
 }
 
-/** One runner transaction: everything it reads and writes commits together, or not at all. */
-export interface AudienceTx extends AudienceReader {
+/**
+ * What the runner reads to decide a real-time step, all from one snapshot. The runner reads through a
+ * view outside any write transaction (`AudienceLease.read`), evaluates, and only then takes the write
+ * lock to write what it decided (`AudienceLease.run`): on SQLite the processor's commits never wait while
+ * the runner loads histories and evaluates.
+ */
+export interface AudienceView extends AudienceReader {
   cursor(name: string): Promise<number>;
-  setCursor(name: string, value: number): Promise<void>;
-  job(): Promise<string | null>;
-  setJob(body: string | null): Promise<void>;
   eventsAfter(seq: number, limit: number): Promise<FollowedEvent[]>;
   mergesAfter(id: number, limit: number): Promise<FollowedMerge[]>;
   /** Identifier key → the live profile holding it. */
   profilesOfIdents(idents: readonly string[]): Promise<Map<string, string>>;
-  /** Remove and return timers due at or before `now`, earliest first. */
-  takeDueTimers(now: number, limit: number): Promise<TimerRow[]>;
+  /** Timers due at or before `now`, earliest first; they stay until `removeTimers`. */
+  dueTimers(now: number, limit: number): Promise<TimerRow[]>;
+}
+
+/** One runner transaction: everything it reads and writes commits together, or not at all. */
+export interface AudienceTx extends AudienceView {
+  setCursor(name: string, value: number): Promise<void>;
+  job(): Promise<string | null>;
+  setJob(body: string | null): Promise<void>;
+  /** Remove these timers, each only while it is still due at the same instant. */
+  removeTimers(timers: readonly TimerRow[]): Promise<void>;
+  /** Which of these profile ids are live profiles now. */
+  existingProfiles(ids: readonly string[]): Promise<Set<string>>;
   apply(writes: readonly ProfileWrite[]): Promise<void>;
   /** Remove everything the runner keeps for a profile that no longer exists; its memberships exit (published ones to the feed). */
   dropProfile(profileId: string, at: number, publish: ReadonlySet<string>, cause: string): Promise<void>;
@@ -186,6 +199,8 @@ export interface AudienceTx extends AudienceReader {
 /** The runner's right to write: on PostgreSQL a session advisory lock, so one runner is active per schema. */
 export interface AudienceLease {
   run<T>(work: (tx: AudienceTx) => Promise<T>): Promise<T>;
+  /** Read-only work on one consistent snapshot, holding no write lock (see `AudienceView`). */
+  read<T>(work: (view: AudienceView) => Promise<T>): Promise<T>;
   /** The earliest pending timer, or null. */
   nextDueAt(): Promise<number | null>;
   /** The definitions version (see `SegmentStore.definitionsVersion`). */

@@ -4,7 +4,7 @@
  * placeholders, and each backend's connection (`SqlConn`) binds it its own way and batches many rows
  * into one statement where round trips cost (PostgreSQL). Lists travel as one parameter (`inList`).
  */
-import type { TimerRow, TimerTarget } from '../../core/segments/index.ts';
+import { targetKey, type TimerRow, type TimerTarget } from '../../core/segments/index.ts';
 import type { AudienceTx, ComputedTraitRecord, FollowedEvent, FollowedMerge, ProfileWrite, SegmentRecord } from './segment-store.ts';
 import { toComputedTrait, toSegment, type ComputedTraitRow, type SegmentRow } from './segment-rows.ts';
 import { SqlAudienceReader, type Column } from './sql-audience-reader.ts';
@@ -83,23 +83,34 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
     return new Map(rows.map((r) => [r.key, r.profile_id]));
   }
 
-  async takeDueTimers(now: number, limit: number): Promise<TimerRow[]> {
+  async dueTimers(now: number, limit: number): Promise<TimerRow[]> {
     const rows = await this.c.all<{ profile_id: string; target: string; due_at: number }>(
       'SELECT profile_id, target, due_at FROM audience_timers WHERE due_at <= ? ORDER BY due_at, profile_id, target LIMIT ?',
       [now, limit],
     );
+    return rows.flatMap((r) => {
+      const target = targetOf(r.target);
+      return target ? [{ profileId: r.profile_id, target, dueAt: Number(r.due_at) }] : [];
+    });
+  }
+
+  async removeTimers(timers: readonly TimerRow[]): Promise<void> {
     await this.c.deleteRows(
       'audience_timers',
       [
         ['profile_id', 'text'],
         ['target', 'text'],
+        ['due_at', 'int'],
       ],
-      rows.map((r) => [r.profile_id, r.target]),
+      timers.map((t) => [t.profileId, targetKey(t.target), t.dueAt]),
     );
-    return rows.flatMap((r) => {
-      const target = targetOf(r.target);
-      return target ? [{ profileId: r.profile_id, target, dueAt: r.due_at }] : [];
-    });
+  }
+
+  async existingProfiles(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const [ofIds, list] = this.d.listTable(ids);
+    const rows = await this.c.all<{ id: string }>(`SELECT p.id FROM ${ofIds} ids JOIN profiles p ON p.id = ids.v`, [list]);
+    return new Set(rows.map((r) => r.id));
   }
 
   async apply(writes: readonly ProfileWrite[]): Promise<void> {

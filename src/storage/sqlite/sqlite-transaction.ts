@@ -17,3 +17,17 @@ export async function sqliteTransaction<T>(db: Database.Database, work: () => Pr
     throw err;
   }
 }
+
+/**
+ * Read-only work on one snapshot, holding no write lock: a deferred transaction takes its snapshot at
+ * its first read and keeps it until the end, while other connections go on committing (WAL). The
+ * same contract on `work` as above.
+ */
+export async function sqliteReadTransaction<T>(db: Database.Database, work: () => Promise<T>): Promise<T> {
+  db.exec('BEGIN DEFERRED');
+  try {
+    return await work();
+  } finally {
+    if (db.inTransaction) db.exec('COMMIT');
+  }
+}

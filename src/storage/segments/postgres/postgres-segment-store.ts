@@ -55,8 +55,8 @@ const LOCK_KEY = `hashtext(? || ':' || coalesce(current_schema(), ''))`;
 /** A connection that could not even roll back is unfit for reuse: the error says so. */
 class BrokenConnection extends Error {}
 
-async function inTransaction<T>(client: pg.PoolClient, work: (c: SqlConn) => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+async function inTransaction<T>(client: pg.PoolClient, work: (c: SqlConn) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  await client.query(begin);
   try {
     const result = await work(new PgConn(client));
     await client.query('COMMIT');
@@ -120,6 +120,8 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     let released = false;
     return {
       run: (work) => inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect))),
+      // One snapshot for every read of a step (READ COMMITTED would give each statement its own).
+      read: (work) => inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect)), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),
       release: async () => {

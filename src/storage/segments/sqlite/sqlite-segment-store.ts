@@ -3,7 +3,7 @@
  * synchronous: every call settles at once, so a transaction's work runs to completion in microtasks and
  * nothing else can use the connection between BEGIN and COMMIT (the same contract as `Store.runBatch`).
  */
-import { sqliteTransaction } from '../../sqlite/sqlite-transaction.ts';
+import { sqliteReadTransaction, sqliteTransaction } from '../../sqlite/sqlite-transaction.ts';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AudienceLease } from '../segment-store.ts';
@@ -50,6 +50,10 @@ class SqliteConn implements SqlConn {
 
   transaction<T>(work: (c: SqlConn) => Promise<T>): Promise<T> {
     return sqliteTransaction(this.db, () => work(this));
+  }
+
+  readTransaction<T>(work: (c: SqlConn) => Promise<T>): Promise<T> {
+    return sqliteReadTransaction(this.db, () => work(this));
   }
 }
 
@@ -118,6 +122,7 @@ export class SqliteSegmentStore extends SqlSegmentStore {
     const conn = this.conn;
     return {
       run: (work) => conn.transaction((c) => work(new SqlAudienceTx(c, dialect))),
+      read: (work) => conn.readTransaction((c) => work(new SqlAudienceTx(c, dialect))),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),
       release: async () => {},

@@ -39,6 +39,9 @@ import {
 } from '../rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 
+/** The `cursors` row holding the highest event seq ever given (see `writeSync`). */
+const EVENT_SEQ_MARK = 'events:last_seq';
+
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly db: Database.Database;
@@ -63,7 +66,10 @@ export class SqliteStore implements Store {
   private prepare() {
     const db = this.db;
     return {
-      insertEvent: db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertEvent: db.prepare(`INSERT INTO events (seq, ${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      lastEventSeq: db.prepare(
+        `SELECT max(coalesce((SELECT max(seq) FROM events), 0), coalesce((SELECT seq FROM cursors WHERE name = '${EVENT_SEQ_MARK}'), 0))`,
+      ),
       insertDedup: db.prepare('INSERT OR IGNORE INTO dedup (source_id, message_id, seen_at) VALUES (?, ?, ?)'),
       insertFailed: db.prepare(
         'INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload) VALUES (?, ?, ?, ?, ?, ?)',
@@ -145,10 +151,16 @@ export class SqliteStore implements Store {
 
   private writeSync(batch: ProcessedBatch): void {
     const s = this.stmts;
-    for (const e of batch.events) {
-      const values = eventValues(e);
-      values[values.length - 1] = e.restricted === true ? 1 : 0;
-      s.insertEvent.run(...values);
+    if (batch.events.length > 0) {
+      // Seqs are given here, never reused: SQLite would give max(seq) + 1, the seq of a deleted newest
+      // event (erasure, retention) again, and whoever follows events by seq had already passed it.
+      let seq = s.lastEventSeq.pluck().get() as number;
+      for (const e of batch.events) {
+        const values = eventValues(e);
+        values[values.length - 1] = e.restricted === true ? 1 : 0;
+        s.insertEvent.run(++seq, ...values);
+      }
+      s.setCursor.run(EVENT_SEQ_MARK, seq);
     }
     for (const f of batch.failed) s.insertFailed.run(f.sourceId, f.receivedAt, f.reason, f.detail, f.messageId, f.payload);
     if (batch.identity) this.identity.write(batch.identity);

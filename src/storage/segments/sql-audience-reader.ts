@@ -5,6 +5,7 @@
  */
 import type { ProfileEvent } from '../../core/segments/index.ts';
 import { materialiseTraits, traitsFromRecord, type TraitEntry } from '../../core/identity/traits.ts';
+import type { CachedHistory, Fingerprint, HistoryCache } from './history-cache.ts';
 import type { AudienceReader, CompiledProfileQuery, HistoryFilter, StoredAudienceProfile } from './segment-store.ts';
 
 export type Column = readonly [name: string, type: 'text' | 'int'];
@@ -41,22 +42,30 @@ class StoredEvent implements ProfileEvent {
     readonly name: string | null,
     readonly type: string,
     readonly timestamp: number,
-    private readonly payload: string | null,
+    private payload: string | null,
   ) {}
 
   get properties(): Record<string, unknown> {
     if (this.parsed === undefined) {
       const p = this.payload === null ? undefined : (JSON.parse(this.payload) as { properties?: unknown }).properties;
       this.parsed = typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
+      this.payload = null; // a cached history keeps the properties only
     }
     return this.parsed;
   }
 }
 
+interface EventFilter {
+  names: ReadonlySet<string> | null;
+  withPayload: boolean;
+}
+
 export class SqlAudienceReader implements AudienceReader {
+  /** With `histories`, `loadProfiles` keeps histories between calls (the runner's real-time reads). */
   constructor(
     protected readonly c: SqlConn,
     protected readonly d: SqlDialect,
+    private readonly histories?: HistoryCache,
   ) {}
 
   async profileIdsAfter(afterId: string, limit: number): Promise<string[]> {
@@ -95,16 +104,12 @@ export class SqlAudienceReader implements AudienceReader {
       p.traits = materialiseTraits(traitsFromRecord(JSON.parse(r.traits) as Record<string, TraitEntry>));
     }
     const names = history?.eventNames ?? null;
-    const withPayload = history?.properties ?? true;
-    const [inNames, nameList] = this.d.inList('e.name', names === null ? [] : [...names]);
     if (names === null || names.size > 0) {
-      const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
-        `SELECT i.profile_id, e.type, e.name, e.ts${withPayload ? ', e.payload' : ''}
-         FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key
-         WHERE e.restricted = ?${names === null ? '' : ` AND ${inNames}`}`,
-        names === null ? [profileList, this.d.bool(false)] : [profileList, this.d.bool(false), nameList],
-      );
-      for (const r of events) get(r.profile_id).events.push(new StoredEvent(r.name, r.type, r.ts, r.payload ?? null));
+      const filter = { names, withPayload: history?.properties ?? true };
+      const loaded = this.histories
+        ? await this.cachedHistories([...out.keys()], filter)
+        : await this.readHistories([...out.keys()], filter);
+      for (const [id, events] of loaded) get(id).events = events;
     }
     const ofEach = <T>(columns: string, table: string) =>
       this.c.all<T & { profile_id: string }>(
@@ -118,6 +123,106 @@ export class SqlAudienceReader implements AudienceReader {
     for (const r of await ofEach<{ target: string; due_at: number }>('t.target, t.due_at', 'audience_timers'))
       get(r.profile_id).timers.set(r.target, Number(r.due_at));
     for (const r of await ofEach<object>('1 AS one', 'audience_profiles')) get(r.profile_id).known = true;
+    return out;
+  }
+
+  /** The matching, non-restricted events of these profiles, read in full. */
+  private async readHistories(ids: readonly string[], filter: EventFilter): Promise<Map<string, ProfileEvent[]>> {
+    const out = new Map<string, ProfileEvent[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return out;
+    const [ofProfiles, profileList] = this.d.listTable(ids);
+    const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
+    const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
+      `SELECT i.profile_id, e.type, e.name, e.ts${filter.withPayload ? ', e.payload' : ''}
+       FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key
+       WHERE e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`,
+      filter.names === null ? [profileList, this.d.bool(false)] : [profileList, this.d.bool(false), nameList],
+    );
+    for (const r of events) out.get(r.profile_id)?.push(new StoredEvent(r.name, r.type, Number(r.ts), r.payload ?? null));
+    return out;
+  }
+
+  /** As `readHistories`, through the cache (see `history-cache.ts` for when an entry is trusted). */
+  private async cachedHistories(ids: readonly string[], filter: EventFilter): Promise<Map<string, ProfileEvent[]>> {
+    const cache = this.histories as HistoryCache;
+    cache.useFilter(`${filter.withPayload ? 'p' : '-'}:${filter.names === null ? '*' : JSON.stringify([...filter.names].sort())}`);
+    const prints = await this.fingerprints(ids);
+    const out = new Map<string, ProfileEvent[]>();
+    const grown: Array<[string, CachedHistory, Fingerprint]> = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const now = prints.get(id) ?? { count: 0, lastSeq: 0 };
+      const entry = cache.get(id);
+      if (entry !== undefined && entry.count === now.count && entry.lastSeq === now.lastSeq) out.set(id, entry.events.slice());
+      else if (entry !== undefined && now.count > entry.count && now.lastSeq > entry.lastSeq) grown.push([id, entry, now]);
+      else missing.push(id);
+    }
+    if (grown.length > 0) {
+      const added = await this.eventsAfterSeq(
+        grown.map(([id]) => id),
+        Math.min(...grown.map(([, entry]) => entry.lastSeq)),
+        filter,
+      );
+      for (const [id, entry, now] of grown) {
+        const fresh = (added.get(id) ?? []).filter((r) => r.seq > entry.lastSeq);
+        if (entry.count + fresh.length !== now.count) {
+          missing.push(id); // something was also removed
+          continue;
+        }
+        const events = entry.events.concat(fresh.filter((r) => r.matches).map((r) => r.event));
+        cache.set(id, { ...now, events });
+        out.set(id, events.slice());
+      }
+    }
+    for (const [id, events] of await this.readHistories(missing, filter)) {
+      cache.set(id, { ...(prints.get(id) ?? { count: 0, lastSeq: 0 }), events });
+      out.set(id, events.slice());
+    }
+    return out;
+  }
+
+  /** Per profile, how many events its identifiers hold and the last seq among them, from the `(ident, seq)` index. */
+  private async fingerprints(ids: readonly string[]): Promise<Map<string, Fingerprint>> {
+    const [ofProfiles, profileList] = this.d.listTable(ids);
+    const rows = await this.c.all<{ profile_id: string; n: number | string; last: number | string }>(
+      `SELECT i.profile_id, count(e.seq) AS n, max(e.seq) AS last
+       FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key
+       GROUP BY i.profile_id`,
+      [profileList],
+    );
+    return new Map(rows.map((r) => [r.profile_id, { count: Number(r.n), lastSeq: Number(r.last) }]));
+  }
+
+  /** Every event of these profiles after `seq`, saying which of them the filter keeps. */
+  private async eventsAfterSeq(
+    ids: readonly string[],
+    seq: number,
+    filter: EventFilter,
+  ): Promise<Map<string, Array<{ seq: number; matches: boolean; event: ProfileEvent }>>> {
+    const [ofProfiles, profileList] = this.d.listTable(ids);
+    const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
+    const kept = `e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`;
+    const keptParams = filter.names === null ? [this.d.bool(false)] : [this.d.bool(false), nameList];
+    const rows = await this.c.all<{
+      profile_id: string;
+      seq: number | string;
+      kept: number | boolean;
+      type: string;
+      name: string | null;
+      ts: number;
+      payload: string | null;
+    }>(
+      `SELECT i.profile_id, e.seq, CASE WHEN ${kept} THEN 1 ELSE 0 END AS kept, e.type, e.name, e.ts,
+              ${filter.withPayload ? `CASE WHEN ${kept} THEN e.payload END` : 'NULL'} AS payload
+       FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key AND e.seq > ?`,
+      [...keptParams, ...(filter.withPayload ? keptParams : []), profileList, seq],
+    );
+    const out = new Map<string, Array<{ seq: number; matches: boolean; event: ProfileEvent }>>();
+    for (const r of rows) {
+      let list = out.get(r.profile_id);
+      if (!list) out.set(r.profile_id, (list = []));
+      list.push({ seq: Number(r.seq), matches: Number(r.kept) === 1, event: new StoredEvent(r.name, r.type, Number(r.ts), r.payload) });
+    }
     return out;
   }
 

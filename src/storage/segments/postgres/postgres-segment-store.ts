@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { AudienceLease } from '../segment-store.ts';
+import { HistoryCache } from '../history-cache.ts';
 import { SqlSegmentStore } from '../sql-segment-store.ts';
 import { SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
 import type { SegmentDdlTypes } from '../segment-migrations.ts';
@@ -117,11 +118,13 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     const ignore = () => {};
     client.on('error', ignore);
     const conn = new PgConn(client);
+    const histories = new HistoryCache();
     let released = false;
     return {
       run: (work) => inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect))),
       // One snapshot for every read of a step (READ COMMITTED would give each statement its own).
-      read: (work) => inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect)), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'),
+      read: (work) =>
+        inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect, histories)), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),
       release: async () => {

@@ -7,6 +7,7 @@ import { sqliteReadTransaction, sqliteTransaction } from '../../sqlite/sqlite-tr
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AudienceLease } from '../segment-store.ts';
+import { HistoryCache } from '../history-cache.ts';
 import { SqlSegmentStore } from '../sql-segment-store.ts';
 import { SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
 import type { SegmentDdlTypes } from '../segment-migrations.ts';
@@ -120,9 +121,10 @@ export class SqliteSegmentStore extends SqlSegmentStore {
   /** One process writes a SQLite file, so the lease is always granted. */
   async acquireLease(): Promise<AudienceLease> {
     const conn = this.conn;
+    const histories = new HistoryCache();
     return {
       run: (work) => conn.transaction((c) => work(new SqlAudienceTx(c, dialect))),
-      read: (work) => conn.readTransaction((c) => work(new SqlAudienceTx(c, dialect))),
+      read: (work) => conn.readTransaction((c) => work(new SqlAudienceTx(c, dialect, histories))),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),
       release: async () => {},

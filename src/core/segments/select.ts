@@ -59,11 +59,42 @@ function matches(match: EventMatch, e: ProfileEvent): boolean {
   return (match.name === undefined || e.name === match.name) && (match.type === undefined || e.type === match.type);
 }
 
-function inWindow(e: ProfileEvent, window: FunnelWindow | undefined, parent: ProfileEvent | undefined, ctx: EvalContext): boolean {
+/**
+ * A history's events by name, built once per history (most conditions name their event, and a profile is
+ * evaluated for many conditions over the same history), remembered by the array itself and its length:
+ * a history that grows by appending (the tests' reference profiles do) is indexed again.
+ */
+const BY_NAME = new WeakMap<readonly ProfileEvent[], { length: number; index: Map<string | null, ProfileEvent[]> }>();
+
+/** The events that can match a condition naming `name` (all of them when it names none). */
+export function candidates(events: readonly ProfileEvent[], name: string | undefined): readonly ProfileEvent[] {
+  if (name === undefined || events.length < 8) return events;
+  let memo = BY_NAME.get(events);
+  if (memo === undefined || memo.length !== events.length) {
+    const index = new Map<string | null, ProfileEvent[]>();
+    for (const e of events) {
+      const list = index.get(e.name);
+      if (list === undefined) index.set(e.name, [e]);
+      else list.push(e);
+    }
+    memo = { length: events.length, index };
+    BY_NAME.set(events, memo);
+  }
+  return memo.index.get(name) ?? [];
+}
+
+/** `windowMs`: the window's length when it is `within` (computed once per selection, not per event). */
+function inWindow(
+  e: ProfileEvent,
+  window: FunnelWindow | undefined,
+  windowMs: number,
+  parent: ProfileEvent | undefined,
+  ctx: EvalContext,
+): boolean {
   if (window === undefined) return true;
   switch (window.kind) {
     case 'within': {
-      const leavesAt = e.timestamp + durationMs(window.amount, window.unit);
+      const leavesAt = e.timestamp + windowMs;
       if (ctx.now >= leavesAt) return false;
       ctx.marks.mark(leavesAt);
       return true;
@@ -101,13 +132,14 @@ export function selectEvents(
     }
   }
   const selected: ProfileEvent[] = [];
-  for (const e of ctx.events) {
+  const windowMs = window?.kind === 'within' ? durationMs(window.amount, window.unit) : 0;
+  for (const e of candidates(ctx.events, match.name)) {
     if (!matches(match, e)) continue;
     if (e.timestamp > ctx.now) {
       ctx.marks.mark(e.timestamp);
       continue;
     }
-    if (!inWindow(e, window, parent, ctx)) continue;
+    if (!inWindow(e, window, windowMs, parent, ctx)) continue;
     if (where !== undefined) {
       const passes = evaluateFilter(where, e, ctx);
       if (passes === undefined) incomplete = true;

@@ -55,7 +55,13 @@ export interface RunnerLimits {
   backfillChunk: number;
 }
 
-export const DEFAULT_LIMITS: Omit<RunnerLimits, 'backfillChunk'> = { events: 500, merges: 50, timers: 500 };
+/**
+ * A profile touched by several events of one step is evaluated once, so bigger steps cost less per event
+ * when the runner is behind (and change nothing when it is not: a step takes what there is). With the
+ * step's write transaction holding only its writes, 2,000 events kept a 10k events/s load with 50 live
+ * segments within ~300 ms, where 500 fell seconds behind.
+ */
+export const DEFAULT_LIMITS: Omit<RunnerLimits, 'backfillChunk'> = { events: 2000, merges: 50, timers: 500 };
 
 /**
  * Profiles per backfill transaction by default. On SQLite a chunk holds the one write lock that the

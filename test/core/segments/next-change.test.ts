@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import type { Condition, Filter } from '../../../src/core/segments/definition.ts';
 import type { ProfileEvent, ProfileSnapshot } from '../../../src/core/segments/profile.ts';
 import { evaluate, nextChangeAt } from '../../../src/core/segments/evaluate.ts';
+import { fastNextChangeAt } from '../../../src/core/segments/next-change-fast.ts';
 import { printRule } from '../../../src/core/segments/printer.ts';
 import { durationMs } from '../../../src/core/segments/time.ts';
 import { rules, type Vocabulary } from './arbitraries.ts';
@@ -184,6 +185,66 @@ describe('nextChangeAt is the exact next change of membership', () => {
           }
         }),
         { numRuns: Math.ceil(numRuns / 3) },
+      );
+    });
+  }
+});
+
+/** Rules the one-pass `fastNextChangeAt` handles: counts over sliding windows, time-free filters, traits, segments. */
+const countRules: fc.Arbitrary<Condition> = (() => {
+  const hours = fc.record({ amount: fc.integer({ min: 1, max: 4 }), unit: fc.constantFrom('hours', 'hours', 'minutes' as const) });
+  const count = fc.record({ op: fc.constantFrom('>=', '>', '=', '<', '<=', '!=' as const), value: fc.integer({ min: 0, max: 3 }) });
+  const relative = fc
+    .tuple(fc.constantFrom('within_last', 'before_last', 'within_next', 'after_next' as const), hours)
+    .map(([op, h]) => ({ op, ...h }));
+  const { condition } = fc.letrec<{ condition: Condition; filter: Filter }>((tie) => ({
+    condition: fc.oneof(
+      { maxDepth: 2, depthIdentifier: 'count' },
+      {
+        arbitrary: fc
+          .record(
+            {
+              name: fc.constantFrom('A', 'B', 'C'),
+              type: fc.constantFrom('track', 'page'),
+              where: tie('filter'),
+              window: hours.map((h) => ({ kind: 'within' as const, ...h })),
+              comparison: count,
+            },
+            { requiredKeys: ['comparison'] },
+          )
+          .map((e) => ({ kind: 'event' as const, reducer: { fn: 'count' as const }, ...e })) as fc.Arbitrary<Condition>,
+        weight: 6,
+      },
+      fc.record({ kind: fc.constant('trait' as const), path: fc.constantFrom('d', 'v'), comparison: fc.oneof(relative, count) }),
+      fc.record({ kind: fc.constant('segment' as const), id: fc.constantFrom('s1', 's2') }),
+      fc.record({ kind: fc.constantFrom('and', 'or' as const), conditions: fc.array(tie('condition'), { minLength: 2, maxLength: 3 }) }),
+      fc.record({ kind: fc.constant('not' as const), condition: tie('condition') }),
+    ),
+    filter: fc.oneof(
+      { maxDepth: 2, depthIdentifier: 'count' },
+      fc.record({ kind: fc.constant('property' as const), path: fc.constant('v'), comparison: count }),
+      fc.record({ kind: fc.constantFrom('and', 'or' as const), conditions: fc.array(tie('filter'), { minLength: 2, maxLength: 3 }) }),
+      fc.record({ kind: fc.constant('not' as const), condition: tie('filter') }),
+    ),
+  }));
+  return condition.map((tree) => structuredClone(tree));
+})();
+
+describe('the one-pass nextChangeAt the engine uses', () => {
+  const cases: Array<[string, fc.Arbitrary<Condition>, number, boolean]> = [
+    ['counts over sliding windows, time-free filters, traits and segments', countRules, 1000, true],
+    ['time-dependent rules', timeRules, 300, false],
+    ['rules of every kind', rules(narrow), 300, false],
+  ];
+  for (const [label, generator, numRuns, handledAll] of cases) {
+    it(`${label}: gives the reference's answer${handledAll ? ', for every one' : ' whenever it answers'}`, () => {
+      fc.assert(
+        fc.property(generator, aSnapshot, instantNearT0, (r, profile, now) => {
+          const fast = fastNextChangeAt(r, profile, now);
+          if (handledAll) assert.notEqual(fast, undefined, `not handled: ${printRule(r)}`);
+          if (fast !== undefined) assert.equal(fast, nextChangeAt(r, profile, now), `${printRule(r)} at ${iso(now)}`);
+        }),
+        { numRuns },
       );
     });
   }

@@ -18,6 +18,7 @@
  * in one transaction, and emits the entered / exited notifications.
  */
 import { evaluate, nextChangeAt } from '../evaluate.ts';
+import { fastNextChangeAt } from '../next-change-fast.ts';
 import { computeTrait } from '../computed-traits.ts';
 import type { ProfileEvent } from '../profile.ts';
 import { segmentsReadingTraits, targetsOfEvents, type CompiledAudiences } from './compile.ts';
@@ -154,7 +155,9 @@ export function evaluateProfile(compiled: CompiledAudiences, input: ProfileState
       for (const d of s.dependents) affected[d] = 1;
     }
     const timed = s.reads.timeDependent || hasFutureEvent;
-    timers.push({ target: { kind: 'segment', id: s.id }, dueAt: timed ? nextChangeAt(s.rule, snapshot, now) : null });
+    const fast = timed ? fastNextChangeAt(s.rule, snapshot, now) : null;
+    const dueAt = fast === undefined ? nextChangeAt(s.rule, snapshot, now) : fast;
+    timers.push({ target: { kind: 'segment', id: s.id }, dueAt });
   });
 
   return { profileId: input.profileId, entered, exited, memberships, computed, computedChanges, timers };

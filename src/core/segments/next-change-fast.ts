@@ -1,0 +1,168 @@
+/**
+ * `nextChangeAt` in one pass, for the rules most segments are: AND/OR/NOT over trait comparisons,
+ * segment memberships and event COUNTS over a sliding window (or all time), filtered by comparisons
+ * of properties that do not depend on the time.
+ *
+ * The reference (`evaluate.ts`) steps from one instant at which something could change to the next,
+ * evaluating the whole rule over the whole history at each. For a member with many events in a window
+ * that is one evaluation per event leaving it: quadratic in the history, and most of the audience
+ * runner's evaluation time for active profiles. Here each counted event is in the count on
+ * [timestamp, timestamp + window): the count at any instant is the number of events begun minus the
+ * number ended by then, two binary searches in sorted lists; the rule is evaluated at each instant at
+ * which some count, or some relative-date trait comparison, changes, in order, until its answer differs.
+ * That is the same instant the reference finds (a property test compares the two).
+ *
+ * Returns `undefined` for a rule it does not handle (other reducers, `between` windows, funnels,
+ * relative-date comparisons on properties or counts): the caller then asks the reference.
+ */
+import type { Comparison, Condition, Filter, FunnelEventCondition } from './definition.ts';
+import { compare, comparisonChangeTimes } from './compare.ts';
+import { valueAt, type ProfileSnapshot } from './profile.ts';
+import { candidates, evaluateFilter, IGNORE_MARKS } from './select.ts';
+import { durationMs } from './time.ts';
+
+const RELATIVE = new Set(['within_last', 'before_last', 'within_next', 'after_next']);
+const timeFree = (c: Comparison) => !RELATIVE.has(c.op);
+
+/** A count leaf, prepared: when each counted event starts counting, sorted; each stops `span` later. */
+interface CountLeaf {
+  starts: Float64Array;
+  span: number;
+}
+
+function filterSupported(f: Filter): boolean {
+  switch (f.kind) {
+    case 'and':
+    case 'or':
+      return f.conditions.every(filterSupported);
+    case 'not':
+      return filterSupported(f.condition);
+    case 'property':
+      return timeFree(f.comparison);
+    default:
+      return false;
+  }
+}
+
+function leafSupported(e: FunnelEventCondition): boolean {
+  return (
+    e.reducer.fn === 'count' &&
+    (e.window === undefined || e.window.kind === 'within') &&
+    timeFree(e.comparison) &&
+    (e.where === undefined || filterSupported(e.where))
+  );
+}
+
+function supported(c: Condition): boolean {
+  switch (c.kind) {
+    case 'and':
+    case 'or':
+      return c.conditions.every(supported);
+    case 'not':
+      return supported(c.condition);
+    case 'trait':
+    case 'segment':
+      return true;
+    case 'event':
+      return leafSupported(c);
+    default:
+      return false;
+  }
+}
+
+/** How many of `sorted` are ≤ t. */
+function countAtMost(sorted: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether each rule is handled, remembered per rule object (a compiled segment keeps its rule). */
+const HANDLED = new WeakMap<Condition, boolean>();
+
+interface Sweep {
+  profile: ProfileSnapshot;
+  now: number;
+  leaves: Map<FunnelEventCondition, CountLeaf>;
+  /** Instants after `now` at which some part of the rule may change. */
+  instants: number[];
+}
+
+function prepare(c: Condition, sweep: Sweep): void {
+  switch (c.kind) {
+    case 'and':
+    case 'or':
+      for (const x of c.conditions) prepare(x, sweep);
+      return;
+    case 'not':
+      prepare(c.condition, sweep);
+      return;
+    case 'trait':
+      for (const t of comparisonChangeTimes(valueAt(sweep.profile.traits, c.path), c.comparison)) if (t > sweep.now) sweep.instants.push(t);
+      return;
+    case 'event': {
+      const span = c.window?.kind === 'within' ? durationMs(c.window.amount, c.window.unit) : Infinity;
+      // The filter reads properties only, through comparisons that ignore the time: any instant will do.
+      const ctx = { events: sweep.profile.events, now: sweep.now, marks: IGNORE_MARKS };
+      const counted: number[] = [];
+      for (const e of candidates(sweep.profile.events, c.name)) {
+        if ((c.name !== undefined && e.name !== c.name) || (c.type !== undefined && e.type !== c.type)) continue;
+        if (c.where !== undefined && evaluateFilter(c.where, e, ctx) !== true) continue;
+        counted.push(e.timestamp);
+        if (e.timestamp > sweep.now) sweep.instants.push(e.timestamp);
+        if (e.timestamp + span > sweep.now && span !== Infinity) sweep.instants.push(e.timestamp + span);
+      }
+      sweep.leaves.set(c, { starts: Float64Array.from(counted).sort(), span });
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function holds(c: Condition, t: number, sweep: Sweep): boolean {
+  switch (c.kind) {
+    case 'and':
+      for (const x of c.conditions) if (!holds(x, t, sweep)) return false;
+      return true;
+    case 'or':
+      for (const x of c.conditions) if (holds(x, t, sweep)) return true;
+      return false;
+    case 'not':
+      return !holds(c.condition, t, sweep);
+    case 'trait':
+      return compare(valueAt(sweep.profile.traits, c.path), c.comparison, t);
+    case 'segment':
+      return sweep.profile.segments.has(c.id);
+    case 'event': {
+      const leaf = sweep.leaves.get(c) as CountLeaf;
+      // Counting on [start, start + span): begun by t, minus ended by t.
+      const count = countAtMost(leaf.starts, t) - (leaf.span === Infinity ? 0 : countAtMost(leaf.starts, t - leaf.span));
+      return compare(count, c.comparison, t);
+    }
+    default:
+      return false;
+  }
+}
+
+export function fastNextChangeAt(rule: Condition, profile: ProfileSnapshot, now: number): number | null | undefined {
+  let handled = HANDLED.get(rule);
+  if (handled === undefined) HANDLED.set(rule, (handled = supported(rule)));
+  if (!handled) return undefined;
+  const sweep: Sweep = { profile, now, leaves: new Map(), instants: [] };
+  prepare(rule, sweep);
+  const initial = holds(rule, now, sweep);
+  const instants = Float64Array.from(sweep.instants).sort();
+  let previous = now;
+  for (const t of instants) {
+    if (t === previous) continue;
+    previous = t;
+    if (holds(rule, t, sweep) !== initial) return t;
+  }
+  return null;
+}

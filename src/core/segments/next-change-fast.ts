@@ -17,7 +17,7 @@
  */
 import type { Comparison, Condition, Filter, FunnelEventCondition } from './definition.ts';
 import { compare, comparisonChangeTimes } from './compare.ts';
-import { valueAt, type ProfileSnapshot } from './profile.ts';
+import { valueAt, type ProfileEvent, type ProfileSnapshot } from './profile.ts';
 import { candidates, evaluateFilter, IGNORE_MARKS } from './select.ts';
 import { durationMs } from './time.ts';
 
@@ -89,8 +89,8 @@ interface Sweep {
   profile: ProfileSnapshot;
   now: number;
   leaves: Map<FunnelEventCondition, CountLeaf>;
-  /** Instants after `now` at which some part of the rule may change. */
-  instants: number[];
+  /** Instants after `now` at which some part of the rule may change (null: not wanted). */
+  instants: number[] | null;
 }
 
 function prepare(c: Condition, sweep: Sweep): void {
@@ -103,26 +103,51 @@ function prepare(c: Condition, sweep: Sweep): void {
       prepare(c.condition, sweep);
       return;
     case 'trait':
+      if (sweep.instants === null) return;
       for (const t of comparisonChangeTimes(valueAt(sweep.profile.traits, c.path), c.comparison)) if (t > sweep.now) sweep.instants.push(t);
       return;
     case 'event': {
       const span = c.window?.kind === 'within' ? durationMs(c.window.amount, c.window.unit) : Infinity;
-      // The filter reads properties only, through comparisons that ignore the time: any instant will do.
-      const ctx = { events: sweep.profile.events, now: sweep.now, marks: IGNORE_MARKS };
-      const counted: number[] = [];
-      for (const e of candidates(sweep.profile.events, c.name)) {
-        if ((c.name !== undefined && e.name !== c.name) || (c.type !== undefined && e.type !== c.type)) continue;
-        if (c.where !== undefined && evaluateFilter(c.where, e, ctx) !== true) continue;
-        counted.push(e.timestamp);
-        if (e.timestamp > sweep.now) sweep.instants.push(e.timestamp);
-        if (e.timestamp + span > sweep.now && span !== Infinity) sweep.instants.push(e.timestamp + span);
-      }
-      sweep.leaves.set(c, { starts: Float64Array.from(counted).sort(), span });
+      const starts = countedStarts(c, sweep);
+      const instants = sweep.instants;
+      if (instants !== null)
+        for (const t of starts) {
+          if (t > sweep.now) instants.push(t);
+          if (span !== Infinity && t + span > sweep.now) instants.push(t + span);
+        }
+      sweep.leaves.set(c, { starts, span });
       return;
     }
     default:
       return;
   }
+}
+
+/** What selects a leaf's events (not its window): segments counting the same events share their times. */
+const SELECTOR = new WeakMap<FunnelEventCondition, string>();
+/** Per history (and its length, as `candidates` does): the sorted times of the events each selector counts. */
+const STARTS = new WeakMap<readonly ProfileEvent[], { length: number; bySelector: Map<string, Float64Array> }>();
+
+function countedStarts(c: FunnelEventCondition, sweep: Sweep): Float64Array {
+  const events = sweep.profile.events;
+  let selector = SELECTOR.get(c);
+  if (selector === undefined) SELECTOR.set(c, (selector = JSON.stringify([c.name ?? null, c.type ?? null, c.where ?? null])));
+  let memo = STARTS.get(events);
+  if (memo === undefined || memo.length !== events.length) STARTS.set(events, (memo = { length: events.length, bySelector: new Map() }));
+  let starts = memo.bySelector.get(selector);
+  if (starts === undefined) {
+    // The filter reads properties only, through comparisons that ignore the time: any instant will do.
+    const ctx = { events, now: sweep.now, marks: IGNORE_MARKS };
+    const counted: number[] = [];
+    for (const e of candidates(events, c.name)) {
+      if ((c.name !== undefined && e.name !== c.name) || (c.type !== undefined && e.type !== c.type)) continue;
+      if (c.where !== undefined && evaluateFilter(c.where, e, ctx) !== true) continue;
+      counted.push(e.timestamp);
+    }
+    starts = Float64Array.from(counted).sort();
+    memo.bySelector.set(selector, starts);
+  }
+  return starts;
 }
 
 function holds(c: Condition, t: number, sweep: Sweep): boolean {
@@ -150,14 +175,26 @@ function holds(c: Condition, t: number, sweep: Sweep): boolean {
   }
 }
 
+function handled(rule: Condition): boolean {
+  let yes = HANDLED.get(rule);
+  if (yes === undefined) HANDLED.set(rule, (yes = supported(rule)));
+  return yes;
+}
+
+/** `evaluate` for the rules handled here (undefined for the others): the counts by binary search. */
+export function fastEvaluate(rule: Condition, profile: ProfileSnapshot, now: number): boolean | undefined {
+  if (!handled(rule)) return undefined;
+  const sweep: Sweep = { profile, now, leaves: new Map(), instants: null };
+  prepare(rule, sweep);
+  return holds(rule, now, sweep);
+}
+
 export function fastNextChangeAt(rule: Condition, profile: ProfileSnapshot, now: number): number | null | undefined {
-  let handled = HANDLED.get(rule);
-  if (handled === undefined) HANDLED.set(rule, (handled = supported(rule)));
-  if (!handled) return undefined;
+  if (!handled(rule)) return undefined;
   const sweep: Sweep = { profile, now, leaves: new Map(), instants: [] };
   prepare(rule, sweep);
   const initial = holds(rule, now, sweep);
-  const instants = Float64Array.from(sweep.instants).sort();
+  const instants = Float64Array.from(sweep.instants as number[]).sort();
   let previous = now;
   for (const t of instants) {
     if (t === previous) continue;

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import type { Condition, Filter } from '../../../src/core/segments/definition.ts';
 import type { ProfileEvent, ProfileSnapshot } from '../../../src/core/segments/profile.ts';
 import { evaluate, nextChangeAt } from '../../../src/core/segments/evaluate.ts';
-import { fastNextChangeAt } from '../../../src/core/segments/next-change-fast.ts';
+import { fastEvaluate, fastNextChangeAt } from '../../../src/core/segments/next-change-fast.ts';
 import { printRule } from '../../../src/core/segments/printer.ts';
 import { durationMs } from '../../../src/core/segments/time.ts';
 import { rules, type Vocabulary } from './arbitraries.ts';
@@ -230,19 +230,22 @@ const countRules: fc.Arbitrary<Condition> = (() => {
   return condition.map((tree) => structuredClone(tree));
 })();
 
-describe('the one-pass nextChangeAt the engine uses', () => {
+describe('the one-pass evaluation and nextChangeAt the engine uses', () => {
   const cases: Array<[string, fc.Arbitrary<Condition>, number, boolean]> = [
     ['counts over sliding windows, time-free filters, traits and segments', countRules, 1000, true],
     ['time-dependent rules', timeRules, 300, false],
     ['rules of every kind', rules(narrow), 300, false],
   ];
   for (const [label, generator, numRuns, handledAll] of cases) {
-    it(`${label}: gives the reference's answer${handledAll ? ', for every one' : ' whenever it answers'}`, () => {
+    it(`${label}: membership and next change are the reference's${handledAll ? ', for every one' : ' whenever it answers'}`, () => {
       fc.assert(
         fc.property(generator, aSnapshot, instantNearT0, (r, profile, now) => {
           const fast = fastNextChangeAt(r, profile, now);
+          const member = fastEvaluate(r, profile, now);
           if (handledAll) assert.notEqual(fast, undefined, `not handled: ${printRule(r)}`);
+          assert.equal(member === undefined, fast === undefined, 'both handle the same rules');
           if (fast !== undefined) assert.equal(fast, nextChangeAt(r, profile, now), `${printRule(r)} at ${iso(now)}`);
+          if (member !== undefined) assert.equal(member, evaluate(r, profile, now), `membership: ${printRule(r)} at ${iso(now)}`);
         }),
         { numRuns },
       );

@@ -18,7 +18,7 @@
  * in one transaction, and emits the entered / exited notifications.
  */
 import { evaluate, nextChangeAt } from '../evaluate.ts';
-import { fastNextChangeAt } from '../next-change-fast.ts';
+import { fastEvaluate, fastNextChangeAt } from '../next-change-fast.ts';
 import { computeTrait } from '../computed-traits.ts';
 import type { ProfileEvent } from '../profile.ts';
 import { segmentsReadingTraits, targetsOfEvents, type CompiledAudiences } from './compile.ts';
@@ -141,7 +141,7 @@ export function evaluateProfile(compiled: CompiledAudiences, input: ProfileState
   const exited: MembershipChange[] = [];
   compiled.segments.forEach((s, position) => {
     if (affected[position] !== 1) return;
-    const member = evaluate(s.rule, snapshot, now);
+    const member = fastEvaluate(s.rule, snapshot, now) ?? evaluate(s.rule, snapshot, now);
     if (member !== memberships.has(s.id)) {
       if (member) {
         memberships.set(s.id, now);

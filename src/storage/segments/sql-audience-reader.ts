@@ -29,6 +29,8 @@ export interface SqlDialect {
    * `= ANY(list)` against a large table as a scan of all of it, but a join from the list as index lookups.
    */
   listTable(values: readonly string[]): [sql: string, param: unknown];
+  /** Pairs as a table of columns `v` (text) and `s` (integer), to drive a join from (one parameter). */
+  pairTable(pairs: ReadonlyArray<readonly [string, number]>): [sql: string, param: unknown];
   bool(value: boolean): unknown;
 }
 
@@ -159,12 +161,11 @@ export class SqlAudienceReader implements AudienceReader {
     }
     if (grown.length > 0) {
       const added = await this.eventsAfterSeq(
-        grown.map(([id]) => id),
-        Math.min(...grown.map(([, entry]) => entry.lastSeq)),
+        grown.map(([id, entry]) => [id, entry.lastSeq] as const),
         filter,
       );
       for (const [id, entry, now] of grown) {
-        const fresh = (added.get(id) ?? []).filter((r) => r.seq > entry.lastSeq);
+        const fresh = added.get(id) ?? [];
         if (entry.count + fresh.length !== now.count) {
           missing.push(id); // something was also removed
           continue;
@@ -193,13 +194,12 @@ export class SqlAudienceReader implements AudienceReader {
     return new Map(rows.map((r) => [r.profile_id, { count: Number(r.n), lastSeq: Number(r.last) }]));
   }
 
-  /** Every event of these profiles after `seq`, saying which of them the filter keeps. */
+  /** Every event of each profile after its seq, saying which of them the filter keeps. */
   private async eventsAfterSeq(
-    ids: readonly string[],
-    seq: number,
+    after: ReadonlyArray<readonly [profileId: string, seq: number]>,
     filter: EventFilter,
   ): Promise<Map<string, Array<{ seq: number; matches: boolean; event: ProfileEvent }>>> {
-    const [ofProfiles, profileList] = this.d.listTable(ids);
+    const [ofPairs, pairList] = this.d.pairTable(after);
     const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
     const kept = `e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`;
     const keptParams = filter.names === null ? [this.d.bool(false)] : [this.d.bool(false), nameList];
@@ -214,8 +214,8 @@ export class SqlAudienceReader implements AudienceReader {
     }>(
       `SELECT i.profile_id, e.seq, CASE WHEN ${kept} THEN 1 ELSE 0 END AS kept, e.type, e.name, e.ts,
               ${filter.withPayload ? `CASE WHEN ${kept} THEN e.payload END` : 'NULL'} AS payload
-       FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key AND e.seq > ?`,
-      [...keptParams, ...(filter.withPayload ? keptParams : []), profileList, seq],
+       FROM ${ofPairs} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key AND e.seq > ids.s`,
+      [...keptParams, ...(filter.withPayload ? keptParams : []), pairList],
     );
     const out = new Map<string, Array<{ seq: number; matches: boolean; event: ProfileEvent }>>();
     for (const r of rows) {

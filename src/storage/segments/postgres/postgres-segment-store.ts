@@ -48,6 +48,7 @@ class PgConn implements SqlConn {
 const dialect: SqlDialect = {
   inList: (column, values) => [`${column} = ANY(?::text[])`, values],
   listTable: (values) => ['(SELECT unnest(?::text[]) AS v)', values],
+  pairTable: (pairs) => ['(SELECT p ->> 0 AS v, (p ->> 1)::bigint AS s FROM jsonb_array_elements(?::jsonb) AS p)', JSON.stringify(pairs)],
   bool: (value) => value,
 };
 

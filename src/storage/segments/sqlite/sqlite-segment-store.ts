@@ -61,6 +61,7 @@ class SqliteConn implements SqlConn {
 const dialect: SqlDialect = {
   inList: (column, values) => [`${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(values)],
   listTable: (values) => ['(SELECT value AS v FROM json_each(?))', JSON.stringify(values)],
+  pairTable: (pairs) => ['(SELECT value ->> 0 AS v, value ->> 1 AS s FROM json_each(?))', JSON.stringify(pairs)],
   bool: (value) => (value ? 1 : 0),
 };
 

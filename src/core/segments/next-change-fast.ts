@@ -10,7 +10,9 @@
  * [timestamp, timestamp + window): the count at any instant is the number of events begun minus the
  * number ended by then, two binary searches in sorted lists; the rule is evaluated at each instant at
  * which some count, or some relative-date trait comparison, changes, in order, until its answer differs.
- * That is the same instant the reference finds (a property test compares the two).
+ * That is the same instant the reference finds (a property test compares the two). `fastEvaluate` answers
+ * membership the same way. The sorted times are built once per history and selector (name, type, filter),
+ * so segments that count the same events over different windows or thresholds share them.
  *
  * Returns `undefined` for a rule it does not handle (other reducers, `between` windows, funnels,
  * relative-date comparisons on properties or counts): the caller then asks the reference.

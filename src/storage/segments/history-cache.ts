@@ -3,27 +3,27 @@
  * after step, and reading its whole history from the event table each time (rows, payloads, then
  * objects for the garbage collector) was most of the runner's work under load.
  *
- * An entry is trusted only while the profile's events are unchanged, checked against the snapshot at
- * every use by a FINGERPRINT: the number of events its identifiers hold and the highest seq among them,
- * read from the `(ident, seq)` index alone. Events are only ever appended with a higher seq, or
- * removed (erasure, retention, redaction, an unmerge taking an identifier away), so:
- * - the same fingerprint means the same events: the entry is used as it is;
- * - a higher count and seq, where the events after the entry's seq account for the whole difference,
- *   means events were only added (new events, or a merge bringing an identifier): they are appended;
- * - anything else means something was removed: the history is loaded again in full.
- * An identifier that joins or leaves without events changes nothing, and nothing needs to change.
+ * When an entry is trusted, checked against the snapshot at every use:
+ * - Events are only ever appended, each with a higher seq than any before (seqs are never given twice),
+ *   or removed or re-pointed (erasure, retention, redaction). Every removal or re-pointing bumps the
+ *   `event_removals` counter, kept by database triggers (segment migration 2): while the counter is
+ *   unchanged, no event has left any identifier.
+ * - A profile's history is the events of its identifiers. While its identifiers are the same (a merge
+ *   or an unmerge changes them), its history is the entry's events plus the matching ones after the
+ *   entry's seq (the newest seq of the store when the entry was read).
+ * Anything else reads the history again: a changed counter empties the cache, a changed set of
+ * identifiers reloads that profile.
  *
- * Entries hold what the history filter selected: a new filter empties the cache. Bounded by the number
- * of events held, least recently used first out.
+ * Entries hold what the history filter selected: a new filter empties the cache too. Bounded by the
+ * number of events held, least recently used first out.
  */
 import type { ProfileEvent } from '../../core/segments/index.ts';
 
-export interface Fingerprint {
-  count: number;
+export interface CachedHistory {
+  /** The profile's identifier keys when read, sorted and joined. */
+  idents: string;
+  /** The store's newest event seq when read: the events after it are what is new. */
   lastSeq: number;
-}
-
-export interface CachedHistory extends Fingerprint {
   events: ProfileEvent[];
 }
 
@@ -33,15 +33,15 @@ export const HISTORY_CACHE_EVENTS = 200_000;
 export class HistoryCache {
   private readonly entries = new Map<string, CachedHistory>();
   private held = 0;
-  private filter = '';
+  private validity = '';
 
   constructor(private readonly maxEvents = HISTORY_CACHE_EVENTS) {}
 
-  /** Entries hold what this filter selects; another filter empties the cache. */
-  useFilter(key: string): void {
-    if (key === this.filter) return;
+  /** Entries are valid for this key (the history filter and the removals counter); another key empties the cache. */
+  validFor(key: string): void {
+    if (key === this.validity) return;
     this.clear();
-    this.filter = key;
+    this.validity = key;
   }
 
   get(profileId: string): CachedHistory | undefined {

@@ -12,12 +12,15 @@ export interface SegmentDdlTypes {
   bool: string;
   /** Table option for tables keyed by a composite primary key (`WITHOUT ROWID` on SQLite). */
   keyed: string;
+  /** Statements creating triggers that run `statement` whenever events are deleted or their `ident` changes. */
+  onEventsRemoved: (statement: string) => string[];
 }
 
 export interface SegmentMigration {
   id: number;
   name: string;
-  sql: (t: SegmentDdlTypes) => string;
+  /** One text of `;`-separated statements, or a list of statements run as they are (trigger bodies hold `;`). */
+  sql: (t: SegmentDdlTypes) => string | string[];
 }
 
 export const SEGMENT_MIGRATIONS: readonly SegmentMigration[] = [
@@ -105,5 +108,17 @@ export const SEGMENT_MIGRATIONS: readonly SegmentMigration[] = [
       -- Profiles the runner has evaluated in full once (later triggers are incremental).
       CREATE TABLE audience_profiles (profile_id TEXT PRIMARY KEY)${t.keyed};
     `,
+  },
+  {
+    id: 2,
+    name: 'event removals counter',
+    // The runner's history cache (`history-cache.ts`) trusts a cached history while this number and the
+    // profile's identifiers are unchanged: events are otherwise only appended, with ever higher seqs.
+    // Kept by the database itself, so no code path that deletes or re-points events can forget it.
+    sql: (t) => [
+      `CREATE TABLE event_removals (id INTEGER PRIMARY KEY, n ${t.int} NOT NULL)`,
+      'INSERT INTO event_removals (id, n) VALUES (1, 0)',
+      ...t.onEventsRemoved('UPDATE event_removals SET n = n + 1 WHERE id = 1'),
+    ],
   },
 ];

@@ -5,7 +5,7 @@
  */
 import type { ProfileEvent } from '../../core/segments/index.ts';
 import { materialiseTraits, traitsFromRecord, type TraitEntry } from '../../core/identity/traits.ts';
-import type { CachedHistory, Fingerprint, HistoryCache } from './history-cache.ts';
+import type { CachedHistory, HistoryCache } from './history-cache.ts';
 import type { AudienceReader, CompiledProfileQuery, HistoryFilter, StoredAudienceProfile } from './segment-store.ts';
 
 export type Column = readonly [name: string, type: 'text' | 'int'];
@@ -147,81 +147,75 @@ export class SqlAudienceReader implements AudienceReader {
   /** As `readHistories`, through the cache (see `history-cache.ts` for when an entry is trusted). */
   private async cachedHistories(ids: readonly string[], filter: EventFilter): Promise<Map<string, ProfileEvent[]>> {
     const cache = this.histories as HistoryCache;
-    cache.useFilter(`${filter.withPayload ? 'p' : '-'}:${filter.names === null ? '*' : JSON.stringify([...filter.names].sort())}`);
-    const prints = await this.fingerprints(ids);
+    const [state] = await this.c.all<{ removals: number | string; last: number | string | null }>(
+      'SELECT (SELECT n FROM event_removals WHERE id = 1) AS removals, (SELECT max(seq) FROM events) AS last',
+    );
+    const lastSeq = Number(state?.last ?? 0);
+    const names = filter.names === null ? '*' : JSON.stringify([...filter.names].sort());
+    cache.validFor(`${filter.withPayload ? 'p' : '-'}:${names}:${String(state?.removals)}`);
+    const idents = await this.identsOf(ids);
     const out = new Map<string, ProfileEvent[]>();
-    const grown: Array<[string, CachedHistory, Fingerprint]> = [];
+    const kept: Array<[string, CachedHistory]> = [];
     const missing: string[] = [];
     for (const id of ids) {
-      const now = prints.get(id) ?? { count: 0, lastSeq: 0 };
       const entry = cache.get(id);
-      if (entry !== undefined && entry.count === now.count && entry.lastSeq === now.lastSeq) out.set(id, entry.events.slice());
-      else if (entry !== undefined && now.count > entry.count && now.lastSeq > entry.lastSeq) grown.push([id, entry, now]);
+      if (entry !== undefined && entry.idents === (idents.get(id) ?? '')) kept.push([id, entry]);
       else missing.push(id);
     }
-    if (grown.length > 0) {
-      const added = await this.eventsAfterSeq(
-        grown.map(([id, entry]) => [id, entry.lastSeq] as const),
-        filter,
-      );
-      for (const [id, entry, now] of grown) {
-        const fresh = added.get(id) ?? [];
-        if (entry.count + fresh.length !== now.count) {
-          missing.push(id); // something was also removed
-          continue;
-        }
-        const events = entry.events.concat(fresh.filter((r) => r.matches).map((r) => r.event));
-        cache.set(id, { ...now, events });
-        out.set(id, events.slice());
-      }
+    const added =
+      kept.length > 0
+        ? await this.eventsAfterSeq(
+            kept.map(([id, entry]) => [id, entry.lastSeq] as const),
+            filter,
+          )
+        : new Map();
+    for (const [id, entry] of kept) {
+      const fresh = added.get(id);
+      const events = fresh === undefined ? entry.events : entry.events.concat(fresh);
+      cache.set(id, { idents: entry.idents, lastSeq, events });
+      out.set(id, events.slice());
     }
     for (const [id, events] of await this.readHistories(missing, filter)) {
-      cache.set(id, { ...(prints.get(id) ?? { count: 0, lastSeq: 0 }), events });
+      cache.set(id, { idents: idents.get(id) ?? '', lastSeq, events });
       out.set(id, events.slice());
     }
     return out;
   }
 
-  /** Per profile, how many events its identifiers hold and the last seq among them, from the `(ident, seq)` index. */
-  private async fingerprints(ids: readonly string[]): Promise<Map<string, Fingerprint>> {
+  /** Per profile, its identifier keys, sorted and joined. */
+  private async identsOf(ids: readonly string[]): Promise<Map<string, string>> {
     const [ofProfiles, profileList] = this.d.listTable(ids);
-    const rows = await this.c.all<{ profile_id: string; n: number | string; last: number | string }>(
-      `SELECT i.profile_id, count(e.seq) AS n, max(e.seq) AS last
-       FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key
-       GROUP BY i.profile_id`,
+    const rows = await this.c.all<{ profile_id: string; key: string }>(
+      `SELECT i.profile_id, i.key FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v`,
       [profileList],
     );
-    return new Map(rows.map((r) => [r.profile_id, { count: Number(r.n), lastSeq: Number(r.last) }]));
+    const keys = new Map<string, string[]>();
+    for (const r of rows) {
+      const list = keys.get(r.profile_id);
+      if (list === undefined) keys.set(r.profile_id, [r.key]);
+      else list.push(r.key);
+    }
+    return new Map([...keys].map(([id, list]) => [id, list.sort().join('\u0000')]));
   }
 
-  /** Every event of each profile after its seq, saying which of them the filter keeps. */
+  /** The matching, non-restricted events of each profile after its seq. */
   private async eventsAfterSeq(
     after: ReadonlyArray<readonly [profileId: string, seq: number]>,
     filter: EventFilter,
-  ): Promise<Map<string, Array<{ seq: number; matches: boolean; event: ProfileEvent }>>> {
+  ): Promise<Map<string, ProfileEvent[]>> {
     const [ofPairs, pairList] = this.d.pairTable(after);
     const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
-    const kept = `e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`;
-    const keptParams = filter.names === null ? [this.d.bool(false)] : [this.d.bool(false), nameList];
-    const rows = await this.c.all<{
-      profile_id: string;
-      seq: number | string;
-      kept: number | boolean;
-      type: string;
-      name: string | null;
-      ts: number;
-      payload: string | null;
-    }>(
-      `SELECT i.profile_id, e.seq, CASE WHEN ${kept} THEN 1 ELSE 0 END AS kept, e.type, e.name, e.ts,
-              ${filter.withPayload ? `CASE WHEN ${kept} THEN e.payload END` : 'NULL'} AS payload
-       FROM ${ofPairs} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key AND e.seq > ids.s`,
-      [...keptParams, ...(filter.withPayload ? keptParams : []), pairList],
+    const rows = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
+      `SELECT i.profile_id, e.type, e.name, e.ts${filter.withPayload ? ', e.payload' : ''}
+       FROM ${ofPairs} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key AND e.seq > ids.s
+       WHERE e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`,
+      filter.names === null ? [pairList, this.d.bool(false)] : [pairList, this.d.bool(false), nameList],
     );
-    const out = new Map<string, Array<{ seq: number; matches: boolean; event: ProfileEvent }>>();
+    const out = new Map<string, ProfileEvent[]>();
     for (const r of rows) {
       let list = out.get(r.profile_id);
       if (!list) out.set(r.profile_id, (list = []));
-      list.push({ seq: Number(r.seq), matches: Number(r.kept) === 1, event: new StoredEvent(r.name, r.type, Number(r.ts), r.payload) });
+      list.push(new StoredEvent(r.name, r.type, Number(r.ts), r.payload ?? null));
     }
     return out;
   }

@@ -70,7 +70,8 @@ export abstract class SqlSegmentStore implements SegmentStore {
       const done = new Set((await c.all<{ id: number }>('SELECT id FROM segment_schema_migrations')).map((r) => r.id));
       for (const m of SEGMENT_MIGRATIONS) {
         if (done.has(m.id)) continue;
-        for (const statement of splitStatements(m.sql(this.ddl))) await c.run(statement);
+        const sql = m.sql(this.ddl);
+        for (const statement of typeof sql === 'string' ? splitStatements(sql) : sql) await c.run(statement);
         await c.run('INSERT INTO segment_schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, Date.now()]);
       }
     });

@@ -81,6 +81,11 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     real: 'DOUBLE PRECISION',
     bool: 'BOOLEAN',
     keyed: '',
+    // Once per statement, not per row: a retention sweep deleting a million events updates the row once.
+    onEventsRemoved: (statement) => [
+      `CREATE FUNCTION tessera_events_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${statement}; RETURN NULL; END $$`,
+      `CREATE TRIGGER events_removed AFTER DELETE OR UPDATE OF ident ON events FOR EACH STATEMENT EXECUTE FUNCTION tessera_events_removed()`,
+    ],
   };
 
   constructor(private readonly pool: pg.Pool) {

@@ -75,6 +75,10 @@ export class SqliteSegmentStore extends SqlSegmentStore {
     real: 'REAL',
     bool: 'INTEGER',
     keyed: ' WITHOUT ROWID',
+    onEventsRemoved: (statement) => [
+      `CREATE TRIGGER events_removed AFTER DELETE ON events BEGIN ${statement}; END`,
+      `CREATE TRIGGER events_reassigned AFTER UPDATE OF ident ON events BEGIN ${statement}; END`,
+    ],
   };
 
   /** See `scanConn`: opened on first use, closed with this store. */

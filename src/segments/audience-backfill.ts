@@ -1,6 +1,7 @@
 /**
  * Backfill: evaluating new or changed definitions over every existing profile, in bounded chunks
- * between the runner's real-time steps (see step 3 of `audience-runner.ts`). When every target is a
+ * between the runner's real-time steps (see step 3 of `audience-runner.ts`). Each chunk is read and
+ * evaluated on a snapshot (`readChunk`), then written in a short transaction (`writeChunk`). When every target is a
  * segment whose rule the SQL fast path compiles, a snapshot of the candidates comes first and only they
  * (plus whoever changed since, or holds a membership or timer of a target) are evaluated.
  *
@@ -14,6 +15,7 @@ import type { CompiledAudiences, ProfileEvent } from '../core/segments/index.ts'
 import type {
   AudienceReader,
   AudienceTx,
+  AudienceView,
   HistoryFilter,
   ProfileWrite,
   SegmentStore,
@@ -37,6 +39,21 @@ interface FastBackfill {
   histories: { leaves: HistoryQuery['leaves']; times: Map<string, number[][]> } | null;
 }
 
+/** What one chunk decided on a snapshot (`readChunk`), for `writeChunk` to write. */
+export interface ChunkPlan {
+  /** The job as it stood when the chunk was read. */
+  job: BackfillJob;
+  now: number;
+  writes: ProfileWrite[];
+  /** Profiles evaluated. */
+  evaluated: number;
+  /** The job after this chunk; null when it was the last one (the targets go live). */
+  next: BackfillJob | null;
+  progress: number;
+  /** In-memory bookkeeping of the fast path, done once the write has committed. */
+  after: () => void;
+}
+
 /** Events and merges read per page when catching up on what touched profiles since the snapshot. */
 const TOUCHED_PAGE = 5000;
 
@@ -45,7 +62,7 @@ export interface BackfillDeps {
   reader: AudienceReader;
   now: () => number;
   backend: SegmentStore['backend'];
-  /** Profiles per chunk (one transaction). */
+  /** Profiles per chunk. */
   chunk: number;
   /** What of a history the current definitions read. */
   history: () => HistoryFilter;
@@ -80,33 +97,61 @@ export class Backfill {
   }
 
   /**
-   * One chunk of the job (after `prepare`), in `tx` with the job's cursor. Returns the profiles
-   * evaluated; when the job is done its targets go live and `job` becomes null (the caller reloads the
-   * definitions).
+   * The reading half of one chunk of the job (after `prepare`), on a snapshot and without the write
+   * lock: which profiles, evaluated under the job's definitions. `writeChunk` writes it.
    */
-  async chunk(tx: AudienceTx, plan: AudiencePlan): Promise<number> {
+  async readChunk(view: AudienceView, plan: AudiencePlan): Promise<ChunkPlan> {
     const job = this.job as BackfillJob;
     if (this.fast === undefined) throw new Error('Backfill.prepare() must run before the first chunk');
-    if (this.fast !== null) return this.fastChunk(tx, plan, job, this.fast);
+    if (this.fast !== null) return this.readFastChunk(view, plan, job, this.fast);
     const now = this.deps.now();
-    const ids = await tx.profileIdsAfter(job.cursor, this.deps.chunk);
-    await tx.apply(await this.evaluateChunk(tx, plan, job, ids, now));
+    const ids = await view.profileIdsAfter(job.cursor, this.deps.chunk);
     const next: BackfillJob = { ...job, cursor: ids[ids.length - 1] ?? job.cursor, done: job.done + ids.length };
-    if (ids.length < this.deps.chunk) await this.finish(tx, job, now);
-    else await this.advance(tx, next, Math.min(0.99, next.done / Math.max(1, next.total)));
-    return ids.length;
+    return {
+      job,
+      now,
+      writes: await this.evaluateChunk(view, plan, job, ids, now),
+      evaluated: ids.length,
+      next: ids.length < this.deps.chunk ? null : next,
+      progress: Math.min(0.99, next.done / Math.max(1, next.total)),
+      after: () => {},
+    };
+  }
+
+  /**
+   * The writing half, in `tx`: the chunk's writes (of profiles that still exist) and the job's new
+   * cursor, or, after the last chunk, its targets going live. Nothing is written when the stored job is
+   * no longer the one the chunk was read for (another runner on the same SQLite file moved it): then it
+   * returns false, else true.
+   */
+  async writeChunk(tx: AudienceTx, chunk: ChunkPlan): Promise<boolean> {
+    if ((await tx.job()) !== JSON.stringify(chunk.job)) return false;
+    const live = await tx.existingProfiles(chunk.writes.map((w) => w.profileId));
+    await tx.apply(chunk.writes.filter((w) => live.has(w.profileId)));
+    if (chunk.next === null) await this.finish(tx, chunk.job, chunk.now);
+    else await this.advance(tx, chunk.next, chunk.progress);
+    return true;
+  }
+
+  /** After the chunk's write committed: move the in-memory state on with it. */
+  committed(chunk: ChunkPlan): void {
+    chunk.after();
+    if (chunk.next === null) {
+      this.job = null;
+      this.fast = undefined;
+    } else this.job = chunk.next;
   }
 
   /** Evaluate these profiles under the job's definitions: what to write. */
   private async evaluateChunk(
-    tx: AudienceTx,
+    view: AudienceView,
     plan: AudiencePlan,
     job: BackfillJob,
     ids: readonly string[],
     now: number,
   ): Promise<ProfileWrite[]> {
     const after = plan.after as CompiledAudiences;
-    const states = await tx.loadProfiles(ids, this.deps.history());
+    const states = await view.loadProfiles(ids, this.deps.history());
     const writes: ProfileWrite[] = [];
     for (const stored of states.values()) {
       if (stored.exists) writes.push(evaluateStored(after, stored, [targetsTrigger(job)], now, plan.publish, 'backfill'));
@@ -119,7 +164,7 @@ export class Backfill {
    * rule can still count). They stay unknown to the runner if they were: only the target was evaluated.
    */
   private async evaluateFromHistories(
-    tx: AudienceTx,
+    view: AudienceView,
     plan: AudiencePlan,
     job: BackfillJob,
     ids: readonly string[],
@@ -127,7 +172,7 @@ export class Backfill {
     now: number,
   ): Promise<ProfileWrite[]> {
     const after = plan.after as CompiledAudiences;
-    const states = await tx.loadProfiles(ids, { eventNames: new Set(), properties: false });
+    const states = await view.loadProfiles(ids, { eventNames: new Set(), properties: false });
     const writes: ProfileWrite[] = [];
     for (const stored of states.values()) {
       if (!stored.exists) continue;
@@ -140,7 +185,6 @@ export class Backfill {
   private async advance(tx: AudienceTx, next: BackfillJob, progress: number): Promise<void> {
     for (const t of next.targets) await tx.setProgress(t.kind, t.id, t.generation, progress);
     await tx.setJob(JSON.stringify(next));
-    this.job = next;
   }
 
   /** Every profile has been evaluated under the new definitions: they go live (unless edited meanwhile). */
@@ -152,8 +196,6 @@ export class Backfill {
     );
     await this.dropStaleKeys(tx);
     await tx.setJob(null);
-    this.job = null;
-    this.fast = undefined;
   }
 
   /** The candidates of a fast backfill, or null when some target does not compile (every profile is evaluated). */
@@ -200,9 +242,9 @@ export class Backfill {
   }
 
   /** One chunk of a fast backfill: the next candidates, and whoever else in their id range may differ. */
-  private async fastChunk(tx: AudienceTx, plan: AudiencePlan, job: BackfillJob, fast: FastBackfill): Promise<number> {
+  private async readFastChunk(view: AudienceView, plan: AudiencePlan, job: BackfillJob, fast: FastBackfill): Promise<ChunkPlan> {
     const now = this.deps.now();
-    await this.readTouched(tx, fast);
+    await this.readTouched(view, fast);
     const end = Math.min(fast.next + this.deps.chunk, fast.ids.length);
     // The chunk covers the id range (cursor, upTo]; the last one runs to the end of the profiles.
     const upTo = end < fast.ids.length ? (fast.ids[end - 1] as string) : null;
@@ -210,43 +252,47 @@ export class Backfill {
     const ids = new Set(fast.ids.slice(fast.next, end));
     for (const id of fast.touched) if (inRange(id)) ids.add(id);
     const segmentIds = job.targets.map((t) => t.id);
-    for (const id of await tx.holdersOf(segmentIds, job.cursor, upTo)) ids.add(id);
+    for (const id of await view.holdersOf(segmentIds, job.cursor, upTo)) ids.add(id);
     const chunk = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const histories = fast.histories;
-    if (histories === null) await tx.apply(await this.evaluateChunk(tx, plan, job, chunk, now));
+    let writes: ProfileWrite[];
+    let known: string[] = [];
+    if (histories === null) writes = await this.evaluateChunk(view, plan, job, chunk, now);
     else {
       // Profiles touched since the snapshot have histories it did not see: theirs are read as usual.
       const read = chunk.filter((id) => fast.touched.has(id));
-      const known = chunk.filter((id) => !fast.touched.has(id));
-      await tx.apply([
-        ...(await this.evaluateChunk(tx, plan, job, read, now)),
-        ...(await this.evaluateFromHistories(tx, plan, job, known, histories, now)),
-      ]);
-      for (const id of known) histories.times.delete(id);
+      known = chunk.filter((id) => !fast.touched.has(id));
+      writes = [
+        ...(await this.evaluateChunk(view, plan, job, read, now)),
+        ...(await this.evaluateFromHistories(view, plan, job, known, histories, now)),
+      ];
     }
-    fast.next = end;
-    if (upTo === null) await this.finish(tx, job, now);
-    else
-      await this.advance(
-        tx,
-        { ...job, cursor: upTo, done: job.done + chunk.length },
-        Math.min(0.99, fast.next / Math.max(1, fast.ids.length)),
-      );
-    return chunk.length;
+    return {
+      job,
+      now,
+      writes,
+      evaluated: chunk.length,
+      next: upTo === null ? null : { ...job, cursor: upTo, done: job.done + chunk.length },
+      progress: Math.min(0.99, end / Math.max(1, fast.ids.length)),
+      after: () => {
+        fast.next = end;
+        for (const id of known) histories?.times.delete(id);
+      },
+    };
   }
 
   /** Profiles that events or merges stored after the snapshot touched (their owners as of now). */
-  private async readTouched(tx: AudienceTx, fast: FastBackfill): Promise<void> {
+  private async readTouched(view: AudienceView, fast: FastBackfill): Promise<void> {
     for (;;) {
-      const events = await tx.eventsAfter(fast.eventSeq, TOUCHED_PAGE);
+      const events = await view.eventsAfter(fast.eventSeq, TOUCHED_PAGE);
       const idents = [...new Set(events.flatMap((e) => (e.ident === null ? [] : [e.ident])))];
-      for (const profileId of (await tx.profilesOfIdents(idents)).values()) fast.touched.add(profileId);
+      for (const profileId of (await view.profilesOfIdents(idents)).values()) fast.touched.add(profileId);
       const last = events[events.length - 1];
       if (last) fast.eventSeq = last.seq;
       if (events.length < TOUCHED_PAGE) break;
     }
     for (;;) {
-      const merges = await tx.mergesAfter(fast.mergeId, TOUCHED_PAGE);
+      const merges = await view.mergesAfter(fast.mergeId, TOUCHED_PAGE);
       for (const m of merges) for (const id of [m.profileId, ...m.otherIds]) fast.touched.add(id);
       const last = merges[merges.length - 1];
       if (last) fast.mergeId = last.id;

@@ -344,6 +344,32 @@ for (const { name, fresh } of backends) {
       assert.equal((await w.segments.audienceEvents({ after: 0, limit: 100 })).items.length, 0);
     });
 
+    it('a backfill chunk reads and evaluates outside the write lock: a profile erased meanwhile gets nothing', async () => {
+      const w = await world();
+      await w.track('kim', 'Order Completed', T0);
+      await w.track('lou', 'Order Completed', T0);
+      const [kim, lou] = [await w.profileOf('kim'), await w.profileOf('lou')];
+      w.betweenReadAndWrite(() => w.eraseProfile(kim), 'backfill');
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      assert.deepEqual(await w.members('recent-buyers'), [lou]);
+      assert.equal(await w.segmentStore.segmentSize('recent-buyers'), 1);
+      assert.equal(await w.runner.nextDueAt(), T0 + 30 * DAY, "only lou's timer");
+    });
+
+    it('a second runner that moves the backfill meanwhile: the first drops its chunk and takes up the stored job', async () => {
+      const w = await world({ limits: { backfillChunk: 1 } });
+      for (const user of ['mo', 'ned', 'ola']) await w.track(user, 'Order Completed', T0);
+      const other = new AudienceRunner({ store: w.segmentStore, now: () => w.now, limits: { backfillChunk: 1 } });
+      w.betweenReadAndWrite(() => other.step().then(() => undefined), 'backfill');
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await other.stop();
+      const members = await Promise.all(['mo', 'ned', 'ola'].map((u) => w.profileOf(u)));
+      assert.deepEqual((await w.members('recent-buyers')).sort(), members.sort());
+      assert.equal(await w.segmentStore.segmentSize('recent-buyers'), 3, 'each counted once');
+      const { items } = await w.segments.audienceEvents({ after: 0, limit: 100 });
+      assert.deepEqual(items, [], 'a new segment publishes nothing for its backfill');
+    });
+
     it('editing a live segment recomputes it and publishes who enters and who leaves', async () => {
       const w = await world();
       await w.createSegment('spenders', "event('Order Completed').where(property('total') > 100).count() >= 1");

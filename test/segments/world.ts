@@ -51,15 +51,17 @@ export class World {
     readonly processor: Processor,
     readonly runner: AudienceRunner,
     readonly segments: SegmentService,
-    private readonly hooks: { afterRead: (() => Promise<void>) | null },
+    private readonly hooks: ReadHooks,
   ) {}
 
   /**
-   * Run `hook` once, inside the runner's next real-time step, between its read and its write (as if the
-   * processor, or another runner, committed at that moment). The hook must not call the runner itself.
+   * Run `hook` once, between the read and the write of the runner's next real-time step (or, with
+   * `backfill`, of its next backfill chunk), as if the processor, another runner or an erasure committed
+   * at that moment. The hook must not call the runner itself.
    */
-  betweenReadAndWrite(hook: () => Promise<void>): void {
+  betweenReadAndWrite(hook: () => Promise<void>, which: 'realtime' | 'backfill' = 'realtime'): void {
     this.hooks.afterRead = hook;
+    this.hooks.which = which;
   }
 
   get now(): number {
@@ -93,7 +95,7 @@ export class World {
       },
     });
     await processor.init();
-    const hooks: { afterRead: (() => Promise<void>) | null } = { afterRead: null };
+    const hooks: ReadHooks = { afterRead: null, which: 'realtime' };
     const runner = new AudienceRunner({ store: withReadHook(segmentStore, hooks), now: clock, limits: options.limits });
     let ids = 0;
     const segments = new SegmentService(segmentStore, { now: clock, newId: () => `seg-${++ids}` });
@@ -196,19 +198,28 @@ export class World {
   }
 }
 
+interface ReadHooks {
+  afterRead: (() => Promise<void>) | null;
+  /** Which read: a real-time step's (cached) or a backfill chunk's (`cached: false`). */
+  which: 'realtime' | 'backfill';
+}
+
 /** The same store, whose leases run `hooks.afterRead` (once) after a read and before the caller goes on. */
-function withReadHook(store: SegmentStore, hooks: { afterRead: (() => Promise<void>) | null }): SegmentStore {
+function withReadHook(store: SegmentStore, hooks: ReadHooks): SegmentStore {
   const hooked = Object.create(store) as SegmentStore;
   hooked.acquireLease = async () => {
     const lease = await store.acquireLease();
     if (lease === null) return null;
     return {
       ...lease,
-      read: async (work) => {
-        const result = await lease.read(work);
-        const hook = hooks.afterRead;
-        hooks.afterRead = null;
-        if (hook) await hook();
+      read: async (work, options) => {
+        const result = await lease.read(work, options);
+        const which = options?.cached === false ? 'backfill' : 'realtime';
+        const hook = hooks.which === which ? hooks.afterRead : null;
+        if (hook) {
+          hooks.afterRead = null;
+          await hook();
+        }
         return result;
       },
     };

@@ -164,6 +164,8 @@ export interface AudienceView extends AudienceReader {
   profilesOfIdents(idents: readonly string[]): Promise<Map<string, string>>;
   /** Timers due at or before `now`, earliest first; they stay until `removeTimers`. */
   dueTimers(now: number, limit: number): Promise<TimerRow[]>;
+  /** Profiles in the id range (`afterId`, `upToId`] (no upper bound when null) that are members of, or hold a timer for, these segments. */
+  holdersOf(segmentIds: readonly string[], afterId: string, upToId: string | null): Promise<string[]>;
 }
 
 /** One runner transaction: everything it reads and writes commits together, or not at all. */
@@ -192,15 +194,17 @@ export interface AudienceTx extends AudienceView {
   dropComputedKey(key: string): Promise<void>;
   /** Record the current size of these segments in the size history. */
   recordSizes(segmentIds: readonly string[], at: number): Promise<void>;
-  /** Profiles in the id range (`afterId`, `upToId`] (no upper bound when null) that are members of, or hold a timer for, these segments. */
-  holdersOf(segmentIds: readonly string[], afterId: string, upToId: string | null): Promise<string[]>;
 }
 
 /** The runner's right to write: on PostgreSQL a session advisory lock, so one runner is active per schema. */
 export interface AudienceLease {
   run<T>(work: (tx: AudienceTx) => Promise<T>): Promise<T>;
-  /** Read-only work on one consistent snapshot, holding no write lock (see `AudienceView`). */
-  read<T>(work: (view: AudienceView) => Promise<T>): Promise<T>;
+  /**
+   * Read-only work on one consistent snapshot, holding no write lock (see `AudienceView`). Profile
+   * histories loaded through it are kept between calls (`history-cache.ts`), unless `cached` is false
+   * (a backfill reads each profile once: keeping its histories would only push out the active ones).
+   */
+  read<T>(work: (view: AudienceView) => Promise<T>, options?: { cached?: boolean }): Promise<T>;
   /** The earliest pending timer, or null. */
   nextDueAt(): Promise<number | null>;
   /** The definitions version (see `SegmentStore.definitionsVersion`). */

@@ -129,8 +129,12 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     return {
       run: (work) => inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect))),
       // One snapshot for every read of a step (READ COMMITTED would give each statement its own).
-      read: (work) =>
-        inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect, histories)), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'),
+      read: (work, options) =>
+        inTransaction(
+          client,
+          (c) => work(new SqlAudienceTx(c, dialect, options?.cached === false ? undefined : histories)),
+          'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+        ),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),
       release: async () => {

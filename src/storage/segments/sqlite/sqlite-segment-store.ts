@@ -129,7 +129,8 @@ export class SqliteSegmentStore extends SqlSegmentStore {
     const histories = new HistoryCache();
     return {
       run: (work) => conn.transaction((c) => work(new SqlAudienceTx(c, dialect))),
-      read: (work) => conn.readTransaction((c) => work(new SqlAudienceTx(c, dialect, histories))),
+      read: (work, options) =>
+        conn.readTransaction((c) => work(new SqlAudienceTx(c, dialect, options?.cached === false ? undefined : histories))),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),
       release: async () => {},

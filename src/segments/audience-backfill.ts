@@ -1,9 +1,9 @@
 /**
  * Backfill: evaluating new or changed definitions over every existing profile, in bounded chunks
  * between the runner's real-time steps (see step 3 of `audience-runner.ts`). Each chunk is read and
- * evaluated on a snapshot (`readChunk`), then written in a short transaction (`writeChunk`). When every target is a
- * segment whose rule the SQL fast path compiles, a snapshot of the candidates comes first and only they
- * (plus whoever changed since, or holds a membership or timer of a target) are evaluated.
+ * evaluated on a snapshot (`readChunk`), then written in a short transaction (`writeChunk`). When every
+ * target is a segment whose rule the SQL fast path compiles, a snapshot of the candidates comes first and
+ * only they (plus whoever changed since, or holds a membership or timer of a target) are evaluated.
  *
  * When the job has one target, which no other definition reads, and its rule offers a history query
  * (`HistoryQuery` in `sql/compile-rule.ts`: counts of named events), the snapshot also holds every

@@ -128,19 +128,36 @@ export class SqlAudienceReader implements AudienceReader {
     return out;
   }
 
-  /** The matching, non-restricted events of these profiles, read in full. */
+  /** The matching, non-restricted events of these profiles, read in full (an empty list for one without any). */
   private async readHistories(ids: readonly string[], filter: EventFilter): Promise<Map<string, ProfileEvent[]>> {
     const out = new Map<string, ProfileEvent[]>(ids.map((id) => [id, []]));
     if (ids.length === 0) return out;
-    const [ofProfiles, profileList] = this.d.listTable(ids);
+    for (const [id, events] of await this.historyRows(this.d.listTable(ids), '', filter)) out.set(id, events);
+    return out;
+  }
+
+  /**
+   * The matching, non-restricted events of the profiles listed by `from` (a table of `v`, the profile id,
+   * and, when `seqCondition` reads it, `s`), grouped by profile.
+   */
+  private async historyRows(
+    [from, fromParam]: [sql: string, param: unknown],
+    seqCondition: string,
+    filter: EventFilter,
+  ): Promise<Map<string, ProfileEvent[]>> {
     const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
-    const events = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
+    const rows = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
       `SELECT i.profile_id, e.type, e.name, e.ts${filter.withPayload ? ', e.payload' : ''}
-       FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key
+       FROM ${from} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key${seqCondition}
        WHERE e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`,
-      filter.names === null ? [profileList, this.d.bool(false)] : [profileList, this.d.bool(false), nameList],
+      filter.names === null ? [fromParam, this.d.bool(false)] : [fromParam, this.d.bool(false), nameList],
     );
-    for (const r of events) out.get(r.profile_id)?.push(new StoredEvent(r.name, r.type, Number(r.ts), r.payload ?? null));
+    const out = new Map<string, ProfileEvent[]>();
+    for (const r of rows) {
+      let list = out.get(r.profile_id);
+      if (!list) out.set(r.profile_id, (list = []));
+      list.push(new StoredEvent(r.name, r.type, Number(r.ts), r.payload ?? null));
+    }
     return out;
   }
 
@@ -199,25 +216,11 @@ export class SqlAudienceReader implements AudienceReader {
   }
 
   /** The matching, non-restricted events of each profile after its seq. */
-  private async eventsAfterSeq(
+  private eventsAfterSeq(
     after: ReadonlyArray<readonly [profileId: string, seq: number]>,
     filter: EventFilter,
   ): Promise<Map<string, ProfileEvent[]>> {
-    const [ofPairs, pairList] = this.d.pairTable(after);
-    const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
-    const rows = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
-      `SELECT i.profile_id, e.type, e.name, e.ts${filter.withPayload ? ', e.payload' : ''}
-       FROM ${ofPairs} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key AND e.seq > ids.s
-       WHERE e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`,
-      filter.names === null ? [pairList, this.d.bool(false)] : [pairList, this.d.bool(false), nameList],
-    );
-    const out = new Map<string, ProfileEvent[]>();
-    for (const r of rows) {
-      let list = out.get(r.profile_id);
-      if (!list) out.set(r.profile_id, (list = []));
-      list.push(new StoredEvent(r.name, r.type, Number(r.ts), r.payload ?? null));
-    }
-    return out;
+    return this.historyRows(this.d.pairTable(after), ' AND e.seq > ids.s', filter);
   }
 
   async selectProfiles(query: CompiledProfileQuery): Promise<Array<{ profileId: string; unsure: boolean }>> {

@@ -66,7 +66,7 @@ async function api<T>(server: BenchServer, method: string, path: string, body?: 
     headers: auth,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()} (server's last error: ${server.lastError() || 'none'})`);
   return (await res.json()) as T;
 }
 

@@ -50,7 +50,13 @@ export async function startServer(
     ...opts.env,
   };
   if (opts.databaseUrl) env.TESSERA_DATABASE_URL = opts.databaseUrl;
-  const { child, match } = await startProcess([...(opts.extraArgs ?? []), 'bin/tessera.js', 'serve'], env, /"address":"(http:\/\/[^"]+)"/);
+  // BENCH_SERVER_NODE_ARGS (space-separated) reaches every server the bench starts: `--cpu-prof` and the like, by hand.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const { child, match } = await startProcess(
+    [...nodeArgs, ...(opts.extraArgs ?? []), 'bin/tessera.js', 'serve'],
+    env,
+    /"address":"(http:\/\/[^"]+)"/,
+  );
   const url = match[1]!;
   // Keep the server's last error line: when the processor is stuck, it says why.
   let lastError = '';

@@ -2,7 +2,8 @@
  * # The audience runner: the real-time engine around the pure core
  *
  * Strategy: one follower, the only writer of memberships, timers and computed values. Each step:
- * 1. reload the definitions when their version moved (purge deleted ones, start or resume a backfill);
+ * 1. reload the definitions when their version moved (purge deleted ones, start or resume a backfill):
+ *    read and compiled on a snapshot, applied in a short write transaction;
  * 2. on ONE snapshot, holding no write lock: read the merge log and the events after its cursors, and
  *    the timers due by `now`; group what happened by profile (an event → its identifier's current
  *    profile; a merge or unmerge → `all` for the profiles it names, absorbed ids leave every segment; a
@@ -132,8 +133,7 @@ export class AudienceRunner {
   async step(): Promise<StepReport | null> {
     const lease = await this.ensureLease();
     if (!lease) return null;
-    const version = await lease.definitionsVersion();
-    if (version !== this.version || this.plan === null) await this.reload(lease, version);
+    if ((await lease.definitionsVersion()) !== this.version || this.plan === null) await this.reload(lease);
     const plan = this.plan as AudiencePlan;
     const report = await this.realtime(lease, plan);
     if (this.backfill.job) {
@@ -169,33 +169,52 @@ export class AudienceRunner {
     return this.lease;
   }
 
-  private async reload(lease: AudienceLease, version: number): Promise<void> {
-    await lease.run(async (tx) => {
-      const segments = await tx.listSegments();
-      const traits = await tx.listComputedTraits();
-      let plan = planAudiences(segments, traits);
-      if (plan.failures.length > 0) {
-        for (const f of plan.failures) await tx.fail(f.target.kind, f.target.id, f.target.generation, f.error, this.opts.now());
-        plan = planAudiences(await tx.listSegments(), await tx.listComputedTraits());
-      }
-      for (const s of plan.deletedSegments) await tx.purgeSegment(s.id);
-      const usedKeys = new Set(
-        traits.filter((t) => !t.deleted).flatMap((t) => [t.definition.key, ...(t.liveDefinition ? [t.liveDefinition.key] : [])]),
+  /**
+   * Load the definitions. They are read and compiled on a snapshot, holding no write lock: compiling
+   * every rule is the slow part of a reload, and on SQLite every other writer (the processor, an API
+   * call creating the next segment) would wait for it. Then one short write transaction applies the
+   * plan, after checking that the version it was made for is still the current one (else: again).
+   */
+  private async reload(lease: AudienceLease): Promise<void> {
+    for (;;) {
+      const seen = await lease.read(
+        async (view) => ({
+          version: await view.definitionsVersion(),
+          segments: await view.listSegments(),
+          traits: await view.listComputedTraits(),
+        }),
+        { cached: false },
       );
-      for (const t of plan.deletedTraits) await tx.purgeComputedTrait(t.id, usedKeys.has(t.definition.key) ? null : t.definition.key);
-      const signature = signatureOf(plan.targets);
-      const stored = await tx.job();
-      const previous = stored === null ? null : (JSON.parse(stored) as BackfillJob);
-      let job: BackfillJob | null = null;
-      if (plan.targets.length === 0) job = null;
-      else if (previous?.signature === signature) job = previous;
-      else job = { signature, targets: plan.targets, cursor: '', total: await tx.countProfiles(), done: 0 };
-      await tx.setJob(job === null ? null : JSON.stringify(job));
-      this.backfill.reset(job);
+      const plan = planAudiences(seen.segments, seen.traits);
+      const job = await lease.run(async (tx): Promise<{ job: BackfillJob | null } | null> => {
+        if ((await tx.definitionsVersion()) !== seen.version) return null;
+        if (plan.failures.length > 0) {
+          // A definition that does not compile fails alone; plan again without it.
+          for (const f of plan.failures) await tx.fail(f.target.kind, f.target.id, f.target.generation, f.error, this.opts.now());
+          return null;
+        }
+        for (const s of plan.deletedSegments) await tx.purgeSegment(s.id);
+        const usedKeys = new Set(
+          seen.traits.filter((t) => !t.deleted).flatMap((t) => [t.definition.key, ...(t.liveDefinition ? [t.liveDefinition.key] : [])]),
+        );
+        for (const t of plan.deletedTraits) await tx.purgeComputedTrait(t.id, usedKeys.has(t.definition.key) ? null : t.definition.key);
+        const signature = signatureOf(plan.targets);
+        const stored = await tx.job();
+        const previous = stored === null ? null : (JSON.parse(stored) as BackfillJob);
+        let job: BackfillJob | null = null;
+        if (plan.targets.length === 0) job = null;
+        else if (previous?.signature === signature) job = previous;
+        else job = { signature, targets: plan.targets, cursor: '', total: await tx.countProfiles(), done: 0 };
+        await tx.setJob(job === null ? null : JSON.stringify(job));
+        return { job };
+      });
+      if (job === null) continue;
+      this.backfill.reset(job.job);
       this.plan = plan;
       this.history = historyNeeds(plan.live, plan.after);
-    });
-    this.version = version;
+      this.version = seen.version;
+      return;
+    }
   }
 
   /**

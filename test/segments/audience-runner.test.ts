@@ -185,6 +185,40 @@ for (const { name, fresh } of backends) {
       assert.deepEqual(await w.runner.nextDueAt(), T0 + 30 * DAY, 'one timer, due when the order leaves the window');
     });
 
+    it("a segment deleted between the reload's read and its write: it is still purged, with its timers", async () => {
+      const w = await world();
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await w.createSegment('browsers', "event('Product Viewed').count() >= 1");
+      await w.track('kim', 'Order Completed', T0);
+      assert.equal(await w.runner.nextDueAt(), T0 + 30 * DAY);
+      // Deleting a segment makes the runner reload (no backfill follows); meanwhile the other one is deleted.
+      w.betweenReadAndWrite(() => w.segments.delete('recent-buyers'), 'reload');
+      await w.segments.delete('browsers');
+      await w.runner.runUntilIdle();
+      assert.equal(await w.segmentStore.getSegment('recent-buyers'), null, 'purged');
+      assert.equal(await w.segmentStore.getSegment('browsers'), null, 'purged');
+      assert.deepEqual(await w.members('recent-buyers'), []);
+      assert.equal(await w.runner.nextDueAt(), null, "the deleted segment's timer went with it");
+    });
+
+    it("a segment edited between the reload's read and its write: the edit is what goes live", async () => {
+      const w = await world();
+      await w.createSegment('orders', "event('Order Completed').count() >= 1");
+      await w.track('lou', 'Order Completed', T0);
+      await w.track('max', 'Order Completed', T0);
+      await w.track('max', 'Order Completed', T0 - 1);
+      w.betweenReadAndWrite(
+        async () => void (await w.segments.update('orders', { query: "event('Order Completed').count() >= 2" })),
+        'reload',
+      );
+      await w.createSegment('browsers', "event('Product Viewed').count() >= 1");
+      await w.runner.runUntilIdle();
+      const segment = await w.segments.get('orders');
+      assert.equal(segment.status, 'live');
+      assert.equal(segment.query, "event('Order Completed').count() >= 2");
+      assert.deepEqual(await w.members('orders'), [await w.profileOf('max')]);
+    });
+
     it('restart with pending timers: the timer survives a close and fires after reopening', async () => {
       const backend = await fresh();
       assert.ok(backend);

@@ -56,10 +56,11 @@ export class World {
 
   /**
    * Run `hook` once, between the read and the write of the runner's next real-time step (or, with
-   * `backfill`, of its next backfill chunk), as if the processor, another runner or an erasure committed
+   * `backfill`, of its next backfill chunk; with `reload`, of its next reload of the definitions), as if the
+   * processor, another runner, an API call or an erasure committed
    * at that moment. The hook must not call the runner itself.
    */
-  betweenReadAndWrite(hook: () => Promise<void>, which: 'realtime' | 'backfill' = 'realtime'): void {
+  betweenReadAndWrite(hook: () => Promise<void>, which: ReadHooks['which'] = 'realtime'): void {
     this.hooks.afterRead = hook;
     this.hooks.which = which;
   }
@@ -200,8 +201,8 @@ export class World {
 
 interface ReadHooks {
   afterRead: (() => Promise<void>) | null;
-  /** Which read: a real-time step's (cached) or a backfill chunk's (`cached: false`). */
-  which: 'realtime' | 'backfill';
+  /** Which read: a real-time step's (cached), a backfill chunk's (`cached: false`) or a reload's (it reads the definitions version). */
+  which: 'realtime' | 'backfill' | 'reload';
 }
 
 /** The same store, whose leases run `hooks.afterRead` (once) after a read and before the caller goes on. */
@@ -213,8 +214,20 @@ function withReadHook(store: SegmentStore, hooks: ReadHooks): SegmentStore {
     return {
       ...lease,
       read: async (work, options) => {
-        const result = await lease.read(work, options);
-        const which = options?.cached === false ? 'backfill' : 'realtime';
+        let which: ReadHooks['which'] = options?.cached === false ? 'backfill' : 'realtime';
+        const result = await lease.read(
+          (view) =>
+            work(
+              new Proxy(view, {
+                get(target, key) {
+                  if (key === 'definitionsVersion') which = 'reload';
+                  const value: unknown = Reflect.get(target, key, target);
+                  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+                },
+              }),
+            ),
+          options,
+        );
         const hook = hooks.which === which ? hooks.afterRead : null;
         if (hook) {
           hooks.afterRead = null;

@@ -158,6 +158,11 @@ export interface CompiledProfileQuery {
  */
 export interface AudienceView extends AudienceReader {
   cursor(name: string): Promise<number>;
+  /** The definitions version (see `SegmentStore.definitionsVersion`), as of this snapshot. */
+  definitionsVersion(): Promise<number>;
+  /** Every segment and computed trait, deleted ones included (the runner purges them). */
+  listSegments(): Promise<SegmentRecord[]>;
+  listComputedTraits(): Promise<ComputedTraitRecord[]>;
   eventsAfter(seq: number, limit: number): Promise<FollowedEvent[]>;
   mergesAfter(id: number, limit: number): Promise<FollowedMerge[]>;
   /** Identifier key → the live profile holding it. */
@@ -180,8 +185,6 @@ export interface AudienceTx extends AudienceView {
   apply(writes: readonly ProfileWrite[]): Promise<void>;
   /** Remove everything the runner keeps for a profile that no longer exists; its memberships exit (published ones to the feed). */
   dropProfile(profileId: string, at: number, publish: ReadonlySet<string>, cause: string): Promise<void>;
-  listSegments(): Promise<SegmentRecord[]>;
-  listComputedTraits(): Promise<ComputedTraitRecord[]>;
   setProgress(kind: 'segment' | 'trait', id: string, generation: number, progress: number): Promise<void>;
   /** The backfill of `generation` is done: it becomes the live definition (no-op if edited since). */
   goLive(kind: 'segment' | 'trait', id: string, generation: number, at: number): Promise<boolean>;

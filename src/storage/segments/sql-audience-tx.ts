@@ -11,6 +11,9 @@ import { SqlAudienceReader, type Column } from './sql-audience-reader.ts';
 
 export { SqlAudienceReader, type Column, type SqlConn, type SqlDialect } from './sql-audience-reader.ts';
 
+/** The `audience_cursors` row every definition change bumps (the runner reloads when it moves). */
+export const DEFINITIONS_VERSION = 'definitions';
+
 /** Size history is kept per bucket: the last size within each 5 minutes. */
 export const SIZE_BUCKET_MS = 5 * 60_000;
 
@@ -23,6 +26,10 @@ export function targetOf(key: string): TimerTarget | null {
 export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   async cursor(name: string): Promise<number> {
     return (await this.c.all<{ value: number }>('SELECT value FROM audience_cursors WHERE name = ?', [name]))[0]?.value ?? 0;
+  }
+
+  definitionsVersion(): Promise<number> {
+    return this.cursor(DEFINITIONS_VERSION);
   }
 
   async setCursor(name: string, value: number): Promise<void> {

@@ -16,11 +16,9 @@ import type {
   HistoryFilter,
   StoredAudienceProfile,
 } from './segment-store.ts';
-import { SqlAudienceReader, type SqlConn, type SqlDialect } from './sql-audience-tx.ts';
+import { DEFINITIONS_VERSION, SqlAudienceReader, type SqlConn, type SqlDialect } from './sql-audience-tx.ts';
 import { toComputedTrait, toSegment, type ComputedTraitRow, type SegmentRow } from './segment-rows.ts';
 import { SEGMENT_MIGRATIONS, type SegmentDdlTypes } from './segment-migrations.ts';
-
-export const DEFINITIONS_VERSION = 'definitions';
 
 const json = (v: unknown) => JSON.stringify(v);
 

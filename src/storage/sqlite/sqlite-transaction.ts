@@ -6,8 +6,17 @@
  */
 import type Database from 'better-sqlite3';
 
-export async function sqliteTransaction<T>(db: Database.Database, work: () => Promise<T>): Promise<T> {
-  db.exec('BEGIN IMMEDIATE');
+/** How long a writer waits for the write lock before it gives up with SQLITE_BUSY (the connections' busy_timeout). */
+export const WRITE_LOCK_TIMEOUT_MS = 5000;
+/** Between two tries for the write lock, ms. */
+const RETRY_MS = 1;
+
+export async function sqliteTransaction<T>(
+  db: Database.Database,
+  work: () => Promise<T>,
+  lockTimeoutMs = WRITE_LOCK_TIMEOUT_MS,
+): Promise<T> {
+  await beginImmediate(db, lockTimeoutMs);
   try {
     const result = await work();
     db.exec('COMMIT');
@@ -15,6 +24,29 @@ export async function sqliteTransaction<T>(db: Database.Database, work: () => Pr
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw err;
+  }
+}
+
+/**
+ * `BEGIN IMMEDIATE`, waiting for the write lock by trying again every millisecond, on a timer. SQLite's
+ * own busy handler (busy_timeout) sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 … ms between tries
+ * and blocks the thread meanwhile: behind the processor, which holds the lock for most of each batch, the
+ * audience runner's writes often woke 50–100 ms after the lock was free, and an API write on the main
+ * thread stalled ingestion while it slept. A failed try costs microseconds.
+ */
+async function beginImmediate(db: Database.Database, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    db.pragma('busy_timeout = 0');
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw err;
+    } finally {
+      db.pragma(`busy_timeout = ${WRITE_LOCK_TIMEOUT_MS}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }
 

@@ -10,7 +10,7 @@ import type { Config } from './config/config.ts';
 import { buildHttpApp } from './http/http-app.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { SqliteEventLog } from './log/sqlite/sqlite-log.ts';
-import { createMetrics, recordBatch, type Metrics } from './observability/metrics.ts';
+import { createMetrics, recordAudienceStep, recordBatch, type Metrics } from './observability/metrics.ts';
 import { cursorNameFor, Processor, processorSettings, type BatchReport } from './processor/processor.ts';
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
@@ -92,7 +92,11 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     // The two threads start side by side: each loads its own module graph, which is most of start-up.
     [runner, audiences] = await Promise.all([
       WorkerRunner.start({ config, logFile }, report, onError),
-      AudienceThread.start({ config }, (err) => runtime.logger.error({ err }, 'audience runner step failed')),
+      AudienceThread.start(
+        { config },
+        (err) => runtime.logger.error({ err }, 'audience runner step failed'),
+        (step) => recordAudienceStep(metrics, step),
+      ),
     ]);
   } else if (config.processor === 'inline') {
     const processor = new Processor({
@@ -110,6 +114,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       store: segmentStore,
       now,
       onError: (err) => runtime.logger.error({ err }, 'audience runner step failed'),
+      onStep: (step) => recordAudienceStep(metrics, step),
     });
     inlineAudiences.start();
     audiences = inlineAudiences;

@@ -20,6 +20,33 @@ export interface Metrics {
   /** Collection decisions on events (policy mode, purpose decisions, field rules), by decision. */
   gateDecisions: Counter<'decision'>;
   requestDuration: Histogram<'route'>;
+  /** Real-time audience steps with work: time by phase (read, evaluate, lock_wait, write). */
+  audienceStepDuration: Histogram<'phase'>;
+  /** What the audience runner evaluated: stored events followed, due timers fired, profiles evaluated. */
+  audienceEvents: Counter;
+  audienceTimers: Counter;
+  audienceProfiles: Counter;
+}
+
+/** Count what one real-time audience step did (`AudienceRunner`'s `StepReport`). */
+export function recordAudienceStep(
+  metrics: Metrics,
+  report: {
+    events: number;
+    timers: number;
+    profiles: number;
+    phases?: { read: number; evaluate: number; lockWait: number; write: number };
+  },
+): void {
+  metrics.audienceEvents.inc(report.events);
+  metrics.audienceTimers.inc(report.timers);
+  metrics.audienceProfiles.inc(report.profiles);
+  const p = report.phases;
+  if (!p) return;
+  metrics.audienceStepDuration.observe({ phase: 'read' }, p.read / 1000);
+  metrics.audienceStepDuration.observe({ phase: 'evaluate' }, p.evaluate / 1000);
+  metrics.audienceStepDuration.observe({ phase: 'lock_wait' }, p.lockWait / 1000);
+  metrics.audienceStepDuration.observe({ phase: 'write' }, p.write / 1000);
 }
 
 /** Count what one processor micro-batch did. */
@@ -108,6 +135,28 @@ export function createMetrics(
       help: 'Request latency by route.',
       labelNames: ['route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    audienceStepDuration: new Histogram({
+      name: 'tessera_audience_step_duration_seconds',
+      help: 'Real-time audience steps (those with work), by phase: read (snapshot), evaluate, lock_wait (for the write lock), write (commit included).',
+      labelNames: ['phase'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    audienceEvents: new Counter({
+      name: 'tessera_audience_events_total',
+      help: 'Stored events the audience runner has followed.',
+      registers: [registry],
+    }),
+    audienceTimers: new Counter({
+      name: 'tessera_audience_timers_fired_total',
+      help: 'Due audience timers (window exits, absences, relative dates) the runner has taken.',
+      registers: [registry],
+    }),
+    audienceProfiles: new Counter({
+      name: 'tessera_audience_profiles_evaluated_total',
+      help: 'Profile evaluations written by real-time audience steps.',
       registers: [registry],
     }),
   };

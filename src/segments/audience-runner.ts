@@ -78,6 +78,8 @@ export interface RunnerOptions {
   store: SegmentStore;
   now: () => number;
   onError?: (err: unknown) => void;
+  /** After each real-time step that had work (metrics: `tessera_audience_*`). */
+  onStep?: (report: StepReport) => void;
   limits?: Partial<RunnerLimits>;
   /** Idle poll (ms): the fallback for changes nobody told this runner about. */
   pollMs?: number;
@@ -91,6 +93,18 @@ export interface StepReport {
   timers: number;
   profiles: number;
   backfilled: number;
+  /** Where a real-time step with work spent its time, ms. */
+  phases?: StepPhases;
+}
+
+export interface StepPhases {
+  /** Reading on the snapshot: what happened, and the touched profiles' state. */
+  read: number;
+  evaluate: number;
+  /** Waiting for the write lock (SQLite: every other writer's transaction; PostgreSQL: a connection). */
+  lockWait: number;
+  /** The write transaction, commit included. */
+  write: number;
 }
 
 export class AudienceRunner {
@@ -228,11 +242,13 @@ export class AudienceRunner {
    */
   private async realtime(lease: AudienceLease, plan: AudiencePlan): Promise<StepReport> {
     const now = this.opts.now();
+    const t0 = performance.now();
     const seen = await lease.read((view) => this.observe(view, now));
     const { merges, events, timers, absorbed, work, states } = seen;
     const report: StepReport = { events: events.length, merges: merges.length, timers: timers.length, profiles: 0, backfilled: 0 };
     if (merges.length + events.length + timers.length === 0) return report;
 
+    const t1 = performance.now();
     const gone: string[] = [];
     const writes: ProfileWrite[] = [];
     for (const [profileId, stored] of states) {
@@ -242,7 +258,10 @@ export class AudienceRunner {
       else if (entry)
         writes.push(evaluateStored(this.backfill.compiledFor(profileId, plan), stored, entry.triggers, now, plan.publish, entry.cause));
     }
+    const t2 = performance.now();
+    let t3 = t2;
     const written = await lease.run(async (tx) => {
+      t3 = performance.now();
       const [mergeCursor, eventCursor] = await Promise.all([tx.cursor(MERGES_CURSOR), tx.cursor(EVENTS_CURSOR)]);
       if (mergeCursor !== seen.mergeCursor || eventCursor !== seen.eventCursor) return null;
       await tx.removeTimers(timers);
@@ -258,6 +277,8 @@ export class AudienceRunner {
     });
     if (written === null) return { events: 0, merges: 0, timers: 0, profiles: 0, backfilled: 0 };
     report.profiles = written;
+    report.phases = { read: t1 - t0, evaluate: t2 - t1, lockWait: t3 - t2, write: performance.now() - t3 };
+    this.opts.onStep?.(report);
     return report;
   }
 

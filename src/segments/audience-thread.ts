@@ -7,6 +7,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.ts';
 import { startTsWorker } from '../threads/ts-worker.ts';
+import type { StepReport } from './audience-runner.ts';
 
 export interface AudienceFollower {
   /** Something happened (a committed batch, a changed definition): run soon. */
@@ -15,7 +16,8 @@ export interface AudienceFollower {
 }
 
 export type ToAudienceWorker = { kind: 'notify' } | { kind: 'stop' };
-export type FromAudienceWorker = { kind: 'ready' } | { kind: 'error'; message: string; stack?: string } | { kind: 'stopped' };
+export type FromAudienceWorker =
+  { kind: 'ready' } | { kind: 'step'; report: StepReport } | { kind: 'error'; message: string; stack?: string } | { kind: 'stopped' };
 
 export interface AudienceWorkerData {
   config: Config;
@@ -28,17 +30,19 @@ export class AudienceThread implements AudienceFollower {
   private constructor(
     private readonly worker: Worker,
     onError: (e: Error) => void,
+    onStep: (report: StepReport) => void,
   ) {
     this.stopped = new Promise((resolve) => worker.on('exit', () => resolve()));
     worker.on('message', (msg: FromAudienceWorker) => {
-      if (msg.kind === 'error') onError(Object.assign(new Error(msg.message), { stack: msg.stack }));
+      if (msg.kind === 'step') onStep(msg.report);
+      else if (msg.kind === 'error') onError(Object.assign(new Error(msg.message), { stack: msg.stack }));
     });
     worker.on('error', onError);
   }
 
-  static async start(data: AudienceWorkerData, onError: (e: Error) => void): Promise<AudienceThread> {
+  static async start(data: AudienceWorkerData, onError: (e: Error) => void, onStep: (report: StepReport) => void): Promise<AudienceThread> {
     const { worker } = await startTsWorker(new URL('./audience-worker.ts', import.meta.url), data, 'audience');
-    return new AudienceThread(worker, onError);
+    return new AudienceThread(worker, onError, onStep);
   }
 
   notify(): void {

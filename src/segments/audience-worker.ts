@@ -21,6 +21,7 @@ try {
     store: segmentStore,
     now: Date.now,
     onError: (err) => send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack }),
+    onStep: (report) => send({ kind: 'step', report }),
   });
   port.on('message', (msg: ToAudienceWorker) => {
     if (msg.kind === 'notify') runner.notify();

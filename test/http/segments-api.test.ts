@@ -100,6 +100,14 @@ for (const backend of backends) {
         [['Audience Entered', id, bob, 'event']],
       );
       assert.ok(feed.body.nextAfter > 0);
+      // The runner's thread reports its steps: they reach /metrics on the main thread.
+      const metrics = await eventually('the audience step metrics', async () => {
+        const text = await (await h!.admin('/metrics')).text();
+        return /^tessera_audience_events_total [1-9]/m.test(text) ? text : undefined;
+      });
+      assert.match(metrics, /^tessera_audience_profiles_evaluated_total [1-9]/m);
+      for (const phase of ['read', 'evaluate', 'lock_wait', 'write'])
+        assert.match(metrics, new RegExp(`^tessera_audience_step_duration_seconds_count\\{phase="${phase}"\\} [1-9]`, 'm'));
 
       const profile = await json<{ segments: string[] }>(`/api/v1/profiles/${bob}`);
       assert.deepEqual(profile.body.segments, [id]);

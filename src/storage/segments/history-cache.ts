@@ -15,7 +15,8 @@
  * identifiers reloads that profile.
  *
  * Entries hold what the history filter selected: a new filter empties the cache too. Bounded by the
- * number of events held, least recently used first out.
+ * number of events held and by their estimated size in memory (an event whose properties a rule reads
+ * keeps them, parsed: a few hundred bytes to tens of kilobytes each), least recently used first out.
  */
 import type { ProfileEvent } from '../../core/segments/index.ts';
 
@@ -25,17 +26,28 @@ export interface CachedHistory {
   /** The store's newest event seq when read: the events after it are what is new. */
   lastSeq: number;
   events: ProfileEvent[];
+  /** The events' estimated size in memory (see `SqlAudienceReader`'s events). */
+  bytes: number;
 }
 
-/** Events held at most by default: with properties, roughly 100–300 MB at the worst. */
+/** Events held at most by default. */
 export const HISTORY_CACHE_EVENTS = 200_000;
+/**
+ * Estimated bytes held at most by default. 200,000 events of ~1 KB payloads would be ~250 MB: this keeps
+ * the runner's thread well under its share of a process meant to stay under 1 GB.
+ */
+export const HISTORY_CACHE_BYTES = 128 * 1024 * 1024;
 
 export class HistoryCache {
   private readonly entries = new Map<string, CachedHistory>();
   private held = 0;
+  private heldBytes = 0;
   private validity = '';
 
-  constructor(private readonly maxEvents = HISTORY_CACHE_EVENTS) {}
+  constructor(
+    private readonly maxEvents = HISTORY_CACHE_EVENTS,
+    private readonly maxBytes = HISTORY_CACHE_BYTES,
+  ) {}
 
   /** Entries are valid for this key (the history filter and the removals counter); another key empties the cache. */
   validFor(key: string): void {
@@ -56,13 +68,14 @@ export class HistoryCache {
 
   set(profileId: string, entry: CachedHistory): void {
     this.delete(profileId);
-    if (entry.events.length > this.maxEvents / 4) return; // one huge history would push out everyone else
+    // One huge history would push out everyone else.
+    if (entry.events.length > this.maxEvents / 4 || entry.bytes > this.maxBytes / 4) return;
     this.entries.set(profileId, entry);
     this.held += entry.events.length;
-    for (const [id, oldest] of this.entries) {
-      if (this.held <= this.maxEvents) break;
-      this.entries.delete(id);
-      this.held -= oldest.events.length;
+    this.heldBytes += entry.bytes;
+    for (const id of this.entries.keys()) {
+      if (this.held <= this.maxEvents && this.heldBytes <= this.maxBytes) break;
+      this.delete(id);
     }
   }
 
@@ -71,15 +84,17 @@ export class HistoryCache {
     if (entry === undefined) return;
     this.entries.delete(profileId);
     this.held -= entry.events.length;
+    this.heldBytes -= entry.bytes;
   }
 
   clear(): void {
     this.entries.clear();
     this.held = 0;
+    this.heldBytes = 0;
   }
 
-  /** Profiles and events held (tests, metrics). */
-  get stats(): { profiles: number; events: number } {
-    return { profiles: this.entries.size, events: this.held };
+  /** Profiles, events and estimated bytes held (tests, metrics). */
+  get stats(): { profiles: number; events: number; bytes: number } {
+    return { profiles: this.entries.size, events: this.held, bytes: this.heldBytes };
   }
 }

@@ -40,12 +40,21 @@ export interface SqlDialect {
  */
 class StoredEvent implements ProfileEvent {
   private parsed: Record<string, unknown> | undefined;
+  /**
+   * Estimated size in memory, for the history cache's bound: the object and its name, plus, with a
+   * payload, 1.25 times its length. Measured on the bench's events (~556 characters): 709 bytes an
+   * event while its payload is text; less once a rule has read the properties (the payload goes, and the
+   * properties are a part of it).
+   */
+  readonly bytes: number;
   constructor(
     readonly name: string | null,
     readonly type: string,
     readonly timestamp: number,
     private payload: string | null,
-  ) {}
+  ) {
+    this.bytes = 96 + (name?.length ?? 0) + (payload === null ? 0 : Math.ceil(1.25 * payload.length));
+  }
 
   get properties(): Record<string, unknown> {
     if (this.parsed === undefined) {
@@ -56,6 +65,12 @@ class StoredEvent implements ProfileEvent {
     return this.parsed;
   }
 }
+
+const bytesOf = (events: readonly ProfileEvent[]): number => {
+  let n = 0;
+  for (const e of events) n += e instanceof StoredEvent ? e.bytes : 96;
+  return n;
+};
 
 interface EventFilter {
   names: ReadonlySet<string> | null;
@@ -189,11 +204,11 @@ export class SqlAudienceReader implements AudienceReader {
     for (const [id, entry] of kept) {
       const fresh = added.get(id);
       const events = fresh === undefined ? entry.events : entry.events.concat(fresh);
-      cache.set(id, { idents: entry.idents, lastSeq, events });
+      cache.set(id, { idents: entry.idents, lastSeq, events, bytes: entry.bytes + bytesOf(fresh ?? []) });
       out.set(id, events.slice());
     }
     for (const [id, events] of await this.readHistories(missing, filter)) {
-      cache.set(id, { idents: idents.get(id) ?? '', lastSeq, events });
+      cache.set(id, { idents: idents.get(id) ?? '', lastSeq, events, bytes: bytesOf(events) });
       out.set(id, events.slice());
     }
     return out;

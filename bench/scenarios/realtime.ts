@@ -66,7 +66,8 @@ async function api<T>(server: BenchServer, method: string, path: string, body?: 
     headers: auth,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()} (server's last error: ${server.lastError() || 'none'})`);
+  if (!res.ok)
+    throw new Error(`${method} ${path}: ${res.status} ${await res.text()} (server's last error: ${server.lastError() || 'none'})`);
   return (await res.json()) as T;
 }
 
@@ -179,6 +180,8 @@ export interface LatencyFigures {
   /** Per probe, ms from the send to the change visible through the API. */
   membershipMs: number[];
   ingestMs: number[];
+  /** Per probe, ms from the start of the background load to its send. */
+  sentAtMs: number[];
   /** Per time-driven probe, ms from the due instant to the `Audience Exited` visible. */
   timerDelayMs: number[];
 }
@@ -203,7 +206,8 @@ export async function realtimeLatency(opts: {
     ]);
     const run = `${Date.now().toString(36)}`;
     const load = steadyLoad(server.url, writeKey, opts.seconds, opts.eventsPerSec);
-    const loadEnd = performance.now() + opts.seconds * 1000;
+    const loadStart = performance.now();
+    const loadEnd = loadStart + opts.seconds * 1000;
     await sleep(300); // let the background traffic start
 
     // Time-driven probes: ticks ≥ 1 s apart (so their exits are due, and appear, in order).
@@ -237,11 +241,13 @@ export async function realtimeLatency(opts: {
     // Event-driven probes, one at a time, until the background load ends.
     const membershipMs: number[] = [];
     const ingestMs: number[] = [];
+    const sentAtMs: number[] = [];
     let after = await feedEnd(server, probeSeg!);
     for (let k = 0; performance.now() < loadEnd; k++) {
       const user = `probe-${run}-${k}`;
       const seq = await lastSeq(server);
       const t0 = performance.now();
+      sentAtMs.push(t0 - loadStart);
       await track(server, writeKey, user, 'Bench Probe', Date.now());
       const [visible, entered] = await Promise.all([
         eventVisible(server, seq, user),
@@ -260,6 +266,7 @@ export async function realtimeLatency(opts: {
       achievedPerSec: loadResult.acceptedPerSec,
       membershipMs,
       ingestMs,
+      sentAtMs,
       timerDelayMs,
     };
   } finally {

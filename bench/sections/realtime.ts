@@ -12,6 +12,11 @@ interface RealtimeSpec {
   computedTraits: number;
   /** The latency window (background load), s. */
   seconds: number;
+  /**
+   * Probes sent in the load's first seconds are reported apart: the server is fresh (its code not yet
+   * optimised for this load, its caches empty), and the issue's goal is about a server that is ingesting.
+   */
+  settleSeconds: number;
   eventsPerSec: number;
   /** Time-driven probes per latency run, and the window of their segment (s). */
   ticks: number;
@@ -41,6 +46,7 @@ const QUICK: RealtimeSpec = {
   segments: 10,
   computedTraits: 4,
   seconds: 1,
+  settleSeconds: 0,
   eventsPerSec: 2_000,
   ticks: 1,
   tickWindowSeconds: 1,
@@ -55,7 +61,8 @@ const SPECS: Record<'quick' | 'full', Record<Backend['name'], RealtimeSpec>> = {
     sqlite: {
       segments: 50,
       computedTraits: 20,
-      seconds: 12,
+      seconds: 14,
+      settleSeconds: 2,
       eventsPerSec: 10_000,
       ticks: 5,
       tickWindowSeconds: 3,
@@ -66,7 +73,8 @@ const SPECS: Record<'quick' | 'full', Record<Backend['name'], RealtimeSpec>> = {
     postgres: {
       segments: 50,
       computedTraits: 20,
-      seconds: 8,
+      seconds: 10,
+      settleSeconds: 2,
       eventsPerSec: 5_000,
       ticks: 5,
       tickWindowSeconds: 3,
@@ -97,17 +105,33 @@ export async function realtimeSection(h: Harness, backends: Backend[], demo: Dem
       ),
     );
     if (lat !== null) {
-      const probes = lat.reduce((n, f) => n + f.membershipMs.length, 0);
-      const load = `${rt.segments} live segments, ${Math.round(median(lat.map((f) => f.achievedPerSec))).toLocaleString('en-US')} events/s background, ${probes} probes`;
+      const settleMs = rt.settleSeconds * 1000;
+      const steady = lat.map((f) => {
+        const kept = f.sentAtMs.map((at, i) => (at >= settleMs ? i : -1)).filter((i) => i >= 0);
+        return { membershipMs: kept.map((i) => f.membershipMs[i]!), ingestMs: kept.map((i) => f.ingestMs[i]!) };
+      });
+      const probes = steady.reduce((n, f) => n + f.membershipMs.length, 0);
+      const after = settleMs > 0 ? `, after the first ${rt.settleSeconds} s of load` : '';
+      const load = `${rt.segments} live segments, ${Math.round(median(lat.map((f) => f.achievedPerSec))).toLocaleString('en-US')} events/s background, ${probes} probes${after}`;
       for (const p of [0.5, 0.99] as const)
         h.rows.push({
           scenario,
           figure: `event → Audience Entered visible, p${p * 100} (${load})`,
-          value: lat.map((f) => percentile(f.membershipMs, p)),
+          value: steady.map((f) => percentile(f.membershipMs, p)),
           unit: 'ms',
-          limit: { name: `ingest round trip p${p * 100}: event visible in /events`, value: lat.map((f) => percentile(f.ingestMs, p)) },
+          limit: { name: `ingest round trip p${p * 100}: event visible in /events`, value: steady.map((f) => percentile(f.ingestMs, p)) },
           lowerIsBetter: true,
         });
+      if (settleMs > 0) {
+        const cold = lat.map((f) => f.membershipMs.filter((_, i) => f.sentAtMs[i]! < settleMs));
+        h.rows.push({
+          scenario,
+          figure: `event → Audience Entered visible, worst probe in the first ${rt.settleSeconds} s of load (fresh server; ${cold.reduce((n, c) => n + c.length, 0)} probes)`,
+          value: cold.map((c) => (c.length === 0 ? Number.NaN : Math.max(...c))),
+          unit: 'ms',
+          lowerIsBetter: true,
+        });
+      }
       h.rows.push({
         scenario,
         figure: 'background traffic accepted (steady offered rate)',

@@ -32,6 +32,13 @@ export interface SqlDialect {
   /** Pairs as a table of columns `v` (text) and `s` (integer), to drive a join from (one parameter). */
   pairTable(pairs: ReadonlyArray<readonly [string, number]>): [sql: string, param: unknown];
   bool(value: boolean): unknown;
+  /**
+   * Read a profile's events through a LATERAL subquery (kept apart by `OFFSET 0`): PostgreSQL then seeks
+   * `(ident, seq)` with both bounds for each identifier; from a join it read every event of the
+   * identifier and filtered on the seq afterwards. SQLite's planner seeks with both from the plain join
+   * (and has no LATERAL).
+   */
+  lateral: boolean;
 }
 
 /**
@@ -161,10 +168,15 @@ export class SqlAudienceReader implements AudienceReader {
     filter: EventFilter,
   ): Promise<Map<string, ProfileEvent[]>> {
     const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
+    const columns = `e.type, e.name, e.ts${filter.withPayload ? ', e.payload' : ''}`;
+    const where = `e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`;
     const rows = await this.c.all<{ profile_id: string; type: string; name: string | null; ts: number; payload?: string }>(
-      `SELECT i.profile_id, e.type, e.name, e.ts${filter.withPayload ? ', e.payload' : ''}
-       FROM ${from} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key${seqCondition}
-       WHERE e.restricted = ?${filter.names === null ? '' : ` AND ${inNames}`}`,
+      this.d.lateral
+        ? `SELECT i.profile_id, e.* FROM ${from} ids JOIN identities i ON i.profile_id = ids.v
+           CROSS JOIN LATERAL (SELECT ${columns} FROM events e WHERE e.ident = i.key${seqCondition} AND ${where} OFFSET 0) e`
+        : `SELECT i.profile_id, ${columns}
+           FROM ${from} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key${seqCondition}
+           WHERE ${where}`,
       filter.names === null ? [fromParam, this.d.bool(false)] : [fromParam, this.d.bool(false), nameList],
     );
     const out = new Map<string, ProfileEvent[]>();

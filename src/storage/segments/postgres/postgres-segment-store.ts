@@ -48,8 +48,14 @@ class PgConn implements SqlConn {
 const dialect: SqlDialect = {
   inList: (column, values) => [`${column} = ANY(?::text[])`, values],
   listTable: (values) => ['(SELECT unnest(?::text[]) AS v)', values],
-  pairTable: (pairs) => ['(SELECT p ->> 0 AS v, (p ->> 1)::bigint AS s FROM jsonb_array_elements(?::jsonb) AS p)', JSON.stringify(pairs)],
+  // `unnest` of a text array, not `jsonb_array_elements`: the planner sees how many pairs there are (it
+  // guessed 100 for the JSON). Each is "seq,id": split at the first comma, any id is safe.
+  pairTable: (pairs) => [
+    "(SELECT substr(x, strpos(x, ',') + 1) AS v, split_part(x, ',', 1)::bigint AS s FROM unnest(?::text[]) AS x)",
+    pairs.map(([v, seq]) => `${seq},${v}`),
+  ],
   bool: (value) => value,
+  lateral: true,
 };
 
 const LOCK_KEY = `hashtext(? || ':' || coalesce(current_schema(), ''))`;
@@ -129,11 +135,16 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     return {
       run: (work) => inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect))),
       // One snapshot for every read of a step (READ COMMITTED would give each statement its own).
+      // Every read of a step looks up a bounded list (profiles, identifiers, a seq range) in large tables:
+      // nested loops over the indexes are the plan. While a table grows faster than autovacuum analyses
+      // it (a new store, a burst), the planner saw it as small and hashed all of it instead: the history
+      // read of a step took ~28 ms at 60k events, and more as the table grew. Nested loops' estimates can
+      // pass `jit_above_cost`: compiling a step's query then took ~220 ms for ~10 ms of work. No JIT here.
       read: (work, options) =>
         inTransaction(
           client,
           (c) => work(new SqlAudienceTx(c, dialect, options?.cached === false ? undefined : histories)),
-          'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+          'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off',
         ),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),

@@ -63,6 +63,7 @@ const dialect: SqlDialect = {
   listTable: (values) => ['(SELECT value AS v FROM json_each(?))', JSON.stringify(values)],
   pairTable: (pairs) => ['(SELECT value ->> 0 AS v, value ->> 1 AS s FROM json_each(?))', JSON.stringify(pairs)],
   bool: (value) => (value ? 1 : 0),
+  lateral: false,
 };
 
 export class SqliteSegmentStore extends SqlSegmentStore {

@@ -15,7 +15,7 @@ import { cursorNameFor, Processor, processorSettings, type BatchReport } from '.
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
 import { ProfileService } from './profiles/profile-service.ts';
-import { AudienceRunner } from './segments/audience-runner.ts';
+import { AudienceRunner, EVENTS_CURSOR } from './segments/audience-runner.ts';
 import { AudienceThread, type AudienceFollower } from './segments/audience-thread.ts';
 import { SegmentService } from './segments/segment-service.ts';
 import { openSegmentStore } from './storage/segments/open-segment-store.ts';
@@ -75,7 +75,12 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     sourceExists: async (id) => (await store.getSource(id)) !== null,
     onError: (err, context) => runtime.logger.error({ err }, `${context} failed`),
   });
-  const metrics = createMetrics(() => log.backlog(runner?.processedSeq ?? processedSeq), now, runtime.defaultMetrics ?? true);
+  const metrics = createMetrics(
+    () => log.backlog(runner?.processedSeq ?? processedSeq),
+    now,
+    runtime.defaultMetrics ?? true,
+    () => segmentStore.runnerBacklog(EVENTS_CURSOR),
+  );
   // The log has one writer, this thread: entries whose processing is durable (`durableSeq`) are deleted here, at most once a second.
   let truncatedAt = 0;
   const report = (r: BatchReport) => {

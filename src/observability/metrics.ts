@@ -77,6 +77,8 @@ export function createMetrics(
   backlog: () => { messages: number; oldestReceivedAt: number | null },
   now: () => number,
   withDefaults = true,
+  /** Where the audience runner stands against the stored events (read from the database at each scrape). */
+  audienceBacklog?: () => Promise<{ events: number; oldestReceivedAt: number | null }>,
 ): Metrics {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
@@ -168,6 +170,32 @@ export function createMetrics(
       this.set(backlog().messages);
     },
   });
+  if (audienceBacklog) {
+    // One read serves both gauges of a scrape.
+    let pending: Promise<{ events: number; oldestReceivedAt: number | null } | null> | null = null;
+    const read = () =>
+      (pending ??= audienceBacklog()
+        .catch(() => null)
+        .finally(() => setImmediate(() => (pending = null))));
+    new Gauge({
+      name: 'tessera_audience_backlog_events',
+      help: 'Stored events the audience runner has not evaluated yet (seqs after its cursor; NaN when the store cannot tell).',
+      registers: [registry],
+      async collect() {
+        const b = await read();
+        this.set(b === null ? Number.NaN : b.events);
+      },
+    });
+    new Gauge({
+      name: 'tessera_audience_lag_seconds',
+      help: 'Age of the oldest stored event the audience runner has not evaluated yet (0 when caught up): how stale segments and computed traits can be.',
+      registers: [registry],
+      async collect() {
+        const b = await read();
+        this.set(b === null ? Number.NaN : b.oldestReceivedAt === null ? 0 : Math.max(0, (now() - b.oldestReceivedAt) / 1000));
+      },
+    });
+  }
   new Gauge({
     name: 'tessera_pipeline_lag_seconds',
     help: 'Age of the oldest unprocessed message (0 when caught up).',

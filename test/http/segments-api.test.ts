@@ -106,6 +106,9 @@ for (const backend of backends) {
         return /^tessera_audience_events_total [1-9]/m.test(text) ? text : undefined;
       });
       assert.match(metrics, /^tessera_audience_profiles_evaluated_total [1-9]/m);
+      // Bob's order has been evaluated: nothing stored is waiting for the runner.
+      assert.match(metrics, /^tessera_audience_backlog_events 0$/m);
+      assert.match(metrics, /^tessera_audience_lag_seconds 0$/m);
       for (const phase of ['read', 'evaluate', 'lock_wait', 'write'])
         assert.match(metrics, new RegExp(`^tessera_audience_step_duration_seconds_count\\{phase="${phase}"\\} [1-9]`, 'm'));
 

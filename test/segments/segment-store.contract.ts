@@ -11,6 +11,7 @@ import type { Condition } from '../../src/core/segments/index.ts';
 import type { AudienceTx, ProfileWrite, SegmentRecord, SegmentStore } from '../../src/storage/segments/segment-store.ts';
 import { SIZE_BUCKET_MS } from '../../src/storage/segments/sql-audience-tx.ts';
 import type { Store } from '../../src/storage/store.ts';
+import { aBatch, anEvent } from '../storage/store.contract.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -291,6 +292,18 @@ export function segmentStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(await withLease((tx) => tx.job()), body);
       await withLease((tx) => tx.setJob(null));
       assert.equal(await withLease((tx) => tx.job()), null);
+    });
+
+    it("tells how far the runner's cursor is behind the stored events, and the oldest one's arrival", async () => {
+      await store.commitBatch(
+        aBatch({ events: [1000, 2000, 3000].map((receivedAt) => anEvent({ sourceId: 'src-backlog', receivedAt, timestamp: receivedAt })) }),
+      );
+      const latest = (await s.latestPositions()).eventSeq;
+      const cursor = uid('cursor');
+      await withLease((tx) => tx.setCursor(cursor, latest - 2));
+      assert.deepEqual(await s.runnerBacklog(cursor), { events: 2, oldestReceivedAt: 2000 });
+      await withLease((tx) => tx.setCursor(cursor, latest));
+      assert.deepEqual(await s.runnerBacklog(cursor), { events: 0, oldestReceivedAt: null });
     });
 
     it('tells the earliest pending timer', async () => {

@@ -245,6 +245,12 @@ export interface SegmentStore extends AudienceReader {
   segmentsOf(profileId: string): Promise<string[]>;
   computedOf(profileId: string): Promise<Record<string, unknown>>;
   audienceEvents(page: { afterId: number; limit: number; segmentId?: string }): Promise<AudienceEvent[]>;
+  /**
+   * How far the runner's events cursor (`cursor`, in `audience_cursors`) is behind the stored events: how
+   * many seqs after it (deleted events still count), and when the oldest event after it arrived (ms;
+   * null when none): for `/metrics`.
+   */
+  runnerBacklog(cursor: string): Promise<{ events: number; oldestReceivedAt: number | null }>;
 
   /** Take the runner's lease; null when another runner holds it (stand by and try again later). */
   acquireLease(): Promise<AudienceLease | null>;

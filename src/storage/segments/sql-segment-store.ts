@@ -271,6 +271,20 @@ export abstract class SqlSegmentStore implements SegmentStore {
     return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]));
   }
 
+  async runnerBacklog(cursor: string): Promise<{ events: number; oldestReceivedAt: number | null }> {
+    // Two seeks by primary key: cheap enough for every scrape.
+    const [row] = await this.conn.all<{ behind: number | string | null; oldest: number | string | null }>(
+      `SELECT (SELECT max(seq) FROM events) - c.v AS behind,
+              (SELECT received_at FROM events WHERE seq > c.v ORDER BY seq LIMIT 1) AS oldest
+       FROM (SELECT coalesce((SELECT value FROM audience_cursors WHERE name = ?), 0) AS v) c`,
+      [cursor],
+    );
+    return {
+      events: Math.max(0, Number(row?.behind ?? 0)),
+      oldestReceivedAt: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest),
+    };
+  }
+
   async audienceEvents(page: { afterId: number; limit: number; segmentId?: string }): Promise<AudienceEvent[]> {
     const rows = await this.conn.all<{ id: number; segment_id: string; profile_id: string; kind: string; at: number; cause: string }>(
       page.segmentId === undefined

@@ -185,23 +185,35 @@ function handled(rule: Condition): boolean {
 
 /** `evaluate` for the rules handled here (undefined for the others): the counts by binary search. */
 export function fastEvaluate(rule: Condition, profile: ProfileSnapshot, now: number): boolean | undefined {
-  if (!handled(rule)) return undefined;
-  const sweep: Sweep = { profile, now, leaves: new Map(), instants: null };
-  prepare(rule, sweep);
-  return holds(rule, now, sweep);
+  return fastDecide(rule, profile, now, false)?.member;
 }
 
 export function fastNextChangeAt(rule: Condition, profile: ProfileSnapshot, now: number): number | null | undefined {
+  return fastDecide(rule, profile, now, true)?.next;
+}
+
+/**
+ * Membership at `now` and, with `withNext`, the next instant it changes (null: never, or not asked), in
+ * one pass over the rule's counts: the engine asks both for every segment it evaluates. Undefined for a
+ * rule not handled here.
+ */
+export function fastDecide(
+  rule: Condition,
+  profile: ProfileSnapshot,
+  now: number,
+  withNext: boolean,
+): { member: boolean; next: number | null } | undefined {
   if (!handled(rule)) return undefined;
-  const sweep: Sweep = { profile, now, leaves: new Map(), instants: [] };
+  const sweep: Sweep = { profile, now, leaves: new Map(), instants: withNext ? [] : null };
   prepare(rule, sweep);
-  const initial = holds(rule, now, sweep);
-  const instants = Float64Array.from(sweep.instants as number[]).sort();
+  const member = holds(rule, now, sweep);
+  if (sweep.instants === null) return { member, next: null };
+  const instants = Float64Array.from(sweep.instants).sort();
   let previous = now;
   for (const t of instants) {
     if (t === previous) continue;
     previous = t;
-    if (holds(rule, t, sweep) !== initial) return t;
+    if (holds(rule, t, sweep) !== member) return { member, next: t };
   }
-  return null;
+  return { member, next: null };
 }

@@ -18,7 +18,7 @@
  * in one transaction, and emits the entered / exited notifications.
  */
 import { evaluate, nextChangeAt } from '../evaluate.ts';
-import { fastEvaluate, fastNextChangeAt } from '../next-change-fast.ts';
+import { fastDecide } from '../next-change-fast.ts';
 import { computeTrait } from '../computed-traits.ts';
 import type { ProfileEvent } from '../profile.ts';
 import { segmentsReadingTraits, targetsOfEvents, type CompiledAudiences } from './compile.ts';
@@ -141,7 +141,11 @@ export function evaluateProfile(compiled: CompiledAudiences, input: ProfileState
   const exited: MembershipChange[] = [];
   compiled.segments.forEach((s, position) => {
     if (affected[position] !== 1) return;
-    const member = fastEvaluate(s.rule, snapshot, now) ?? evaluate(s.rule, snapshot, now);
+    const timed = s.reads.timeDependent || hasFutureEvent;
+    // Membership and next change in one pass where the fast path handles the rule. A rule never reads its
+    // own segment (definitions cannot form cycles), so the change of membership below leaves both as they are.
+    const fast = fastDecide(s.rule, snapshot, now, timed);
+    const member = fast?.member ?? evaluate(s.rule, snapshot, now);
     if (member !== memberships.has(s.id)) {
       if (member) {
         memberships.set(s.id, now);
@@ -154,9 +158,7 @@ export function evaluateProfile(compiled: CompiledAudiences, input: ProfileState
       }
       for (const d of s.dependents) affected[d] = 1;
     }
-    const timed = s.reads.timeDependent || hasFutureEvent;
-    const fast = timed ? fastNextChangeAt(s.rule, snapshot, now) : null;
-    const dueAt = fast === undefined ? nextChangeAt(s.rule, snapshot, now) : fast;
+    const dueAt = !timed ? null : fast !== undefined ? fast.next : nextChangeAt(s.rule, snapshot, now);
     timers.push({ target: { kind: 'segment', id: s.id }, dueAt });
   });
 

@@ -73,8 +73,8 @@ export class ProfileService {
 
   /** The profile holding an identifier, after standardising the value (e-mails lower-cased, phones to E.164). */
   async lookup(type: string, value: string): Promise<ProfileView | null> {
-    const id = await this.store.profileIdOf(this.keyOf(type, value));
-    return id === null ? null : this.get(id);
+    const p = await this.store.profileHolding(this.keyOf(type, value));
+    return p === null ? null : this.view(p);
   }
 
   async search(q: { identifierType?: string; identifierPrefix?: string; trait?: string; value?: string; after?: string; limit: number }) {
@@ -162,11 +162,21 @@ export class ProfileService {
   }
 
   private async view(p: StoredProfile): Promise<ProfileView> {
+    // Independent reads, side by side: on PostgreSQL each is a round trip, and a lookup is a hot path.
+    const id = p.snapshot.id;
+    const audiences = this.options.audiences;
+    const consent = this.options.consent;
+    const [accounts, segments, computedTraits, consentSummary] = await Promise.all([
+      this.store.accountsOf(id),
+      audiences?.segmentsOf(id),
+      audiences?.computedOf(id),
+      consent?.summaryOf(id),
+    ]);
     const map = traitsFromRecord(p.traits);
     const traitSources: ProfileView['traitSources'] = {};
     for (const [path, e] of map) if (e.value !== null) traitSources[path] = { at: iso(e.at), sourceId: e.sourceId, messageId: e.messageId };
     return {
-      id: p.snapshot.id,
+      id,
       traits: materialiseTraits(map),
       traitSources,
       identities: p.snapshot.identifiers.map((r) => ({
@@ -175,19 +185,14 @@ export class ProfileService {
         firstSeen: iso(r.firstSeen),
         source: { factSeq: r.broughtBy.seq, sourceId: r.broughtBy.sourceId, messageId: r.broughtBy.eventMessageId },
       })),
-      accounts: await this.store.accountsOf(p.snapshot.id),
+      accounts,
       mergedProfileIds: p.snapshot.absorbed,
       mergeCount: p.snapshot.mergeCount,
       firstSeen: iso(p.snapshot.firstSeen),
       createdAt: iso(p.createdAt),
       updatedAt: iso(p.updatedAt),
-      ...(this.options.audiences
-        ? {
-            segments: await this.options.audiences.segmentsOf(p.snapshot.id),
-            computedTraits: await this.options.audiences.computedOf(p.snapshot.id),
-          }
-        : {}),
-      ...(this.options.consent ? { consent: await this.options.consent.summaryOf(p.snapshot.id) } : {}),
+      ...(audiences ? { segments, computedTraits } : {}),
+      ...(consent ? { consent: consentSummary } : {}),
     };
   }
 }

@@ -185,8 +185,8 @@ export interface Store {
 
   /** A profile by id; a merged-away id answers its survivor. */
   getProfile(id: string): Promise<StoredProfile | null>;
-  /** The live profile holding an identifier key (`type:value`), or null. */
-  profileIdOf(identifierKey: string): Promise<string | null>;
+  /** The live profile holding an identifier key (`type:value`), or null: one read (a lookup's hot path). */
+  profileHolding(identifierKey: string): Promise<StoredProfile | null>;
   searchProfiles(search: ProfileSearch): Promise<StoredProfile[]>;
   countProfiles(): Promise<number>;
   /** A profile's timeline: events attributed to any of its identifiers, newest first. */

@@ -150,7 +150,7 @@ export class World {
   }
 
   async profileOf(userId: string): Promise<string> {
-    const id = await this.store.profileIdOf(`user_id:${userId}`);
+    const id = (await this.store.profileHolding(`user_id:${userId}`))?.snapshot.id;
     assert.ok(id, `no profile for ${userId}`);
     return id;
   }

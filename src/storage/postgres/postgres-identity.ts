@@ -256,10 +256,6 @@ export async function writeIdentity(db: Db, w: IdentityWrite): Promise<void> {
 
 // ---- reads for the API ----
 
-export async function profileIdOf(db: Db, key: string): Promise<string | null> {
-  return (await db.query<{ profile_id: string }>('SELECT profile_id FROM identities WHERE key = $1', [key])).rows[0]?.profile_id ?? null;
-}
-
 export async function searchProfiles(db: Db, q: ProfileSearch): Promise<StoredProfile[]> {
   const after = q.afterId ?? '';
   let ids: string[];

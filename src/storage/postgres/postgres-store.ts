@@ -307,8 +307,8 @@ export class PostgresStore implements Store {
     return (await identity.profilesById(this.pool, [id]))[0] ?? null;
   }
 
-  async profileIdOf(key: string): Promise<string | null> {
-    return identity.profileIdOf(this.pool, key);
+  async profileHolding(key: string): Promise<StoredProfile | null> {
+    return (await identity.profilesHolding(this.pool, [key]))[0] ?? null;
   }
 
   async searchProfiles(search: ProfileSearch): Promise<StoredProfile[]> {

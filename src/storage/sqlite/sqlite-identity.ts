@@ -199,10 +199,6 @@ export class SqliteIdentityTables {
     return this.profilesById([id])[0] ?? null;
   }
 
-  profileIdOf(key: string): string | null {
-    return (this.db.prepare('SELECT profile_id FROM identities WHERE key = ?').pluck().get(key) as string | undefined) ?? null;
-  }
-
   searchProfiles(q: ProfileSearch): StoredProfile[] {
     const after = q.afterId ?? '';
     let ids: string[];

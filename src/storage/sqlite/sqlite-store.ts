@@ -266,8 +266,8 @@ export class SqliteStore implements Store {
     return this.identity.getProfile(id);
   }
 
-  async profileIdOf(key: string): Promise<string | null> {
-    return this.identity.profileIdOf(key);
+  async profileHolding(key: string): Promise<StoredProfile | null> {
+    return this.identity.profilesHolding([key])[0] ?? null;
   }
 
   async searchProfiles(search: ProfileSearch): Promise<StoredProfile[]> {

@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 
-/** How long a writer waits for the write lock before it gives up with SQLITE_BUSY (the connections' busy_timeout). */
+/** How long a writer waits for the write lock before it gives up with SQLITE_BUSY (as the connections' busy_timeout). */
 export const WRITE_LOCK_TIMEOUT_MS = 5000;
 /** Between two tries for the write lock, ms. */
 const RETRY_MS = 1;
@@ -37,14 +37,16 @@ export async function sqliteTransaction<T>(
 async function beginImmediate(db: Database.Database, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
+    const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
     db.pragma('busy_timeout = 0');
     try {
       db.exec('BEGIN IMMEDIATE');
       return;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw err;
+      // SQLITE_BUSY, or an extended code of it (SQLITE_BUSY_RECOVERY while another connection recovers the WAL).
+      if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || performance.now() >= deadline) throw err;
     } finally {
-      db.pragma(`busy_timeout = ${WRITE_LOCK_TIMEOUT_MS}`);
+      db.pragma(`busy_timeout = ${busyTimeout}`);
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }

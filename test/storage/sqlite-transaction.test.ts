@@ -36,7 +36,7 @@ describe('sqliteTransaction waiting for the write lock', { timeout: 20_000 }, ()
     clearInterval(ticker);
     assert.equal(seen.n, 2, "it ran after the holder's commit, on a snapshot that holds it");
     assert.ok(
-      ticks.filter((t) => t > started).length >= 3,
+      ticks.filter((t) => t > started).length >= 1,
       `the event loop ran while it waited (${ticks.length} ticks); busy_timeout would have blocked it`,
     );
     assert.equal(waiter.pragma('busy_timeout', { simple: true }), 4321, "the connection's own busy_timeout is restored");

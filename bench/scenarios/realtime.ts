@@ -184,7 +184,11 @@ export interface LatencyFigures {
   sentAtMs: number[];
   /** Per time-driven probe, ms from the due instant to the `Audience Exited` visible. */
   timerDelayMs: number[];
+  /** The runner's time per stored event it followed, µs, by phase of its steps (`tessera_audience_step_duration_seconds`). */
+  runnerUsPerEvent: Record<(typeof RUNNER_PHASES)[number], number>;
 }
+
+const RUNNER_PHASES = ['read', 'evaluate', 'lock_wait', 'write'] as const;
 
 export async function realtimeLatency(opts: {
   databaseUrl?: string;
@@ -260,7 +264,11 @@ export async function realtimeLatency(opts: {
     }
     const loadResult = await load;
     const timerDelayMs = await timers;
+    const m = await server.metrics();
+    const events = m.tessera_audience_events_total ?? 0;
+    const perEvent = (phase: string) => ((m[`tessera_audience_step_duration_seconds_sum{phase="${phase}"}`] ?? NaN) * 1e6) / events;
     return {
+      runnerUsPerEvent: Object.fromEntries(RUNNER_PHASES.map((p) => [p, perEvent(p)])) as LatencyFigures['runnerUsPerEvent'],
       segments: opts.segments,
       offeredPerSec: opts.eventsPerSec,
       achievedPerSec: loadResult.acceptedPerSec,

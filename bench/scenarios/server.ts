@@ -15,7 +15,10 @@ export interface BenchServer {
   peakRssMb(): number;
   /** Create a source; its write key. */
   createSource(name: string): Promise<string>;
-  /** The server's Prometheus metrics: unlabelled samples by name, labelled ones summed by name. */
+  /**
+   * The server's Prometheus metrics: unlabelled samples by name, labelled ones summed by name and each
+   * also under its name with its labels as printed (`name{phase="read"}`).
+   */
   metrics(): Promise<Record<string, number>>;
   /** The server's last logged error (level error or fatal), shortened; '' if none. */
   lastError(): string;
@@ -69,7 +72,10 @@ export async function startServer(
   const metrics = async () => {
     const text = await (await fetch(`${url}/metrics`, { headers: auth })).text();
     const out: Record<string, number> = {};
-    for (const m of text.matchAll(/^([a-zA-Z0-9_:]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$/gm)) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    for (const m of text.matchAll(/^([a-zA-Z0-9_:]+)(\{[^}]*\})? ([0-9.eE+-]+)$/gm)) {
+      out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[3]);
+      if (m[2] !== undefined) out[m[1]! + m[2]] = Number(m[3]);
+    }
     return out;
   };
   return {

@@ -139,6 +139,15 @@ export async function realtimeSection(h: Harness, backends: Backend[], demo: Dem
         unit: 'events/s',
         limit: { name: 'offered', value: lat.map((f) => f.offeredPerSec) },
       });
+      h.rows.push({
+        scenario,
+        figure: `runner time per event followed, read + evaluate + lock wait + write (${lat
+          .map((f) => Object.values(f.runnerUsPerEvent).map((v) => v.toFixed(0)).join(' + '))
+          .join('; ')} µs)`,
+        value: lat.map((f) => Object.values(f.runnerUsPerEvent).reduce((a, b) => a + b, 0)),
+        unit: 'µs',
+        lowerIsBetter: true,
+      });
       const ticks = lat.flatMap((f) => f.timerDelayMs);
       h.rows.push({
         scenario,

@@ -287,7 +287,7 @@ export class AudienceRunner {
     const mergeCursor = await view.cursor(MERGES_CURSOR);
     const eventCursor = await view.cursor(EVENTS_CURSOR);
     const merges = await view.mergesAfter(mergeCursor, this.limits.merges);
-    const events = await view.eventsAfter(eventCursor, this.limits.events);
+    const events = await view.eventsAfter(eventCursor, this.limits.events, this.history);
     const timers = await view.dueTimers(now, this.limits.timers);
     const work = new TriggerSet();
     const absorbed = new Set<string>();
@@ -307,7 +307,7 @@ export class AudienceRunner {
       let entry = byProfile.get(profileId);
       if (!entry) byProfile.set(profileId, (entry = { names: [], traits: new Set() }));
       entry.names.push(e.name);
-      for (const t of changedTraitsOf(e.identifyPayload)) entry.traits.add(t);
+      for (const t of changedTraitsOf(e.type === 'identify' ? e.payload : null)) entry.traits.add(t);
     }
     for (const [profileId, e] of byProfile) {
       work.add(profileId, { kind: 'event', eventNames: e.names, changedTraits: [...e.traits] }, 'event');
@@ -322,7 +322,9 @@ export class AudienceRunner {
     for (const [profileId, t] of timerTriggers) {
       work.add(profileId, { kind: 'timer', segmentIds: [...t.segmentIds], traitIds: [...t.traitIds] }, 'timer');
     }
-    const states = await view.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])], this.history);
+    // The step's own events complete the histories (read once, here, on the same snapshot).
+    const recent = { after: eventCursor, upTo: events.at(-1)?.seq ?? eventCursor, events };
+    const states = await view.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])], this.history, recent);
     return { ...nothing, states };
   }
 

@@ -67,9 +67,25 @@ export interface FollowedEvent {
   ident: string | null;
   type: string;
   name: string | null;
+  /** Event time, ms. */
+  ts: number;
   restricted: boolean;
-  /** The stored payload of identify events (to know which traits changed); null for other types. */
-  identifyPayload: string | null;
+  /**
+   * The stored payload: always of identify events (to know which traits changed), and of the events a
+   * history filter passed to `eventsAfter` reads properties of; null otherwise.
+   */
+  payload: string | null;
+}
+
+/**
+ * Every event with a seq in (`after`, `upTo`], as `eventsAfter` read them on the same snapshot (with the
+ * history filter's payloads): `loadProfiles` takes a cached history's new events from them instead of
+ * reading them again, and reads the rest of a history only up to `after`.
+ */
+export interface RecentEvents {
+  after: number;
+  upTo: number;
+  events: readonly FollowedEvent[];
 }
 
 export interface FollowedMerge {
@@ -127,9 +143,10 @@ export interface AudienceReader {
   /**
    * The state of these profiles, each once (missing ids come back with `exists: false`). With a
    * filter, a profile's history holds only what the compiled audiences read (`historyNeeds`): loading
-   * the rest would only cost time.
+   * the rest would only cost time. With `recent` (the runner, on the snapshot it read them on), a history
+   * holds the events up to `recent.upTo` only; without, up to the newest.
    */
-  loadProfiles(ids: readonly string[], history?: HistoryFilter): Promise<Map<string, StoredAudienceProfile>>;
+  loadProfiles(ids: readonly string[], history?: HistoryFilter, recent?: RecentEvents): Promise<Map<string, StoredAudienceProfile>>;
   /**
    * Run a read-only query compiled by the SQL fast path (`src/segments/sql/`, for this backend): its
    * `profile_id` column, and its `unsure` column when it has one (false otherwise).
@@ -163,7 +180,8 @@ export interface AudienceView extends AudienceReader {
   /** Every segment and computed trait, deleted ones included (the runner purges them). */
   listSegments(): Promise<SegmentRecord[]>;
   listComputedTraits(): Promise<ComputedTraitRecord[]>;
-  eventsAfter(seq: number, limit: number): Promise<FollowedEvent[]>;
+  /** Events after `seq`, in seq order; with a history filter, the payloads of the events it reads properties of too. */
+  eventsAfter(seq: number, limit: number, history?: HistoryFilter): Promise<FollowedEvent[]>;
   mergesAfter(id: number, limit: number): Promise<FollowedMerge[]>;
   /** Identifier key → the live profile holding it. */
   profilesOfIdents(idents: readonly string[]): Promise<Map<string, string>>;

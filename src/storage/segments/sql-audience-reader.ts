@@ -6,7 +6,7 @@
 import type { ProfileEvent } from '../../core/segments/index.ts';
 import { materialiseTraits, traitsFromRecord, type TraitEntry } from '../../core/identity/traits.ts';
 import type { CachedHistory, HistoryCache } from './history-cache.ts';
-import type { AudienceReader, CompiledProfileQuery, HistoryFilter, StoredAudienceProfile } from './segment-store.ts';
+import type { AudienceReader, CompiledProfileQuery, HistoryFilter, RecentEvents, StoredAudienceProfile } from './segment-store.ts';
 
 export type Column = readonly [name: string, type: 'text' | 'int'];
 
@@ -101,7 +101,7 @@ export class SqlAudienceReader implements AudienceReader {
     return (await this.c.all<{ n: number }>('SELECT count(*) AS n FROM profiles'))[0]?.n ?? 0;
   }
 
-  async loadProfiles(ids: readonly string[], history?: HistoryFilter): Promise<Map<string, StoredAudienceProfile>> {
+  async loadProfiles(ids: readonly string[], history?: HistoryFilter, recent?: RecentEvents): Promise<Map<string, StoredAudienceProfile>> {
     const out = new Map<string, StoredAudienceProfile>();
     if (ids.length === 0) return out;
     for (const id of ids)
@@ -131,7 +131,7 @@ export class SqlAudienceReader implements AudienceReader {
     if (names === null || names.size > 0) {
       const filter = { names, withPayload: history?.properties ?? true };
       const loaded = this.histories
-        ? await this.cachedHistories([...out.keys()], filter)
+        ? await this.cachedHistories([...out.keys()], filter, recent)
         : await this.readHistories([...out.keys()], filter);
       for (const [id, events] of loaded) get(id).events = events;
     }
@@ -166,6 +166,7 @@ export class SqlAudienceReader implements AudienceReader {
     [from, fromParam]: [sql: string, param: unknown],
     seqCondition: string,
     filter: EventFilter,
+    seqParams: readonly unknown[] = [],
   ): Promise<Map<string, ProfileEvent[]>> {
     const [inNames, nameList] = this.d.inList('e.name', filter.names === null ? [] : [...filter.names]);
     const columns = `e.type, e.name, e.ts${filter.withPayload ? ', e.payload' : ''}`;
@@ -177,7 +178,7 @@ export class SqlAudienceReader implements AudienceReader {
         : `SELECT i.profile_id, ${columns}
            FROM ${from} ids JOIN identities i ON i.profile_id = ids.v JOIN events e ON e.ident = i.key${seqCondition}
            WHERE ${where}`,
-      filter.names === null ? [fromParam, this.d.bool(false)] : [fromParam, this.d.bool(false), nameList],
+      [fromParam, ...seqParams, this.d.bool(false), ...(filter.names === null ? [] : [nameList])],
     );
     const out = new Map<string, ProfileEvent[]>();
     for (const r of rows) {
@@ -188,46 +189,76 @@ export class SqlAudienceReader implements AudienceReader {
     return out;
   }
 
-  /** As `readHistories`, through the cache (see `history-cache.ts` for when an entry is trusted). */
-  private async cachedHistories(ids: readonly string[], filter: EventFilter): Promise<Map<string, ProfileEvent[]>> {
+  /**
+   * As `readHistories`, through the cache (see `history-cache.ts` for when an entry is trusted). With
+   * `recent`, histories end at `recent.upTo`: what a cached entry lacks after `recent.after` comes from
+   * `recent.events`, and only the part before is read (all of it for a profile not cached, from the seq
+   * of its entry for one cached before `after`: the runner's cursor is past it).
+   */
+  private async cachedHistories(ids: readonly string[], filter: EventFilter, recent?: RecentEvents): Promise<Map<string, ProfileEvent[]>> {
     const cache = this.histories as HistoryCache;
     const [state] = await this.c.all<{ removals: number | string; last: number | string | null }>(
       'SELECT (SELECT n FROM event_removals WHERE id = 1) AS removals, (SELECT max(seq) FROM events) AS last',
     );
     const lastSeq = Number(state?.last ?? 0);
+    // Read from the table up to `bound`; the events in (bound, upTo] are `recent.events`.
+    const bound = recent?.after ?? lastSeq;
+    const upTo = recent?.upTo ?? lastSeq;
     const names = filter.names === null ? '*' : JSON.stringify([...filter.names].sort());
     cache.validFor(`${filter.withPayload ? 'p' : '-'}:${names}:${String(state?.removals)}`);
     const idents = await this.identsOf(ids);
-    const out = new Map<string, ProfileEvent[]>();
-    const kept: Array<[string, CachedHistory]> = [];
+    const bases = new Map<string, { entry: CachedHistory | undefined; events: ProfileEvent[]; bytes: number; from: number }>();
+    const behind: Array<readonly [string, number]> = [];
     const missing: string[] = [];
     for (const id of ids) {
-      const entry = cache.get(id);
-      if (entry !== undefined && entry.idents === (idents.get(id) ?? '')) kept.push([id, entry]);
-      else missing.push(id);
+      const cached = cache.get(id);
+      const entry = cached !== undefined && cached.idents === (idents.get(id)?.join('\u0000') ?? '') ? cached : undefined;
+      if (entry === undefined) missing.push(id);
+      else if (entry.lastSeq < bound) behind.push([id, entry.lastSeq]);
+      bases.set(id, { entry, events: entry?.events ?? [], bytes: entry?.bytes ?? 0, from: Math.max(entry?.lastSeq ?? 0, bound) });
     }
-    const added =
-      kept.length > 0
-        ? await this.eventsAfterSeq(
-            kept.map(([id, entry]) => [id, entry.lastSeq] as const),
-            filter,
-          )
-        : new Map();
-    for (const [id, entry] of kept) {
-      const fresh = added.get(id);
-      const events = fresh === undefined ? entry.events : entry.events.concat(fresh);
-      cache.set(id, { idents: entry.idents, lastSeq, events, bytes: entry.bytes + bytesOf(fresh ?? []) });
-      out.set(id, events.slice());
+    const read = [
+      ...(behind.length > 0 ? await this.historyRows(this.d.pairTable(behind), ' AND e.seq > ids.s AND e.seq <= ?', filter, [bound]) : []),
+      ...(missing.length > 0 ? await this.historyRows(this.d.listTable(missing), ' AND e.seq <= ?', filter, [bound]) : []),
+    ];
+    for (const [id, events] of read) {
+      const base = bases.get(id)!;
+      base.events = base.events.concat(events);
+      base.bytes += bytesOf(events);
     }
-    for (const [id, events] of await this.readHistories(missing, filter)) {
-      cache.set(id, { idents: idents.get(id) ?? '', lastSeq, events, bytes: bytesOf(events) });
-      out.set(id, events.slice());
+    if (recent !== undefined) {
+      const owner = new Map<string, string>();
+      for (const [id, keys] of idents) for (const k of keys) owner.set(k, id);
+      const fresh = new Map<string, StoredEvent[]>();
+      for (const e of recent.events) {
+        const id = e.ident === null ? undefined : owner.get(e.ident);
+        if (id === undefined || e.restricted || (filter.names !== null && (e.name === null || !filter.names.has(e.name)))) continue;
+        if (e.seq <= bases.get(id)!.from) continue;
+        let list = fresh.get(id);
+        if (list === undefined) fresh.set(id, (list = []));
+        list.push(new StoredEvent(e.name, e.type, e.ts, filter.withPayload ? e.payload : null));
+      }
+      for (const [id, events] of fresh) {
+        const base = bases.get(id)!;
+        base.events = base.events.concat(events);
+        base.bytes += bytesOf(events);
+      }
+    }
+    const out = new Map<string, ProfileEvent[]>();
+    for (const [id, base] of bases) {
+      cache.set(id, {
+        idents: idents.get(id)?.join('\u0000') ?? '',
+        lastSeq: Math.max(base.entry?.lastSeq ?? 0, upTo),
+        events: base.events,
+        bytes: base.bytes,
+      });
+      out.set(id, base.events.slice());
     }
     return out;
   }
 
-  /** Per profile, its identifier keys, sorted and joined. */
-  private async identsOf(ids: readonly string[]): Promise<Map<string, string>> {
+  /** Per profile, its identifier keys, sorted (none: absent). */
+  private async identsOf(ids: readonly string[]): Promise<Map<string, string[]>> {
     const [ofProfiles, profileList] = this.d.listTable(ids);
     const rows = await this.c.all<{ profile_id: string; key: string }>(
       `SELECT i.profile_id, i.key FROM ${ofProfiles} ids JOIN identities i ON i.profile_id = ids.v`,
@@ -239,15 +270,8 @@ export class SqlAudienceReader implements AudienceReader {
       if (list === undefined) keys.set(r.profile_id, [r.key]);
       else list.push(r.key);
     }
-    return new Map([...keys].map(([id, list]) => [id, list.sort().join('\u0000')]));
-  }
-
-  /** The matching, non-restricted events of each profile after its seq. */
-  private eventsAfterSeq(
-    after: ReadonlyArray<readonly [profileId: string, seq: number]>,
-    filter: EventFilter,
-  ): Promise<Map<string, ProfileEvent[]>> {
-    return this.historyRows(this.d.pairTable(after), ' AND e.seq > ids.s', filter);
+    for (const list of keys.values()) list.sort();
+    return keys;
   }
 
   async selectProfiles(query: CompiledProfileQuery): Promise<Array<{ profileId: string; unsure: boolean }>> {

@@ -5,7 +5,15 @@
  * into one statement where round trips cost (PostgreSQL). Lists travel as one parameter (`inList`).
  */
 import { targetKey, type TimerRow, type TimerTarget } from '../../core/segments/index.ts';
-import type { AudienceTx, ComputedTraitRecord, FollowedEvent, FollowedMerge, ProfileWrite, SegmentRecord } from './segment-store.ts';
+import type {
+  AudienceTx,
+  ComputedTraitRecord,
+  FollowedEvent,
+  FollowedMerge,
+  HistoryFilter,
+  ProfileWrite,
+  SegmentRecord,
+} from './segment-store.ts';
 import { toComputedTrait, toSegment, type ComputedTraitRow, type SegmentRow } from './segment-rows.ts';
 import { SqlAudienceReader, type Column } from './sql-audience-reader.ts';
 
@@ -52,26 +60,31 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
       );
   }
 
-  async eventsAfter(seq: number, limit: number): Promise<FollowedEvent[]> {
+  async eventsAfter(seq: number, limit: number, history?: HistoryFilter): Promise<FollowedEvent[]> {
+    const reads = history !== undefined && history.properties !== false && history.eventNames?.size !== 0;
+    const [inNames, nameList] = this.d.inList('name', history?.eventNames ? [...history.eventNames] : []);
+    const withPayload = !reads ? "type = 'identify'" : history.eventNames === null ? '1 = 1' : `(type = 'identify' OR ${inNames})`;
     const rows = await this.c.all<{
       seq: number;
       ident: string | null;
       type: string;
       name: string | null;
+      ts: number | string;
       restricted: number | boolean;
       payload: string | null;
     }>(
-      `SELECT seq, ident, type, name, restricted, CASE WHEN type = 'identify' THEN payload END AS payload
+      `SELECT seq, ident, type, name, ts, restricted, CASE WHEN ${withPayload} THEN payload END AS payload
        FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
-      [seq, limit],
+      reads && history.eventNames !== null ? [nameList, seq, limit] : [seq, limit],
     );
     return rows.map((r) => ({
-      seq: r.seq,
+      seq: Number(r.seq),
       ident: r.ident,
       type: r.type,
       name: r.name,
+      ts: Number(r.ts),
       restricted: r.restricted === true || r.restricted === 1,
-      identifyPayload: r.payload,
+      payload: r.payload,
     }));
   }
 

@@ -266,6 +266,7 @@ export async function realtimeLatency(opts: {
     const timerDelayMs = await timers;
     const m = await server.metrics();
     const events = m.tessera_audience_events_total ?? 0;
+    if (process.env.BENCH_DEBUG_RUNNER) console.error(JSON.stringify({ steps: m['tessera_audience_step_duration_seconds_count{phase="read"}'], events, profiles: m.tessera_audience_profiles_evaluated_total }));
     const perEvent = (phase: string) => ((m[`tessera_audience_step_duration_seconds_sum{phase="${phase}"}`] ?? NaN) * 1e6) / events;
     return {
       runnerUsPerEvent: Object.fromEntries(RUNNER_PHASES.map((p) => [p, perEvent(p)])) as LatencyFigures['runnerUsPerEvent'],

@@ -427,6 +427,44 @@ for (const { name, fresh } of backends) {
       );
     });
 
+    it('what the runner keeps of a profile between steps follows a change made by anyone else', async () => {
+      const w = await world();
+      const counter = async () => Number((await w.sql<{ n: number }>('SELECT n FROM audience_writes WHERE id = 1'))[0]?.n);
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await w.track('ann', 'Order Completed', T0);
+      const ann = await w.profileOf('ann');
+      const before = await counter();
+      await w.track('ann', 'Order Completed', T0 + HOUR);
+      assert.equal(await counter(), before, "the runner's own writes leave the counter as it was");
+      // A tool (or an erasure's partial work) removes the membership behind the runner's back.
+      await w.sql('DELETE FROM segment_memberships WHERE profile_id = ?', [ann]);
+      assert.ok((await counter()) > before, 'anyone else moves it');
+      await w.track('ann', 'Order Completed', T0 + 2 * HOUR);
+      assert.ok(await w.isMember('recent-buyers', 'ann'), 'read again, the membership is gone: she enters again');
+    });
+
+    it('a purged segment leaves nothing behind in what the runner keeps: its successor under the same id starts clean', async () => {
+      const w = await world();
+      await w.createSegment('buyers', RECENT_BUYERS);
+      await w.track('ann', 'Order Completed', T0);
+      await w.track('ann', 'Product Viewed', T0 + MINUTE);
+      assert.ok(await w.isMember('buyers', 'ann'));
+      await w.segments.delete('buyers');
+      await w.runner.runUntilIdle();
+      await w.createSegment('buyers', LOYAL);
+      assert.equal(await w.isMember('buyers', 'ann'), false, 'one order is not loyal');
+      const feedBefore = (await w.segments.audienceEvents({ after: 0, limit: 1000 })).items.length;
+      await w.advanceTo(T0 + HOUR);
+      await w.track('ann', 'Order Completed', T0 + HOUR);
+      assert.ok(await w.isMember('buyers', 'ann'), 'her second order brings her in');
+      const changes = (await w.segments.audienceEvents({ after: 0, limit: 1000 })).items.slice(feedBefore);
+      assert.deepEqual(
+        changes.map((e) => [e.event, e.segmentId]),
+        [['Audience Entered', 'buyers']],
+      );
+      assert.equal(await w.segmentStore.segmentSize('buyers'), 1);
+    });
+
     it('deleting a segment removes its members and timers; one still included by another is refused', async () => {
       const w = await world();
       await w.createSegment('recent-buyers', RECENT_BUYERS);

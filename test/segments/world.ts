@@ -184,10 +184,20 @@ export class World {
         (table): [string, string[]] => [`DELETE FROM ${table} WHERE profile_id = ?`, [profileId]],
       ),
     ];
-    for (const [sql, params] of statements) {
-      if (this.store instanceof SqliteStore) this.store.db.prepare(sql).run(...params);
-      else if (this.store instanceof PostgresStore) await this.store.pool.query(sql.replace('?', '$1'), params);
+    for (const [sql, params] of statements) await this.sql(sql, params);
+  }
+
+  /** Run one statement on the store's database, as a tool or another process would (`?` placeholders). */
+  async sql<T = Record<string, unknown>>(statement: string, params: unknown[] = []): Promise<T[]> {
+    if (this.store instanceof SqliteStore) {
+      const stmt = this.store.db.prepare(statement);
+      return stmt.reader ? (stmt.all(...params) as T[]) : (stmt.run(...params), []);
     }
+    if (this.store instanceof PostgresStore) {
+      let i = 0;
+      return (await this.store.pool.query(statement.replace(/\?/g, () => `$${++i}`), params)).rows as T[];
+    }
+    throw new Error('unknown store');
   }
 
   /** Close everything (as a shutdown would), keeping the data. */

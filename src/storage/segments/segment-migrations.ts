@@ -14,6 +14,11 @@ export interface SegmentDdlTypes {
   keyed: string;
   /** Statements creating triggers that run `statement` whenever events are deleted or their `ident` changes. */
   onEventsRemoved: (statement: string) => string[];
+  /**
+   * Statements creating triggers that run `statement` whenever rows of `tables` are inserted, updated
+   * or deleted, except by the runner's tracked write transactions (see `audience-state-cache.ts`).
+   */
+  onAudienceWrites: (tables: readonly string[], statement: string) => string[];
 }
 
 export interface SegmentMigration {
@@ -130,6 +135,20 @@ export const SEGMENT_MIGRATIONS: readonly SegmentMigration[] = [
     sql: () => [
       'DROP INDEX memberships_by_profile',
       'CREATE INDEX memberships_by_profile ON segment_memberships (profile_id, segment_id, since)',
+    ],
+  },
+  {
+    id: 4,
+    name: 'audience writes counter',
+    // The runner keeps what it wrote per profile between steps (`audience-state-cache.ts`) while this
+    // number is unchanged: kept by the database itself, so no other writer (an erasure, a tool) can be missed.
+    sql: (t) => [
+      `CREATE TABLE audience_writes (id INTEGER PRIMARY KEY, n ${t.int} NOT NULL)`,
+      'INSERT INTO audience_writes (id, n) VALUES (1, 0)',
+      ...t.onAudienceWrites(
+        ['segment_memberships', 'computed_values', 'audience_timers', 'audience_profiles'],
+        'UPDATE audience_writes SET n = n + 1 WHERE id = 1',
+      ),
     ],
   },
 ];

@@ -5,6 +5,7 @@
  */
 import type { ProfileEvent } from '../../core/segments/index.ts';
 import { materialiseTraits, traitsFromRecord, type TraitEntry } from '../../core/identity/traits.ts';
+import type { AudienceStateCache, AudienceStateTracker } from './audience-state-cache.ts';
 import type { CachedHistory, HistoryCache } from './history-cache.ts';
 import type { AudienceReader, CompiledProfileQuery, HistoryFilter, RecentEvents, StoredAudienceProfile } from './segment-store.ts';
 
@@ -39,6 +40,12 @@ export interface SqlDialect {
    * (and has no LATERAL).
    */
   lateral: boolean;
+  /**
+   * How the runner's tracked write transactions keep their own writes out of the `audience_writes`
+   * counter (`audience-state-cache.ts`): a statement run first (PostgreSQL: a setting its triggers
+   * read), or putting the counter back before the commit (SQLite: writers exclude each other).
+   */
+  runnerWrites: { begin: string | null; restoreCounter: boolean };
 }
 
 /**
@@ -84,13 +91,32 @@ interface EventFilter {
   withPayload: boolean;
 }
 
+/** What the runner keeps between steps (its real-time reads and its writes; see each cache's file). */
+export interface RunnerCaches {
+  /** `loadProfiles` keeps histories between calls. */
+  histories?: HistoryCache;
+  /** `loadProfiles` keeps memberships, computed values, timers and `known` between calls. */
+  states?: AudienceStateCache;
+  /** A write transaction tells the states what it changed. */
+  tracker?: AudienceStateTracker;
+}
+
 export class SqlAudienceReader implements AudienceReader {
-  /** With `histories`, `loadProfiles` keeps histories between calls (the runner's real-time reads). */
+  private readonly histories: HistoryCache | undefined;
+  private readonly states: AudienceStateCache | undefined;
   constructor(
     protected readonly c: SqlConn,
     protected readonly d: SqlDialect,
-    private readonly histories?: HistoryCache,
-  ) {}
+    caches: RunnerCaches = {},
+  ) {
+    this.histories = caches.histories;
+    this.states = caches.states;
+  }
+
+  /** The `audience_writes` counter (see `audience-state-cache.ts`). */
+  protected async audienceWrites(): Promise<number> {
+    return Number((await this.c.all<{ n: number | string }>('SELECT n FROM audience_writes WHERE id = 1'))[0]?.n ?? 0);
+  }
 
   async profileIdsAfter(afterId: string, limit: number): Promise<string[]> {
     const rows = await this.c.all<{ id: string }>('SELECT id FROM profiles WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
@@ -135,18 +161,27 @@ export class SqlAudienceReader implements AudienceReader {
         : await this.readHistories([...out.keys()], filter);
       for (const [id, events] of loaded) get(id).events = events;
     }
+    const states = this.states;
+    let unheld = [...out.keys()];
+    if (states !== undefined) {
+      states.validFor(await this.audienceWrites());
+      unheld = unheld.filter((id) => !states.fill(get(id)));
+    }
+    if (unheld.length === 0) return out;
+    const [ofUnheld, unheldList] = this.d.listTable(unheld);
     const ofEach = <T>(columns: string, table: string) =>
       this.c.all<T & { profile_id: string }>(
-        `SELECT t.profile_id, ${columns} FROM ${ofProfiles} ids JOIN ${table} t ON t.profile_id = ids.v`,
-        [profileList],
+        `SELECT t.profile_id, ${columns} FROM ${ofUnheld} ids JOIN ${table} t ON t.profile_id = ids.v`,
+        [unheldList],
       );
     for (const r of await ofEach<{ segment_id: string; since: number }>('t.segment_id, t.since', 'segment_memberships'))
-      get(r.profile_id).memberships.set(r.segment_id, r.since);
+      get(r.profile_id).memberships.set(r.segment_id, Number(r.since));
     for (const r of await ofEach<{ key: string; value: string }>('t.key, t.value', 'computed_values'))
       get(r.profile_id).computed[r.key] = JSON.parse(r.value) as unknown;
     for (const r of await ofEach<{ target: string; due_at: number }>('t.target, t.due_at', 'audience_timers'))
       get(r.profile_id).timers.set(r.target, Number(r.due_at));
     for (const r of await ofEach<object>('1 AS one', 'audience_profiles')) get(r.profile_id).known = true;
+    if (states !== undefined) for (const id of unheld) if (get(id).exists) states.hold(get(id));
     return out;
   }
 

@@ -15,9 +15,37 @@ import type {
   SegmentRecord,
 } from './segment-store.ts';
 import { toComputedTrait, toSegment, type ComputedTraitRow, type SegmentRow } from './segment-rows.ts';
-import { SqlAudienceReader, type Column } from './sql-audience-reader.ts';
+import { AudienceStateTracker, type AudienceStateCache } from './audience-state-cache.ts';
+import { SqlAudienceReader, type Column, type RunnerCaches, type SqlConn, type SqlDialect } from './sql-audience-reader.ts';
 
-export { SqlAudienceReader, type Column, type SqlConn, type SqlDialect } from './sql-audience-reader.ts';
+export { SqlAudienceReader, type Column, type RunnerCaches, type SqlConn, type SqlDialect } from './sql-audience-reader.ts';
+
+/**
+ * The runner's write transaction (`AudienceLease.run`), tracked: once it has committed, what it wrote is
+ * applied to the kept profile states (`audience-state-cache.ts`); if it fails, they are all dropped.
+ */
+export async function runTracked<T>(
+  states: AudienceStateCache,
+  transaction: <R>(work: (c: SqlConn) => Promise<R>) => Promise<R>,
+  dialect: SqlDialect,
+  work: (tx: AudienceTx) => Promise<T>,
+): Promise<T> {
+  const tracker = new AudienceStateTracker(states);
+  let result: T;
+  try {
+    result = await transaction(async (c) => {
+      const tx = new SqlAudienceTx(c, dialect, { tracker });
+      const done = await work(tx);
+      await tx.finishTracked();
+      return done;
+    });
+  } catch (err) {
+    states.reset(null);
+    throw err;
+  }
+  tracker.committed();
+  return result;
+}
 
 /** The `audience_cursors` row every definition change bumps (the runner reloads when it moves). */
 export const DEFINITIONS_VERSION = 'definitions';
@@ -32,6 +60,29 @@ export function targetOf(key: string): TimerTarget | null {
 }
 
 export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
+  private readonly tracker: AudienceStateTracker | undefined;
+
+  constructor(c: SqlConn, d: SqlDialect, caches: RunnerCaches = {}) {
+    super(c, d, caches);
+    this.tracker = caches.tracker;
+  }
+
+  /** Before a tracked transaction's first write to the runner's tables: keep it out of the counter, and read it. */
+  private async beforeWrite(): Promise<AudienceStateTracker | undefined> {
+    const t = this.tracker;
+    if (t === undefined || t.started) return t;
+    if (this.d.runnerWrites.begin !== null) await this.c.run(this.d.runnerWrites.begin);
+    t.start(await this.audienceWrites());
+    return t;
+  }
+
+  /** At the end of a tracked transaction, before its commit (SQLite: put the counter back). */
+  async finishTracked(): Promise<void> {
+    const before = this.tracker?.counterBefore ?? null;
+    if (before !== null && this.d.runnerWrites.restoreCounter)
+      await this.c.run('UPDATE audience_writes SET n = ? WHERE id = 1', [before]);
+  }
+
   async cursor(name: string): Promise<number> {
     return (await this.c.all<{ value: number }>('SELECT value FROM audience_cursors WHERE name = ?', [name]))[0]?.value ?? 0;
   }
@@ -115,6 +166,7 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   }
 
   async removeTimers(timers: readonly TimerRow[]): Promise<void> {
+    (await this.beforeWrite())?.record((states) => states.removeTimers(timers));
     await this.c.deleteRows(
       'audience_timers',
       [
@@ -134,6 +186,9 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   }
 
   async apply(writes: readonly ProfileWrite[]): Promise<void> {
+    (await this.beforeWrite())?.record((states) => {
+      for (const w of writes) states.applyWrite(w);
+    });
     const entered: unknown[][] = [];
     const exited: unknown[][] = [];
     const feed: unknown[][] = [];
@@ -240,6 +295,7 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   }
 
   async dropProfile(profileId: string, at: number, publish: ReadonlySet<string>, cause: string): Promise<void> {
+    (await this.beforeWrite())?.record((states) => states.drop(profileId));
     const rows = await this.c.all<{ segment_id: string }>('SELECT segment_id FROM segment_memberships WHERE profile_id = ?', [profileId]);
     await this.apply([
       {
@@ -290,6 +346,7 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   }
 
   async purgeSegment(id: string): Promise<void> {
+    (await this.beforeWrite())?.invalidate();
     await this.c.run('DELETE FROM segment_memberships WHERE segment_id = ?', [id]);
     await this.c.run('DELETE FROM audience_timers WHERE target = ?', [`segment:${id}`]);
     await this.c.run('DELETE FROM segment_sizes WHERE segment_id = ?', [id]);
@@ -298,6 +355,7 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   }
 
   async purgeComputedTrait(id: string, dropKey: string | null): Promise<void> {
+    (await this.beforeWrite())?.invalidate();
     await this.c.run('DELETE FROM audience_timers WHERE target = ?', [`trait:${id}`]);
     if (dropKey !== null) await this.dropComputedKey(dropKey);
     await this.c.run('DELETE FROM computed_traits WHERE id = ?', [id]);
@@ -321,6 +379,7 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   }
 
   async dropComputedKey(key: string): Promise<void> {
+    (await this.beforeWrite())?.invalidate();
     await this.c.run('DELETE FROM computed_values WHERE key = ?', [key]);
   }
 }

@@ -6,9 +6,10 @@
  */
 import type pg from 'pg';
 import type { AudienceLease } from '../segment-store.ts';
+import { AudienceStateCache } from '../audience-state-cache.ts';
 import { HistoryCache } from '../history-cache.ts';
 import { SqlSegmentStore } from '../sql-segment-store.ts';
-import { SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
+import { runTracked, SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
 import type { SegmentDdlTypes } from '../segment-migrations.ts';
 
 /** `?` placeholders become `$1…$n` (our SQL has no `?` anywhere else). */
@@ -45,6 +46,9 @@ class PgConn implements SqlConn {
   }
 }
 
+/** Set in the runner's write transactions: the `audience_writes` triggers skip them. */
+const RUNNER_SETTING = 'tessera.audience_writer';
+
 const dialect: SqlDialect = {
   inList: (column, values) => [`${column} = ANY(?::text[])`, values],
   listTable: (values) => ['(SELECT unnest(?::text[]) AS v)', values],
@@ -56,6 +60,7 @@ const dialect: SqlDialect = {
   ],
   bool: (value) => value,
   lateral: true,
+  runnerWrites: { begin: `SET LOCAL ${RUNNER_SETTING} = 'runner'`, restoreCounter: false },
 };
 
 const LOCK_KEY = `hashtext(? || ':' || coalesce(current_schema(), ''))`;
@@ -91,6 +96,17 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     onEventsRemoved: (statement) => [
       `CREATE FUNCTION tessera_events_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${statement}; RETURN NULL; END $$`,
       `CREATE TRIGGER events_removed AFTER DELETE OR UPDATE OF ident ON events FOR EACH STATEMENT EXECUTE FUNCTION tessera_events_removed()`,
+    ],
+    // Once per statement; skipped in the runner's own transactions (`dialect.runnerWrites`).
+    onAudienceWrites: (tables, statement) => [
+      `CREATE FUNCTION tessera_audience_written() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         IF coalesce(current_setting('${RUNNER_SETTING}', true), '') <> 'runner' THEN ${statement}; END IF;
+         RETURN NULL;
+       END $$`,
+      ...tables.map(
+        (table) =>
+          `CREATE TRIGGER ${table}_written AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION tessera_audience_written()`,
+      ),
     ],
   };
 
@@ -130,10 +146,10 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     const ignore = () => {};
     client.on('error', ignore);
     const conn = new PgConn(client);
-    const histories = new HistoryCache();
+    const caches = { histories: new HistoryCache(), states: new AudienceStateCache() };
     let released = false;
     return {
-      run: (work) => inTransaction(client, (c) => work(new SqlAudienceTx(c, dialect))),
+      run: (work) => runTracked(caches.states, (fn) => inTransaction(client, fn), dialect, work),
       // One snapshot for every read of a step (READ COMMITTED would give each statement its own).
       // Every read of a step looks up a bounded list (profiles, identifiers, a seq range) in large tables:
       // nested loops over the indexes are the plan. While a table grows faster than autovacuum analyses
@@ -143,7 +159,7 @@ export class PostgresSegmentStore extends SqlSegmentStore {
       read: (work, options) =>
         inTransaction(
           client,
-          (c) => work(new SqlAudienceTx(c, dialect, options?.cached === false ? undefined : histories)),
+          (c) => work(new SqlAudienceTx(c, dialect, options?.cached === false ? {} : caches)),
           'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off',
         ),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,

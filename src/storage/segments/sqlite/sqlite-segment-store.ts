@@ -7,9 +7,10 @@ import { sqliteReadTransaction, sqliteTransaction } from '../../sqlite/sqlite-tr
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AudienceLease } from '../segment-store.ts';
+import { AudienceStateCache } from '../audience-state-cache.ts';
 import { HistoryCache } from '../history-cache.ts';
 import { SqlSegmentStore } from '../sql-segment-store.ts';
-import { SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
+import { runTracked, SqlAudienceTx, type Column, type SqlConn, type SqlDialect } from '../sql-audience-tx.ts';
 import type { SegmentDdlTypes } from '../segment-migrations.ts';
 
 class SqliteConn implements SqlConn {
@@ -64,6 +65,7 @@ const dialect: SqlDialect = {
   pairTable: (pairs) => ['(SELECT value ->> 0 AS v, value ->> 1 AS s FROM json_each(?))', JSON.stringify(pairs)],
   bool: (value) => (value ? 1 : 0),
   lateral: false,
+  runnerWrites: { begin: null, restoreCounter: true },
 };
 
 export class SqliteSegmentStore extends SqlSegmentStore {
@@ -80,6 +82,11 @@ export class SqliteSegmentStore extends SqlSegmentStore {
       `CREATE TRIGGER events_removed AFTER DELETE ON events BEGIN ${statement}; END`,
       `CREATE TRIGGER events_reassigned AFTER UPDATE OF ident ON events BEGIN ${statement}; END`,
     ],
+    // Row triggers (SQLite has no others); the runner's transaction puts the counter back (`dialect.runnerWrites`).
+    onAudienceWrites: (tables, statement) =>
+      tables.flatMap((table) =>
+        ['INSERT', 'UPDATE', 'DELETE'].map((op) => `CREATE TRIGGER ${table}_${op.toLowerCase()}d AFTER ${op} ON ${table} BEGIN ${statement}; END`),
+      ),
   };
 
   /** See `scanConn`: opened on first use, closed with this store. */
@@ -127,11 +134,10 @@ export class SqliteSegmentStore extends SqlSegmentStore {
   /** One process writes a SQLite file, so the lease is always granted. */
   async acquireLease(): Promise<AudienceLease> {
     const conn = this.conn;
-    const histories = new HistoryCache();
+    const caches = { histories: new HistoryCache(), states: new AudienceStateCache() };
     return {
-      run: (work) => conn.transaction((c) => work(new SqlAudienceTx(c, dialect))),
-      read: (work, options) =>
-        conn.readTransaction((c) => work(new SqlAudienceTx(c, dialect, options?.cached === false ? undefined : histories))),
+      run: (work) => runTracked(caches.states, (fn) => conn.transaction(fn), dialect, work),
+      read: (work, options) => conn.readTransaction((c) => work(new SqlAudienceTx(c, dialect, options?.cached === false ? {} : caches))),
       nextDueAt: async () => (await conn.all<{ due: number | null }>('SELECT min(due_at) AS due FROM audience_timers'))[0]?.due ?? null,
       definitionsVersion: () => this.definitionsVersion(),
       release: async () => {},

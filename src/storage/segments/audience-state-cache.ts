@@ -1,0 +1,169 @@
+/**
+ * What the runner keeps per profile (memberships, computed values, timers, whether it was evaluated in
+ * full), held between real-time steps. The runner is the one writer of these rows, so under a steady
+ * load it would otherwise read back, step after step, what it wrote itself: four indexed reads per
+ * profile, the largest part of a step's reading with a few hundred active profiles.
+ *
+ * When the entries are trusted: every change to those four tables by anyone but the runner's tracked
+ * write transactions bumps the `audience_writes` counter (database triggers, segment migration 4), so
+ * no code path (an erasure, another runner, a tool) can change them unseen. A snapshot whose counter is
+ * not the entries' empties the cache. A tracked write transaction reads the counter before its first
+ * write; when it is still the entries', the transaction's own changes are applied to the entries once
+ * it has committed (`AudienceStateTracker`), else everything is dropped. (Its own writes stay out of the
+ * counter: on PostgreSQL the triggers skip a transaction that says it is the runner's; on SQLite, whose
+ * writers exclude each other, the transaction puts the counter back before it commits.) A purge, which
+ * the entries cannot follow, drops them all. Bounded by profiles, least recently used out.
+ */
+import { targetKey, type TimerRow } from '../../core/segments/index.ts';
+import type { ProfileWrite, StoredAudienceProfile } from './segment-store.ts';
+
+export interface AudienceState {
+  memberships: Map<string, number>;
+  /** Values as stored (frozen: the evaluation never changes a value in place, and must not). */
+  computed: Record<string, unknown>;
+  timers: Map<string, number>;
+  known: boolean;
+}
+
+/** Profiles held at most by default (a few hundred bytes each). */
+export const AUDIENCE_STATE_PROFILES = 100_000;
+
+function frozen(value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) frozen(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export class AudienceStateCache {
+  private readonly entries = new Map<string, AudienceState>();
+  /** The `audience_writes` counter the entries are valid for (null: none yet). */
+  private counter: number | null = null;
+
+  constructor(private readonly maxProfiles = AUDIENCE_STATE_PROFILES) {}
+
+  /** A snapshot's counter: when it is not the entries', they are dropped. */
+  validFor(counter: number): void {
+    if (counter === this.counter) return;
+    this.entries.clear();
+    this.counter = counter;
+  }
+
+  get validCounter(): number | null {
+    return this.counter;
+  }
+
+  /** Drop everything; entries will be valid for `counter` (null: checked again at the next read). */
+  reset(counter: number | null): void {
+    this.entries.clear();
+    this.counter = counter;
+  }
+
+  /** A copy of the profile's state into `into` (its maps are the profile's own); false when not held. */
+  fill(into: StoredAudienceProfile): boolean {
+    const entry = this.entries.get(into.profileId);
+    if (entry === undefined) return false;
+    this.entries.delete(into.profileId);
+    this.entries.set(into.profileId, entry); // most recently used last
+    into.memberships = new Map(entry.memberships);
+    into.computed = { ...entry.computed };
+    into.timers = new Map(entry.timers);
+    into.known = entry.known;
+    return true;
+  }
+
+  /** Hold the state just read for a profile. */
+  hold(from: StoredAudienceProfile): void {
+    this.entries.delete(from.profileId);
+    for (const v of Object.values(from.computed)) frozen(v);
+    this.entries.set(from.profileId, {
+      memberships: new Map(from.memberships),
+      computed: { ...from.computed },
+      timers: new Map(from.timers),
+      known: from.known,
+    });
+    for (const id of this.entries.keys()) {
+      if (this.entries.size <= this.maxProfiles) break;
+      this.entries.delete(id);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Apply a committed write, as the SQL did (an entry already there is not entered again). */
+  applyWrite(w: ProfileWrite): void {
+    const entry = this.entries.get(w.profileId);
+    if (entry === undefined) return;
+    for (const e of w.exited) entry.memberships.delete(e.segmentId);
+    for (const e of w.entered) if (!entry.memberships.has(e.segmentId)) entry.memberships.set(e.segmentId, e.at);
+    for (const t of w.timers) {
+      if (t.dueAt === null) entry.timers.delete(t.target);
+      else entry.timers.set(t.target, t.dueAt);
+    }
+    for (const v of w.computedSet) entry.computed[v.key] = frozen(v.value);
+    for (const key of w.computedDeleted) delete entry.computed[key];
+    if (w.known) entry.known = true;
+  }
+
+  /** Due timers removed (each only while still due at the same instant). */
+  removeTimers(timers: readonly TimerRow[]): void {
+    for (const t of timers) {
+      const entry = this.entries.get(t.profileId);
+      const key = targetKey(t.target);
+      if (entry !== undefined && entry.timers.get(key) === t.dueAt) entry.timers.delete(key);
+    }
+  }
+
+  drop(profileId: string): void {
+    this.entries.delete(profileId);
+  }
+}
+
+/**
+ * One write transaction's view of the cache: what it changed, applied only once it has committed, and
+ * only when nobody else wrote since the entries were checked (see the top of this file).
+ */
+export class AudienceStateTracker {
+  /** The counter before this transaction's first write (null: it wrote nothing yet). */
+  private before: number | null = null;
+  private readonly changes: Array<(cache: AudienceStateCache) => void> = [];
+  private foreign = false;
+
+  constructor(readonly cache: AudienceStateCache) {}
+
+  get started(): boolean {
+    return this.before !== null;
+  }
+
+  /** Call with the counter read before the first write. */
+  start(counter: number): void {
+    this.before ??= counter;
+  }
+
+  record(change: (cache: AudienceStateCache) => void): void {
+    this.changes.push(change);
+  }
+
+  /** The counter read before the first write (to put back on SQLite). */
+  get counterBefore(): number | null {
+    return this.before;
+  }
+
+  /** A change the entries cannot follow (a purge): drop them all after the commit. */
+  invalidate(): void {
+    this.foreign = true;
+  }
+
+  /** After the commit. */
+  committed(): void {
+    if (this.before === null) return;
+    if (this.foreign || this.before !== this.cache.validCounter) {
+      this.cache.reset(null);
+      return;
+    }
+    for (const change of this.changes) change(this.cache);
+  }
+}

@@ -190,6 +190,14 @@ export interface LatencyFigures {
 
 const RUNNER_PHASES = ['read', 'evaluate', 'lock_wait', 'write'] as const;
 
+/** The runner's time per event followed so far, µs by phase, from the server's metrics. */
+async function runnerTime(server: BenchServer): Promise<LatencyFigures['runnerUsPerEvent']> {
+  const m = await server.metrics();
+  const events = m.tessera_audience_events_total ?? 0;
+  const perEvent = (phase: string) => ((m[`tessera_audience_step_duration_seconds_sum{phase="${phase}"}`] ?? NaN) * 1e6) / events;
+  return Object.fromEntries(RUNNER_PHASES.map((p) => [p, perEvent(p)])) as LatencyFigures['runnerUsPerEvent'];
+}
+
 export async function realtimeLatency(opts: {
   databaseUrl?: string;
   segments: number;
@@ -264,12 +272,8 @@ export async function realtimeLatency(opts: {
     }
     const loadResult = await load;
     const timerDelayMs = await timers;
-    const m = await server.metrics();
-    const events = m.tessera_audience_events_total ?? 0;
-    if (process.env.BENCH_DEBUG_RUNNER) console.error(JSON.stringify({ steps: m['tessera_audience_step_duration_seconds_count{phase="read"}'], events, profiles: m.tessera_audience_profiles_evaluated_total }));
-    const perEvent = (phase: string) => ((m[`tessera_audience_step_duration_seconds_sum{phase="${phase}"}`] ?? NaN) * 1e6) / events;
     return {
-      runnerUsPerEvent: Object.fromEntries(RUNNER_PHASES.map((p) => [p, perEvent(p)])) as LatencyFigures['runnerUsPerEvent'],
+      runnerUsPerEvent: await runnerTime(server),
       segments: opts.segments,
       offeredPerSec: opts.eventsPerSec,
       achievedPerSec: loadResult.acceptedPerSec,
@@ -289,6 +293,8 @@ export interface ThroughputFigures {
   events: number;
   /** Events per second, start of the load → the last change visible. */
   perSec: number;
+  /** With segments: the runner's time per event, as in `LatencyFigures`. */
+  runnerUsPerEvent: LatencyFigures['runnerUsPerEvent'] | null;
 }
 
 /** The demo batches sent once; events per second until everything is stored and (with segments) evaluated. */
@@ -325,6 +331,7 @@ export async function realtimeThroughput(opts: {
       computedTraits: opts.computedTraits,
       events: load.accepted,
       perSec: load.accepted / ((done - load.startedAt) / 1000),
+      runnerUsPerEvent: probeSeg ? await runnerTime(server) : null,
     };
   } finally {
     await server.stop();

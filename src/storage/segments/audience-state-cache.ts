@@ -10,8 +10,8 @@
  * not the entries' empties the cache. A tracked write transaction reads the counter before its first
  * write; when it is still the entries', the transaction's own changes are applied to the entries once
  * it has committed (`AudienceStateTracker`), else everything is dropped. (Its own writes stay out of the
- * counter: on PostgreSQL the triggers skip a transaction that says it is the runner's; on SQLite, whose
- * writers exclude each other, the transaction puts the counter back before it commits.) A purge, which
+ * counter: the triggers skip a transaction that says it is the runner's, by a setting on PostgreSQL and a
+ * flag set and cleared within the transaction on SQLite.) A purge, which
  * the entries cannot follow, drops them all. Bounded by profiles, least recently used out.
  */
 import { targetKey, type TimerRow } from '../../core/segments/index.ts';
@@ -145,11 +145,6 @@ export class AudienceStateTracker {
 
   record(change: (cache: AudienceStateCache) => void): void {
     this.changes.push(change);
-  }
-
-  /** The counter read before the first write (to put back on SQLite). */
-  get counterBefore(): number | null {
-    return this.before;
   }
 
   /** A change the entries cannot follow (a purge): drop them all after the commit. */

@@ -143,8 +143,9 @@ export const SEGMENT_MIGRATIONS: readonly SegmentMigration[] = [
     // The runner keeps what it wrote per profile between steps (`audience-state-cache.ts`) while this
     // number is unchanged: kept by the database itself, so no other writer (an erasure, a tool) can be missed.
     sql: (t) => [
-      `CREATE TABLE audience_writes (id INTEGER PRIMARY KEY, n ${t.int} NOT NULL)`,
-      'INSERT INTO audience_writes (id, n) VALUES (1, 0)',
+      // runner: 1 only inside the runner's own write transactions on SQLite (never committed so).
+      `CREATE TABLE audience_writes (id INTEGER PRIMARY KEY, n ${t.int} NOT NULL, runner ${t.int} NOT NULL DEFAULT 0)`,
+      'INSERT INTO audience_writes (id, n, runner) VALUES (1, 0, 0)',
       ...t.onAudienceWrites(
         ['segment_memberships', 'computed_values', 'audience_timers', 'audience_profiles'],
         'UPDATE audience_writes SET n = n + 1 WHERE id = 1',

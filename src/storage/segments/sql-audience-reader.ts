@@ -42,10 +42,11 @@ export interface SqlDialect {
   lateral: boolean;
   /**
    * How the runner's tracked write transactions keep their own writes out of the `audience_writes`
-   * counter (`audience-state-cache.ts`): a statement run first (PostgreSQL: a setting its triggers
-   * read), or putting the counter back before the commit (SQLite: writers exclude each other).
+   * counter (`audience-state-cache.ts`): statements run before the first write and at the end, within
+   * the transaction (PostgreSQL: a setting its statement triggers read; SQLite: a flag in the counter's
+   * row that its row triggers read, set and cleared before anyone else can see it).
    */
-  runnerWrites: { begin: string | null; restoreCounter: boolean };
+  runnerWrites: { begin: string; end: string | null };
 }
 
 /**

@@ -71,16 +71,15 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   private async beforeWrite(): Promise<AudienceStateTracker | undefined> {
     const t = this.tracker;
     if (t === undefined || t.started) return t;
-    if (this.d.runnerWrites.begin !== null) await this.c.run(this.d.runnerWrites.begin);
+    await this.c.run(this.d.runnerWrites.begin);
     t.start(await this.audienceWrites());
     return t;
   }
 
-  /** At the end of a tracked transaction, before its commit (SQLite: put the counter back). */
+  /** At the end of a tracked transaction, before its commit. */
   async finishTracked(): Promise<void> {
-    const before = this.tracker?.counterBefore ?? null;
-    if (before !== null && this.d.runnerWrites.restoreCounter)
-      await this.c.run('UPDATE audience_writes SET n = ? WHERE id = 1', [before]);
+    const end = this.d.runnerWrites.end;
+    if (this.tracker?.started === true && end !== null) await this.c.run(end);
   }
 
   async cursor(name: string): Promise<number> {

@@ -60,7 +60,7 @@ const dialect: SqlDialect = {
   ],
   bool: (value) => value,
   lateral: true,
-  runnerWrites: { begin: `SET LOCAL ${RUNNER_SETTING} = 'runner'`, restoreCounter: false },
+  runnerWrites: { begin: `SET LOCAL ${RUNNER_SETTING} = 'runner'`, end: null },
 };
 
 const LOCK_KEY = `hashtext(? || ':' || coalesce(current_schema(), ''))`;

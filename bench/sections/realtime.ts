@@ -142,7 +142,11 @@ export async function realtimeSection(h: Harness, backends: Backend[], demo: Dem
       h.rows.push({
         scenario,
         figure: `runner time per event followed, read + evaluate + lock wait + write (${lat
-          .map((f) => Object.values(f.runnerUsPerEvent).map((v) => v.toFixed(0)).join(' + '))
+          .map((f) =>
+            Object.values(f.runnerUsPerEvent)
+              .map((v) => v.toFixed(0))
+              .join(' + '),
+          )
           .join('; ')} µs)`,
         value: lat.map((f) => Object.values(f.runnerUsPerEvent).reduce((a, b) => a + b, 0)),
         unit: 'µs',

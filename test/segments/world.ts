@@ -195,7 +195,12 @@ export class World {
     }
     if (this.store instanceof PostgresStore) {
       let i = 0;
-      return (await this.store.pool.query(statement.replace(/\?/g, () => `$${++i}`), params)).rows as T[];
+      return (
+        await this.store.pool.query(
+          statement.replace(/\?/g, () => `$${++i}`),
+          params,
+        )
+      ).rows as T[];
     }
     throw new Error('unknown store');
   }

@@ -91,7 +91,10 @@ interface Sweep {
   profile: ProfileSnapshot;
   now: number;
   leaves: Map<FunnelEventCondition, CountLeaf>;
-  /** Instants after `now` at which some part of the rule may change (null: not wanted). */
+  /**
+   * Instants after `now` at which a trait comparison may change (null: not wanted). Those of the counts
+   * are read from the leaves' sorted times as they are needed (`nextChange`).
+   */
   instants: number[] | null;
 }
 
@@ -110,14 +113,7 @@ function prepare(c: Condition, sweep: Sweep): void {
       return;
     case 'event': {
       const span = c.window?.kind === 'within' ? durationMs(c.window.amount, c.window.unit) : Infinity;
-      const starts = countedStarts(c, sweep);
-      const instants = sweep.instants;
-      if (instants !== null)
-        for (const t of starts) {
-          if (t > sweep.now) instants.push(t);
-          if (span !== Infinity && t + span > sweep.now) instants.push(t + span);
-        }
-      sweep.leaves.set(c, { starts, span });
+      sweep.leaves.set(c, { starts: countedStarts(c, sweep), span });
       return;
     }
     default:
@@ -207,13 +203,49 @@ export function fastDecide(
   const sweep: Sweep = { profile, now, leaves: new Map(), instants: withNext ? [] : null };
   prepare(rule, sweep);
   const member = holds(rule, now, sweep);
-  if (sweep.instants === null) return { member, next: null };
-  const instants = Float64Array.from(sweep.instants).sort();
-  let previous = now;
-  for (const t of instants) {
-    if (t === previous) continue;
-    previous = t;
-    if (holds(rule, t, sweep) !== member) return { member, next: t };
+  return { member, next: sweep.instants === null ? null : nextChange(rule, sweep, member) };
+}
+
+/** A sorted list of instants read from `at` on: `times[i] + shift`. */
+interface Run {
+  times: Float64Array;
+  at: number;
+  shift: number;
+}
+
+/**
+ * The first instant after `now` at which the rule's answer is no longer `member`: the instants at which
+ * anything may change, in order, merged from sorted runs (each count's later starts, and its ends: a
+ * start plus the window) rather than gathered and sorted: the walk stops at the first change, and a
+ * long history is not sorted again for every segment evaluated.
+ */
+function nextChange(rule: Condition, sweep: Sweep, member: boolean): number | null {
+  const now = sweep.now;
+  const runs: Run[] = [];
+  for (const { starts, span } of sweep.leaves.values()) {
+    const later = countAtMost(starts, now);
+    if (later < starts.length) runs.push({ times: starts, at: later, shift: 0 });
+    if (span === Infinity) continue;
+    const ending = countAtMost(starts, now - span); // the first start whose end, start + span, is after now
+    if (ending < starts.length) runs.push({ times: starts, at: ending, shift: span });
   }
-  return { member, next: null };
+  if ((sweep.instants as number[]).length > 0) runs.push({ times: Float64Array.from(sweep.instants as number[]).sort(), at: 0, shift: 0 });
+  let previous = now;
+  for (;;) {
+    let next: Run | undefined;
+    let t = Infinity;
+    for (const run of runs) {
+      if (run.at === run.times.length) continue;
+      const v = (run.times[run.at] as number) + run.shift;
+      if (v < t) {
+        t = v;
+        next = run;
+      }
+    }
+    if (next === undefined) return null;
+    next.at++;
+    if (t <= previous) continue;
+    previous = t;
+    if (holds(rule, t, sweep) !== member) return t;
+  }
 }

@@ -243,7 +243,7 @@ export class AudienceRunner {
   private async realtime(lease: AudienceLease, plan: AudiencePlan): Promise<StepReport> {
     const now = this.opts.now();
     const t0 = performance.now();
-    const seen = await lease.read((view) => this.observe(view, now));
+    const seen = await lease.read((view) => this.observe(view, now, plan));
     const { merges, events, timers, absorbed, work, states } = seen;
     const report: StepReport = { events: events.length, merges: merges.length, timers: timers.length, profiles: 0, backfilled: 0 };
     if (merges.length + events.length + timers.length === 0) return report;
@@ -282,8 +282,13 @@ export class AudienceRunner {
     return report;
   }
 
-  /** The reading half of a real-time step: what happened after the cursors, and the state of the profiles it touches. */
-  private async observe(view: AudienceView, now: number) {
+  /**
+   * The reading half of a real-time step: what happened after the cursors, and the state of the profiles
+   * it touches. With nothing defined (no live segment or computed trait, no backfill) there is nothing to
+   * evaluate: the step only follows the events, and reads only the profiles a merge names (those it
+   * absorbed leave what the runner keeps).
+   */
+  private async observe(view: AudienceView, now: number, plan: AudiencePlan) {
     const mergeCursor = await view.cursor(MERGES_CURSOR);
     const eventCursor = await view.cursor(EVENTS_CURSOR);
     const merges = await view.mergesAfter(mergeCursor, this.limits.merges);
@@ -298,7 +303,8 @@ export class AudienceRunner {
       if (m.kind !== 'unmerge') m.otherIds.forEach((id) => absorbed.add(id));
       for (const id of [m.profileId, ...m.otherIds]) work.add(id, { kind: 'all' }, 'merge');
     }
-    const kept = events.filter((e) => !e.restricted && e.ident !== null);
+    const idle = plan.live.segments.length === 0 && plan.live.traits.length === 0 && plan.after === null;
+    const kept = idle ? [] : events.filter((e) => !e.restricted && e.ident !== null);
     const owners = await view.profilesOfIdents([...new Set(kept.map((e) => e.ident as string))]);
     const byProfile = new Map<string, { names: Array<string | null>; traits: Set<string> }>();
     for (const e of kept) {
@@ -322,9 +328,10 @@ export class AudienceRunner {
     for (const [profileId, t] of timerTriggers) {
       work.add(profileId, { kind: 'timer', segmentIds: [...t.segmentIds], traitIds: [...t.traitIds] }, 'timer');
     }
+    const touched = idle ? merges.flatMap((m) => [m.profileId, ...m.otherIds]) : [...work.byProfile.keys(), ...absorbed];
     // The step's own events complete the histories (read once, here, on the same snapshot).
     const recent = { after: eventCursor, upTo: events.at(-1)?.seq ?? eventCursor, events };
-    const states = await view.loadProfiles([...new Set([...work.byProfile.keys(), ...absorbed])], this.history, recent);
+    const states = await view.loadProfiles([...new Set(touched)], this.history, recent);
     return { ...nothing, states };
   }
 

@@ -427,6 +427,21 @@ for (const { name, fresh } of backends) {
       );
     });
 
+    it('with nothing defined it only follows the events; the first segment is then computed over them', async () => {
+      const w = await world();
+      await w.track('ann', 'Order Completed', T0);
+      await w.track('bob', 'Product Viewed', T0);
+      const count = async (table: string) => Number((await w.sql<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
+      const seq = (await w.sql<{ seq: number }>('SELECT max(seq) AS seq FROM events'))[0]?.seq;
+      const cursor = (await w.sql<{ value: number }>("SELECT value FROM audience_cursors WHERE name = 'events'"))[0]?.value;
+      assert.equal(Number(cursor), Number(seq), 'the runner has followed every event');
+      assert.equal(await count('audience_profiles'), 0, 'and evaluated no profile: there was nothing to evaluate');
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      assert.deepEqual(await w.members('recent-buyers'), [await w.profileOf('ann')]);
+      await w.track('bob', 'Order Completed', T0);
+      assert.ok(await w.isMember('recent-buyers', 'bob'), 'and the runner evaluates again');
+    });
+
     it('what the runner keeps of a profile between steps follows a change made by anyone else', async () => {
       const w = await world();
       const counter = async () => Number((await w.sql<{ n: number }>('SELECT n FROM audience_writes WHERE id = 1'))[0]?.n);

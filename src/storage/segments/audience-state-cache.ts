@@ -25,8 +25,17 @@ export interface AudienceState {
   known: boolean;
 }
 
-/** Profiles held at most by default (a few hundred bytes each). */
-export const AUDIENCE_STATE_PROFILES = 100_000;
+/**
+ * Profiles held at most by default. A profile with nothing kept (no membership, value or timer: most
+ * of them) shares one empty state and costs its map entry; the others a few hundred bytes. 100,000 empty
+ * states as objects of their own took 67 MB.
+ */
+export const AUDIENCE_STATE_PROFILES = 50_000;
+
+const EMPTY = (known: boolean): AudienceState =>
+  Object.freeze({ memberships: new Map(), computed: Object.freeze({}), timers: new Map(), known }) as AudienceState;
+/** Shared by every profile with nothing kept (never changed in place: `own` copies it first). */
+const NOTHING = { known: EMPTY(true), unknown: EMPTY(false) };
 
 function frozen(value: unknown): unknown {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -76,13 +85,14 @@ export class AudienceStateCache {
   /** Hold the state just read for a profile. */
   hold(from: StoredAudienceProfile): void {
     this.entries.delete(from.profileId);
+    const empty = from.memberships.size === 0 && from.timers.size === 0 && Object.keys(from.computed).length === 0;
     for (const v of Object.values(from.computed)) frozen(v);
-    this.entries.set(from.profileId, {
-      memberships: new Map(from.memberships),
-      computed: { ...from.computed },
-      timers: new Map(from.timers),
-      known: from.known,
-    });
+    this.entries.set(
+      from.profileId,
+      empty
+        ? NOTHING[from.known ? 'known' : 'unknown']
+        : { memberships: new Map(from.memberships), computed: { ...from.computed }, timers: new Map(from.timers), known: from.known },
+    );
     for (const id of this.entries.keys()) {
       if (this.entries.size <= this.maxProfiles) break;
       this.entries.delete(id);
@@ -93,9 +103,20 @@ export class AudienceStateCache {
     return this.entries.size;
   }
 
+  /** The profile's entry, its own (not the shared empty one) to change in place; undefined when not held. */
+  private own(profileId: string): AudienceState | undefined {
+    const entry = this.entries.get(profileId);
+    if (entry === NOTHING.known || entry === NOTHING.unknown) {
+      const copy: AudienceState = { memberships: new Map(), computed: {}, timers: new Map(), known: entry.known };
+      this.entries.set(profileId, copy);
+      return copy;
+    }
+    return entry;
+  }
+
   /** Apply a committed write, as the SQL did (an entry already there is not entered again). */
   applyWrite(w: ProfileWrite): void {
-    const entry = this.entries.get(w.profileId);
+    const entry = this.own(w.profileId);
     if (entry === undefined) return;
     for (const e of w.exited) entry.memberships.delete(e.segmentId);
     for (const e of w.entered) if (!entry.memberships.has(e.segmentId)) entry.memberships.set(e.segmentId, e.at);
@@ -111,7 +132,7 @@ export class AudienceStateCache {
   /** Due timers removed (each only while still due at the same instant). */
   removeTimers(timers: readonly TimerRow[]): void {
     for (const t of timers) {
-      const entry = this.entries.get(t.profileId);
+      const entry = this.own(t.profileId);
       const key = targetKey(t.target);
       if (entry !== undefined && entry.timers.get(key) === t.dueAt) entry.timers.delete(key);
     }

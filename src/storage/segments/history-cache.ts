@@ -10,7 +10,8 @@
  *   unchanged, no event has left any identifier.
  * - A profile's history is the events of its identifiers. While its identifiers are the same (a merge
  *   or an unmerge changes them), its history is the entry's events plus the matching ones after the
- *   entry's seq (the newest seq of the store when the entry was read).
+ *   entry's seq (the seq up to which it holds them: the runner's step's last event, or the store's newest
+ *   when read without a step's events).
  * Anything else reads the history again: a changed counter empties the cache, a changed set of
  * identifiers reloads that profile.
  *
@@ -23,7 +24,7 @@ import type { ProfileEvent } from '../../core/segments/index.ts';
 export interface CachedHistory {
   /** The profile's identifier keys when read, sorted and joined. */
   idents: string;
-  /** The store's newest event seq when read: the events after it are what is new. */
+  /** The entry holds the profile's events up to this seq: the events after it are what is new. */
   lastSeq: number;
   events: ProfileEvent[];
   /** The events' estimated size in memory (see `SqlAudienceReader`'s events). */

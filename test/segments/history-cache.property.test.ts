@@ -1,16 +1,20 @@
 /**
- * The runner's history cache against reading in full: whatever happens to the stored events between two
- * reads (events appended, restricted or not; identifiers moving between profiles, with or without
- * events, as merges and unmerges move them; events deleted, as erasure and retention do; events redacted
- * away from their identifier), a read through the lease's cached view returns exactly the histories a
- * plain read of the same data returns. Run on SQLite and PostgreSQL.
+ * What the runner keeps between steps against reading in full: whatever happens to the stored events
+ * between two reads (events appended, restricted or not; identifiers moving between profiles, with or
+ * without events, as merges and unmerges move them; events deleted, as erasure and retention do; events
+ * redacted away from their identifier), and to the runner's own tables (its tracked writes, and anyone
+ * else's: an erasure, a tool), a read through the lease's cached view returns exactly the histories,
+ * memberships, computed values, timers and `known` a plain read of the same data returns. Reads are made
+ * either as the service makes them or as the runner's steps do: the events after a cursor first (a few
+ * at a time), then the profiles with them as the step's events, the cursor then moving to the last one
+ * (their histories end there). Run on SQLite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HistoryCache } from '../../src/storage/segments/history-cache.ts';
 import { PostgresSegmentStore } from '../../src/storage/segments/postgres/postgres-segment-store.ts';
-import type { HistoryFilter, SegmentStore, StoredAudienceProfile } from '../../src/storage/segments/segment-store.ts';
+import type { HistoryFilter, ProfileWrite, SegmentStore, StoredAudienceProfile } from '../../src/storage/segments/segment-store.ts';
 import { SqliteSegmentStore } from '../../src/storage/segments/sqlite/sqlite-segment-store.ts';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
@@ -23,13 +27,16 @@ const RUNS = Number(process.env.HISTORY_CACHE_PROPERTY_RUNS ?? 200);
 const PROFILES = ['p1', 'p2', 'p3'];
 const IDENTS = ['k1', 'k2', 'k3', 'k4', 'k5'];
 const NAMES = ['A', 'B', 'C'];
+const RUNNER_TABLES = ['segment_memberships', 'computed_values', 'audience_timers', 'audience_profiles'];
 
 type Op =
   | { kind: 'event'; ident: number; name: number; restricted: boolean; v: number }
   | { kind: 'move'; ident: number; profile: number }
   | { kind: 'delete'; pick: number }
   | { kind: 'redact'; pick: number }
-  | { kind: 'read'; profiles: number[] };
+  | { kind: 'read'; profiles: number[]; step: number | null }
+  | { kind: 'own'; profile: number; segment: number; enter: boolean; value: number | null; timer: number | null }
+  | { kind: 'foreign'; profile: number; what: 'member' | 'value' | 'timer' | 'known'; add: boolean };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -45,8 +52,99 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('move' as const), ident: fc.nat(4), profile: fc.nat(2) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('redact' as const), pick: fc.nat() }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('read' as const), profiles: fc.uniqueArray(fc.nat(2), { minLength: 1 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('read' as const),
+      profiles: fc.uniqueArray(fc.nat(2), { minLength: 1 }),
+      step: fc.option(fc.integer({ min: 1, max: 3 })),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('own' as const),
+      profile: fc.nat(2),
+      segment: fc.nat(1),
+      enter: fc.boolean(),
+      value: fc.option(fc.nat(9)),
+      timer: fc.option(fc.nat(9)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('foreign' as const),
+      profile: fc.nat(2),
+      what: fc.constantFrom('member' as const, 'value' as const, 'timer' as const, 'known' as const),
+      add: fc.boolean(),
+    }),
+  },
 );
+
+/** `from` less one of each of `these` (a multiset difference); `these` must all be in `from` for the lengths to add up. */
+function without(from: readonly string[], these: readonly string[]): string[] {
+  const left = [...from];
+  for (const x of these) {
+    const i = left.indexOf(x);
+    if (i >= 0) left.splice(i, 1);
+  }
+  return left;
+}
+
+/** What the runner keeps of a profile, as comparable text. */
+function stateOf(p: StoredAudienceProfile | undefined): string {
+  if (p === undefined) return 'none';
+  return JSON.stringify([[...p.memberships].sort(), Object.entries(p.computed).sort(), [...p.timers].sort(), p.known]);
+}
+
+/** The writes of the runner's transaction for an `own` op. */
+function ownWrite(o: Extract<Op, { kind: 'own' }>): ProfileWrite {
+  const segmentId = `s${o.segment}`;
+  return {
+    profileId: PROFILES[o.profile] as string,
+    entered: o.enter ? [{ segmentId, at: 10 }] : [],
+    exited: o.enter ? [] : [{ segmentId, at: 10 }],
+    publish: new Set(),
+    cause: 'event',
+    computedSet: o.value === null ? [] : [{ key: 'c1', value: { n: o.value } }],
+    computedDeleted: o.value === null ? ['c1'] : [],
+    timers: [{ target: `segment:${segmentId}`, dueAt: o.timer }],
+    known: o.enter,
+    at: 10,
+  };
+}
+
+/** A write to the runner's tables by someone else (as an erasure or a tool would). */
+function foreignWrite(o: Extract<Op, { kind: 'foreign' }>): [string, unknown[]] {
+  const p = PROFILES[o.profile] as string;
+  switch (o.what) {
+    case 'member':
+      return o.add
+        ? ["INSERT INTO segment_memberships (segment_id, profile_id, since) VALUES ('s0', ?, 5) ON CONFLICT DO NOTHING", [p]]
+        : ["DELETE FROM segment_memberships WHERE segment_id = 's0' AND profile_id = ?", [p]];
+    case 'value':
+      return o.add
+        ? [
+            `INSERT INTO computed_values (profile_id, key, value) VALUES (?, 'c1', '{"n":99}')
+             ON CONFLICT (profile_id, key) DO UPDATE SET value = excluded.value`,
+            [p],
+          ]
+        : ['DELETE FROM computed_values WHERE profile_id = ?', [p]];
+    case 'timer':
+      return o.add
+        ? [
+            `INSERT INTO audience_timers (profile_id, target, due_at) VALUES (?, 'segment:s1', 77)
+             ON CONFLICT (profile_id, target) DO UPDATE SET due_at = excluded.due_at`,
+            [p],
+          ]
+        : ['DELETE FROM audience_timers WHERE profile_id = ?', [p]];
+    case 'known':
+      return o.add
+        ? ['INSERT INTO audience_profiles (profile_id) VALUES (?) ON CONFLICT DO NOTHING', [p]]
+        : ['DELETE FROM audience_profiles WHERE profile_id = ?', [p]];
+  }
+}
 
 const filters: fc.Arbitrary<HistoryFilter> = fc.record({
   eventNames: fc.oneof(
@@ -117,7 +215,8 @@ for (const backend of backends) {
       let seq = 0; // events get ever higher seqs, as both stores give them (never one of a deleted event)
       await fc.assert(
         fc.asyncProperty(filters, fc.array(op, { minLength: 1, maxLength: 40 }), async (filter, ops) => {
-          for (const table of ['events', 'identities', 'profiles']) await sql(`DELETE FROM ${table}`);
+          for (const table of ['events', 'identities', 'profiles', ...RUNNER_TABLES]) await sql(`DELETE FROM ${table}`);
+          let cursor = seq; // the runner's events cursor, for reads made as its steps make them
           for (const p of PROFILES)
             await sql(
               'INSERT INTO profiles (id, first_seen, merge_count, absorbed, traits, created_at, updated_at) VALUES (?, 0, 0, ?, ?, 0, 0)',
@@ -155,11 +254,43 @@ for (const backend of backends) {
                 const victim = Number(rows[o.pick % rows.length]!.seq);
                 if (o.kind === 'delete') await sql('DELETE FROM events WHERE seq = ?', [victim]);
                 else await sql('UPDATE events SET ident = NULL WHERE seq = ?', [victim]);
+              } else if (o.kind === 'own') {
+                await lease.run((tx) => tx.apply([ownWrite(o)]));
+              } else if (o.kind === 'foreign') {
+                await sql(...foreignWrite(o));
               } else {
                 const ids = o.profiles.map((i) => PROFILES[i] as string);
-                const cached: Map<string, StoredAudienceProfile> = await lease.read((view) => view.loadProfiles(ids, filter));
+                const step = o.step;
+                let upTo = Infinity;
+                const cached: Map<string, StoredAudienceProfile> = await lease.read(async (view) => {
+                  if (step === null) return view.loadProfiles(ids, filter);
+                  const events = await view.eventsAfter(cursor, step, filter);
+                  upTo = events.at(-1)?.seq ?? cursor;
+                  return view.loadProfiles(ids, filter, { after: cursor, upTo, events });
+                });
+                if (step !== null) cursor = upTo;
                 const plain = await segments.loadProfiles(ids, filter);
-                for (const id of ids) assert.deepEqual(historyOf(cached.get(id)), historyOf(plain.get(id)), `history of ${id}`);
+                for (const id of ids) {
+                  const got = historyOf(cached.get(id));
+                  const all = historyOf(plain.get(id));
+                  if (step === null) assert.deepEqual(got, all, `history of ${id}`);
+                  else {
+                    // A step's history holds every event up to its last one (events' times are 1000 + their
+                    // seq), and may hold later ones an earlier read kept: each of them once.
+                    const upToStep = all.filter((e) => (JSON.parse(e) as [unknown, unknown, number])[2] <= 1000 + upTo);
+                    assert.deepEqual(
+                      without(got, upToStep).length,
+                      got.length - upToStep.length,
+                      `history of ${id}: events up to the step's`,
+                    );
+                    assert.deepEqual(
+                      without(all, got).length,
+                      all.length - got.length,
+                      `history of ${id}: no event twice, none it does not have`,
+                    );
+                  }
+                  assert.equal(stateOf(cached.get(id)), stateOf(plain.get(id)), `what the runner keeps of ${id}`);
+                }
               }
             }
           } finally {
@@ -175,11 +306,11 @@ for (const backend of backends) {
               { eventNames: new Set(['B']), properties: false },
               [
                 { kind: 'event', ident: 0, name: 1, restricted: false, v: 0 },
-                { kind: 'read', profiles: [0] },
+                { kind: 'read', profiles: [0], step: null },
                 { kind: 'redact', pick: 0 },
                 { kind: 'event', ident: 0, name: 0, restricted: false, v: 0 },
                 { kind: 'event', ident: 0, name: 0, restricted: false, v: 0 },
-                { kind: 'read', profiles: [0] },
+                { kind: 'read', profiles: [0], step: null },
               ],
             ],
             // An identifier with an event joins a cached profile: its history must follow (found against a
@@ -188,9 +319,9 @@ for (const backend of backends) {
               { eventNames: new Set(['C']), properties: false },
               [
                 { kind: 'event', ident: 1, name: 2, restricted: false, v: 0 },
-                { kind: 'read', profiles: [0] },
+                { kind: 'read', profiles: [0], step: null },
                 { kind: 'move', ident: 1, profile: 0 },
-                { kind: 'read', profiles: [0] },
+                { kind: 'read', profiles: [0], step: null },
               ],
             ],
           ],

@@ -7,11 +7,11 @@
  * When the entries are trusted: every change to those four tables by anyone but the runner's tracked
  * write transactions bumps the `audience_writes` counter (database triggers, segment migration 4), so
  * no code path (an erasure, another runner, a tool) can change them unseen. A snapshot whose counter is
- * not the entries' empties the cache. A tracked write transaction reads the counter before its first
- * write; when it is still the entries', the transaction's own changes are applied to the entries once
- * it has committed (`AudienceStateTracker`), else everything is dropped. (Its own writes stay out of the
- * counter: the triggers skip a transaction that says it is the runner's, by a setting on PostgreSQL and a
- * flag set and cleared within the transaction on SQLite.) A purge, which
+ * not the entries' empties the cache. A tracked write transaction's own changes are applied to the
+ * entries once it has committed (`AudienceStateTracker`); its writes stay out of the counter (the
+ * triggers skip a transaction that says it is the runner's, by a setting on PostgreSQL and a flag set and
+ * cleared within the transaction on SQLite). Anyone else's change, before, during or after it, has moved
+ * the counter away from the entries' for good (it only grows), so the next snapshot drops them. A purge, which
  * the entries cannot follow, drops them all. Bounded by profiles, least recently used out.
  */
 import { targetKey, type TimerRow } from '../../core/segments/index.ts';
@@ -57,10 +57,6 @@ export class AudienceStateCache {
     if (counter === this.counter) return;
     this.entries.clear();
     this.counter = counter;
-  }
-
-  get validCounter(): number | null {
-    return this.counter;
   }
 
   /** Drop everything; entries will be valid for `counter` (null: checked again at the next read). */
@@ -148,21 +144,12 @@ export class AudienceStateCache {
  * only when nobody else wrote since the entries were checked (see the top of this file).
  */
 export class AudienceStateTracker {
-  /** The counter before this transaction's first write (null: it wrote nothing yet). */
-  private before: number | null = null;
+  /** Whether this transaction has written to the runner's tables (and said it is the runner's). */
+  started = false;
   private readonly changes: Array<(cache: AudienceStateCache) => void> = [];
   private foreign = false;
 
   constructor(readonly cache: AudienceStateCache) {}
-
-  get started(): boolean {
-    return this.before !== null;
-  }
-
-  /** Call with the counter read before the first write. */
-  start(counter: number): void {
-    this.before ??= counter;
-  }
 
   record(change: (cache: AudienceStateCache) => void): void {
     this.changes.push(change);
@@ -175,11 +162,7 @@ export class AudienceStateTracker {
 
   /** After the commit. */
   committed(): void {
-    if (this.before === null) return;
-    if (this.foreign || this.before !== this.cache.validCounter) {
-      this.cache.reset(null);
-      return;
-    }
-    for (const change of this.changes) change(this.cache);
+    if (this.foreign) this.cache.reset(null);
+    else for (const change of this.changes) change(this.cache);
   }
 }

@@ -115,7 +115,7 @@ export class SqlAudienceReader implements AudienceReader {
   }
 
   /** The `audience_writes` counter (see `audience-state-cache.ts`). */
-  protected async audienceWrites(): Promise<number> {
+  private async audienceWrites(): Promise<number> {
     return Number((await this.c.all<{ n: number | string }>('SELECT n FROM audience_writes WHERE id = 1'))[0]?.n ?? 0);
   }
 

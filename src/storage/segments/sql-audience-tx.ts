@@ -67,12 +67,12 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
     this.tracker = caches.tracker;
   }
 
-  /** Before a tracked transaction's first write to the runner's tables: keep it out of the counter, and read it. */
+  /** Before a tracked transaction's first write to the runner's tables: keep its writes out of the counter. */
   private async beforeWrite(): Promise<AudienceStateTracker | undefined> {
     const t = this.tracker;
     if (t === undefined || t.started) return t;
     await this.c.run(this.d.runnerWrites.begin);
-    t.start(await this.audienceWrites());
+    t.started = true;
     return t;
   }
 

@@ -43,10 +43,11 @@ export interface SqlDialect {
   /**
    * How the runner's tracked write transactions keep their own writes out of the `audience_writes`
    * counter (`audience-state-cache.ts`): statements run before the first write and at the end, within
-   * the transaction (PostgreSQL: a setting its statement triggers read; SQLite: a flag in the counter's
-   * row that its row triggers read, set and cleared before anyone else can see it).
+   * the transaction (SQLite: a flag in the counter's row that its row triggers read, set and cleared
+   * before anyone else can see it; none on PostgreSQL, whose runner transactions begin by setting what
+   * its statement triggers read).
    */
-  runnerWrites: { begin: string; end: string | null };
+  runnerWrites: { begin: string | null; end: string | null };
 }
 
 /**

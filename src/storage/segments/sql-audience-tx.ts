@@ -71,7 +71,7 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
   private async beforeWrite(): Promise<AudienceStateTracker | undefined> {
     const t = this.tracker;
     if (t === undefined || t.started) return t;
-    await this.c.run(this.d.runnerWrites.begin);
+    if (this.d.runnerWrites.begin !== null) await this.c.run(this.d.runnerWrites.begin);
     t.started = true;
     return t;
   }

@@ -48,6 +48,8 @@ class PgConn implements SqlConn {
 
 /** Set in the runner's write transactions: the `audience_writes` triggers skip them. */
 const RUNNER_SETTING = 'tessera.audience_writer';
+/** Every write of the runner's transactions to its tables is tracked (`runTracked`): all of them are its own. */
+const RUNNER_BEGIN = `BEGIN; SET LOCAL ${RUNNER_SETTING} = 'runner'`;
 
 const dialect: SqlDialect = {
   inList: (column, values) => [`${column} = ANY(?::text[])`, values],
@@ -60,7 +62,8 @@ const dialect: SqlDialect = {
   ],
   bool: (value) => value,
   lateral: true,
-  runnerWrites: { begin: `SET LOCAL ${RUNNER_SETTING} = 'runner'`, end: null },
+  // Set by the runner's transactions as they begin (`RUNNER_BEGIN`): no round trip of its own.
+  runnerWrites: { begin: null, end: null },
 };
 
 const LOCK_KEY = `hashtext(? || ':' || coalesce(current_schema(), ''))`;
@@ -149,7 +152,7 @@ export class PostgresSegmentStore extends SqlSegmentStore {
     const caches = { histories: new HistoryCache(), states: new AudienceStateCache() };
     let released = false;
     return {
-      run: (work) => runTracked(caches.states, (fn) => inTransaction(client, fn), dialect, work),
+      run: (work) => runTracked(caches.states, (fn) => inTransaction(client, fn, RUNNER_BEGIN), dialect, work),
       // One snapshot for every read of a step (READ COMMITTED would give each statement its own).
       // Every read of a step looks up a bounded list (profiles, identifiers, a seq range) in large tables:
       // nested loops over the indexes are the plan. While a table grows faster than autovacuum analyses

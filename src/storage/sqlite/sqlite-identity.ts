@@ -47,6 +47,11 @@ export class SqliteIdentityTables {
            absorbed = excluded.absorbed, traits = excluded.traits, updated_at = excluded.updated_at`,
       ),
       updateTraits: db.prepare('UPDATE profiles SET traits = ?, updated_at = ? WHERE id = ?'),
+      // The processor's reads, once per batch.
+      profilesIn: db.prepare(`SELECT * FROM profiles WHERE id IN ${IN_LIST} ORDER BY id`),
+      identitiesOf: db.prepare(`SELECT * FROM identities WHERE profile_id IN ${IN_LIST}`),
+      holders: db.prepare(`SELECT DISTINCT profile_id FROM identities WHERE key IN ${IN_LIST}`).pluck(),
+      accountsIn: db.prepare(`SELECT * FROM accounts WHERE id IN ${IN_LIST}`),
       deleteIdentitiesOf: db.prepare('DELETE FROM identities WHERE profile_id = ?'),
       upsertIdentity: db.prepare(
         `INSERT INTO identities (key, type, value, profile_id, first_seen, fact_seq, event_message_id, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -90,17 +95,14 @@ export class SqliteIdentityTables {
   private loadProfiles(ids: readonly string[]): StoredProfile[] {
     if (ids.length === 0) return [];
     const json = JSON.stringify(ids);
-    const rows = this.db.prepare(`SELECT * FROM profiles WHERE id IN ${IN_LIST} ORDER BY id`).all(json) as ProfileRow[];
-    const identities = this.db.prepare(`SELECT * FROM identities WHERE profile_id IN ${IN_LIST}`).all(json) as IdentityRow[];
+    const rows = this.s.profilesIn.all(json) as ProfileRow[];
+    const identities = this.s.identitiesOf.all(json) as IdentityRow[];
     return toStoredProfiles(rows, identities);
   }
 
   profilesHolding(keys: readonly string[]): StoredProfile[] {
     if (keys.length === 0) return [];
-    const ids = this.db
-      .prepare(`SELECT DISTINCT profile_id FROM identities WHERE key IN ${IN_LIST}`)
-      .pluck()
-      .all(JSON.stringify(keys)) as string[];
+    const ids = this.s.holders.all(JSON.stringify(keys)) as string[];
     return this.loadProfiles(ids);
   }
 
@@ -139,7 +141,7 @@ export class SqliteIdentityTables {
 
   accounts(ids: readonly string[]): StoredAccount[] {
     if (ids.length === 0) return [];
-    return (this.db.prepare(`SELECT * FROM accounts WHERE id IN ${IN_LIST}`).all(JSON.stringify(ids)) as AccountRow[]).map(toAccount);
+    return (this.s.accountsIn.all(JSON.stringify(ids)) as AccountRow[]).map(toAccount);
   }
 
   catalogueNames(): Set<string> {

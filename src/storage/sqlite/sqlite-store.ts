@@ -71,6 +71,7 @@ export class SqliteStore implements Store {
         `SELECT max(coalesce((SELECT max(seq) FROM events), 0), coalesce((SELECT seq FROM cursors WHERE name = '${EVENT_SEQ_MARK}'), 0))`,
       ),
       insertDedup: db.prepare('INSERT OR IGNORE INTO dedup (source_id, message_id, seen_at) VALUES (?, ?, ?)'),
+      nextFactSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM identity_facts').pluck(),
       insertFailed: db.prepare(
         'INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -190,7 +191,7 @@ export class SqliteStore implements Store {
       accounts: async (ids) => id.accounts(ids),
       catalogueNames: async () => id.catalogueNames(),
       allFacts: async () => id.allFacts(),
-      nextFactSeq: async () => this.db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM identity_facts').pluck().get() as number,
+      nextFactSeq: async () => this.stmts.nextFactSeq.get() as number,
       clearProfiles: async () => id.clearProfiles(),
       writeIdentity: async (w) => id.write(w),
     };

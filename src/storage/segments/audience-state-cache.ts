@@ -59,10 +59,10 @@ export class AudienceStateCache {
     this.counter = counter;
   }
 
-  /** Drop everything; entries will be valid for `counter` (null: checked again at the next read). */
-  reset(counter: number | null): void {
+  /** Drop everything; the next read checks the counter afresh. */
+  clear(): void {
     this.entries.clear();
-    this.counter = counter;
+    this.counter = null;
   }
 
   /** A copy of the profile's state into `into` (its maps are the profile's own); false when not held. */
@@ -95,10 +95,6 @@ export class AudienceStateCache {
     }
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** The profile's entry, its own (not the shared empty one) to change in place; undefined when not held. */
   private own(profileId: string): AudienceState | undefined {
     const entry = this.entries.get(profileId);
@@ -128,9 +124,8 @@ export class AudienceStateCache {
   /** Due timers removed (each only while still due at the same instant). */
   removeTimers(timers: readonly TimerRow[]): void {
     for (const t of timers) {
-      const entry = this.own(t.profileId);
       const key = targetKey(t.target);
-      if (entry !== undefined && entry.timers.get(key) === t.dueAt) entry.timers.delete(key);
+      if (this.entries.get(t.profileId)?.timers.get(key) === t.dueAt) this.own(t.profileId)?.timers.delete(key);
     }
   }
 
@@ -140,8 +135,8 @@ export class AudienceStateCache {
 }
 
 /**
- * One write transaction's view of the cache: what it changed, applied only once it has committed, and
- * only when nobody else wrote since the entries were checked (see the top of this file).
+ * One write transaction's view of the cache: what it changed, applied only once it has committed (a
+ * purge drops everything instead; see the top of this file for why anyone else's writes need no check here).
  */
 export class AudienceStateTracker {
   /** Whether this transaction has written to the runner's tables (and said it is the runner's). */
@@ -162,7 +157,7 @@ export class AudienceStateTracker {
 
   /** After the commit. */
   committed(): void {
-    if (this.foreign) this.cache.reset(null);
+    if (this.foreign) this.cache.clear();
     else for (const change of this.changes) change(this.cache);
   }
 }

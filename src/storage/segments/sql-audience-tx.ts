@@ -40,7 +40,7 @@ export async function runTracked<T>(
       return done;
     });
   } catch (err) {
-    states.reset(null);
+    states.clear();
     throw err;
   }
   tracker.committed();

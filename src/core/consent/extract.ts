@@ -28,12 +28,19 @@ const DAY_MS = 86_400_000;
 
 export interface ExtractedConsent {
   /** One change per purpose the event speaks about. */
-  readonly changes: ConsentChange[];
+  readonly changes: readonly ConsentChange[];
   /** Category names no alias or purpose matches. */
-  readonly unknownCategories: string[];
+  readonly unknownCategories: readonly string[];
   /** Categories whose value is not a boolean. */
-  readonly invalidCategories: string[];
+  readonly invalidCategories: readonly string[];
 }
+
+/** What an event without consent choices carries (most events): one shared, frozen value. */
+const NOTHING_CARRIED: ExtractedConsent = Object.freeze({
+  changes: Object.freeze([]),
+  unknownCategories: Object.freeze([]),
+  invalidCategories: Object.freeze([]),
+});
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -66,11 +73,13 @@ export function proofOfEvent(event: TrackedEvent): ConsentProof {
 /** The consent changes an event carries, with the categories it could not read. */
 export function consentChangesOf(event: TrackedEvent, config: ConsentConfig): ExtractedConsent {
   const prefs = categoryPreferencesOf(event);
-  const result: ExtractedConsent = { changes: [], unknownCategories: [], invalidCategories: [] };
-  if (prefs === undefined || Object.keys(prefs).length === 0) return result;
+  if (prefs === undefined) return NOTHING_CARRIED;
+  const categories = Object.entries(prefs);
+  if (categories.length === 0) return NOTHING_CARRIED;
+  const result = { changes: [] as ConsentChange[], unknownCategories: [] as string[], invalidCategories: [] as string[] };
 
   const choices = new Map<string, ConsentChoice>();
-  for (const [category, value] of Object.entries(prefs)) {
+  for (const [category, value] of categories) {
     const purposes = purposesOfCategory(config, category);
     if (purposes === undefined) {
       result.unknownCategories.push(category);
@@ -88,9 +97,10 @@ export function consentChangesOf(event: TrackedEvent, config: ConsentConfig): Ex
     for (const purpose of aliasedPurposes(config)) if (!choices.has(purpose)) choices.set(purpose, 'denied');
   }
 
+  if (choices.size === 0) return result;
   const proof = proofOfEvent(event);
   const observed = !(event.type === 'track' && event.name === CONSENT_UPDATED_EVENT);
-  for (const purpose of config.purposes.map((p) => p.id)) {
+  for (const { id: purpose } of config.purposes) {
     const choice = choices.get(purpose);
     if (choice === undefined) continue;
     const expiresAt = choice === 'granted' ? grantExpiry(config, purpose, proof.at) : undefined;

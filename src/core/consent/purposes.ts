@@ -127,12 +127,31 @@ function foldCategory(name: string): string {
  * display name is always its own alias, so `{ email_marketing: true }` works without configuration.
  */
 export function purposesOfCategory(config: ConsentConfig, category: string): readonly string[] | undefined {
-  const folded = foldCategory(category);
-  for (const [name, targets] of Object.entries(config.categoryAliases)) {
-    if (foldCategory(name) === folded) return targets;
+  return categoryIndexOf(config).get(foldCategory(category));
+}
+
+/**
+ * Folded category name → purposes, built once per config (configs are never changed in place: a new
+ * one is loaded whole). Aliases first; then each purpose's id and display name, in the order of the
+ * purposes, where no alias took the name.
+ */
+const categoryIndexes = new WeakMap<ConsentConfig, ReadonlyMap<string, readonly string[]>>();
+function categoryIndexOf(config: ConsentConfig): ReadonlyMap<string, readonly string[]> {
+  let index = categoryIndexes.get(config);
+  if (index !== undefined) return index;
+  const built = new Map<string, readonly string[]>();
+  const add = (name: string, targets: readonly string[]) => {
+    if (!built.has(name)) built.set(name, targets);
+  };
+  for (const [name, targets] of Object.entries(config.categoryAliases)) add(foldCategory(name), targets);
+  for (const p of config.purposes) {
+    const own = [p.id];
+    add(p.id, own);
+    add(foldCategory(p.name), own);
   }
-  const purpose = config.purposes.find((p) => p.id === folded || foldCategory(p.name) === folded);
-  return purpose === undefined ? undefined : [purpose.id];
+  index = built;
+  categoryIndexes.set(config, index);
+  return index;
 }
 
 /** The purposes that some alias reaches: those a consent manager can express at all. */

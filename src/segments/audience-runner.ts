@@ -244,9 +244,9 @@ export class AudienceRunner {
     const now = this.opts.now();
     const t0 = performance.now();
     const seen = await lease.read((view) => this.observe(view, now, plan));
-    const { merges, events, timers, absorbed, work, states } = seen;
-    const report: StepReport = { events: events.length, merges: merges.length, timers: timers.length, profiles: 0, backfilled: 0 };
-    if (merges.length + events.length + timers.length === 0) return report;
+    const { merges, followed, timers, absorbed, work, states } = seen;
+    const report: StepReport = { events: followed.count, merges: merges.length, timers: timers.length, profiles: 0, backfilled: 0 };
+    if (merges.length + followed.count + timers.length === 0) return report;
 
     const t1 = performance.now();
     const gone: string[] = [];
@@ -270,9 +270,8 @@ export class AudienceRunner {
       const kept = writes.filter((w) => live.has(w.profileId));
       await tx.apply(kept);
       const lastMerge = merges[merges.length - 1];
-      const lastEvent = events[events.length - 1];
       if (lastMerge) await tx.setCursor(MERGES_CURSOR, lastMerge.id);
-      if (lastEvent) await tx.setCursor(EVENTS_CURSOR, lastEvent.seq);
+      if (followed.count > 0) await tx.setCursor(EVENTS_CURSOR, followed.last);
       return kept.length;
     });
     if (written === null) return { events: 0, merges: 0, timers: 0, profiles: 0, backfilled: 0 };
@@ -285,25 +284,37 @@ export class AudienceRunner {
   /**
    * The reading half of a real-time step: what happened after the cursors, and the state of the profiles
    * it touches. With nothing defined (no live segment or computed trait, no backfill) there is nothing to
-   * evaluate: the step only follows the events, and reads only the profiles a merge names (those it
-   * absorbed leave what the runner keeps).
+   * evaluate: the step passes the events, counting them without reading them (one aggregate query), and
+   * reads only the profiles a merge names (those it absorbed leave what the runner keeps).
    */
   private async observe(view: AudienceView, now: number, plan: AudiencePlan) {
     const mergeCursor = await view.cursor(MERGES_CURSOR);
     const eventCursor = await view.cursor(EVENTS_CURSOR);
     const merges = await view.mergesAfter(mergeCursor, this.limits.merges);
-    const events = await view.eventsAfter(eventCursor, this.limits.events, this.history);
+    const idle = plan.live.segments.length === 0 && plan.live.traits.length === 0 && plan.after === null;
+    // Idle, the events are only counted and passed: nothing would read them.
+    const events = idle ? [] : await view.eventsAfter(eventCursor, this.limits.events, this.history);
+    const followed = idle ? await view.eventsSpan(eventCursor) : { count: events.length, last: events.at(-1)?.seq ?? eventCursor };
     const timers = await view.dueTimers(now, this.limits.timers);
     const work = new TriggerSet();
     const absorbed = new Set<string>();
-    const nothing = { mergeCursor, eventCursor, merges, events, timers, absorbed, work, states: new Map<string, StoredAudienceProfile>() };
-    if (merges.length + events.length + timers.length === 0) return nothing;
+    const nothing = {
+      mergeCursor,
+      eventCursor,
+      merges,
+      events,
+      followed,
+      timers,
+      absorbed,
+      work,
+      states: new Map<string, StoredAudienceProfile>(),
+    };
+    if (merges.length + followed.count + timers.length === 0) return nothing;
 
     for (const m of merges) {
       if (m.kind !== 'unmerge') m.otherIds.forEach((id) => absorbed.add(id));
       for (const id of [m.profileId, ...m.otherIds]) work.add(id, { kind: 'all' }, 'merge');
     }
-    const idle = plan.live.segments.length === 0 && plan.live.traits.length === 0 && plan.after === null;
     const kept = idle ? [] : events.filter((e) => !e.restricted && e.ident !== null);
     const owners = await view.profilesOfIdents([...new Set(kept.map((e) => e.ident as string))]);
     const byProfile = new Map<string, { names: Array<string | null>; traits: Set<string> }>();
@@ -330,7 +341,7 @@ export class AudienceRunner {
     }
     const touched = idle ? merges.flatMap((m) => [m.profileId, ...m.otherIds]) : [...work.byProfile.keys(), ...absorbed];
     // The step's own events complete the histories (read once, here, on the same snapshot).
-    const recent = { after: eventCursor, upTo: events.at(-1)?.seq ?? eventCursor, events };
+    const recent = idle ? undefined : { after: eventCursor, upTo: followed.last, events };
     const states = await view.loadProfiles([...new Set(touched)], this.history, recent);
     return { ...nothing, states };
   }

@@ -442,6 +442,27 @@ for (const { name, fresh } of backends) {
       assert.ok(await w.isMember('recent-buyers', 'bob'), 'and the runner evaluates again');
     });
 
+    it('events passed while nothing was defined still count in a history the runner kept from before', async () => {
+      const w = await world();
+      await w.createSegment('buyers', RECENT_BUYERS);
+      await w.track('ann', 'Order Completed', T0);
+      assert.ok(await w.isMember('buyers', 'ann'), 'her history is now kept between steps');
+      await w.segments.delete('buyers');
+      await w.runner.runUntilIdle();
+      // Nothing is defined: the runner passes this order without reading it.
+      await w.advanceTo(T0 + MINUTE);
+      await w.track('ann', 'Order Completed', T0 + MINUTE);
+      const seq = (await w.sql<{ seq: number }>('SELECT max(seq) AS seq FROM events'))[0]?.seq;
+      const cursor = (await w.sql<{ value: number }>("SELECT value FROM audience_cursors WHERE name = 'events'"))[0]?.value;
+      assert.equal(Number(cursor), Number(seq), 'the runner has passed her second order');
+      // Read with the same events as before, so the kept history is still trusted.
+      await w.createSegment('regulars', "event('Order Completed').within(30 days).count() >= 3");
+      assert.equal(await w.isMember('regulars', 'ann'), false, 'two orders');
+      await w.advanceTo(T0 + 2 * MINUTE);
+      await w.track('ann', 'Order Completed', T0 + 2 * MINUTE);
+      assert.ok(await w.isMember('regulars', 'ann'), 'her third order counts the one passed while nothing was defined');
+    });
+
     it('what the runner keeps of a profile between steps follows a change made by anyone else', async () => {
       const w = await world();
       const counter = async () => Number((await w.sql<{ n: number }>('SELECT n FROM audience_writes WHERE id = 1'))[0]?.n);

@@ -182,6 +182,8 @@ export interface AudienceView extends AudienceReader {
   listComputedTraits(): Promise<ComputedTraitRecord[]>;
   /** Events after `seq`, in seq order; with a history filter, the payloads of the events it reads properties of too. */
   eventsAfter(seq: number, limit: number, history?: HistoryFilter): Promise<FollowedEvent[]>;
+  /** How many events there are after `seq`, and the last one's seq (`seq` when none): following them without reading them. */
+  eventsSpan(seq: number): Promise<{ count: number; last: number }>;
   mergesAfter(id: number, limit: number): Promise<FollowedMerge[]>;
   /** Identifier key → the live profile holding it. */
   profilesOfIdents(idents: readonly string[]): Promise<Map<string, string>>;

@@ -138,6 +138,14 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
     }));
   }
 
+  async eventsSpan(seq: number): Promise<{ count: number; last: number }> {
+    const [row] = await this.c.all<{ n: number | string; last: number | string | null }>(
+      'SELECT count(*) AS n, max(seq) AS last FROM events WHERE seq > ?',
+      [seq],
+    );
+    return { count: Number(row?.n ?? 0), last: row?.last === null || row?.last === undefined ? seq : Number(row.last) };
+  }
+
   async mergesAfter(id: number, limit: number): Promise<FollowedMerge[]> {
     const rows = await this.c.all<{ id: number; kind: string; profile_id: string; other_ids: string }>(
       'SELECT id, kind, profile_id, other_ids FROM merge_log WHERE id > ? ORDER BY id LIMIT ?',

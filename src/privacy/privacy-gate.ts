@@ -52,8 +52,6 @@ export class PrivacyGate implements EventGate {
   private prepared = new Map<EventToStore, Prepared>();
   private stored = new Map<string, ConsentState>();
   private inbox: ConsentInboxEntry[] = [];
-  /** Kept events of the last `apply` that it did not change, with what was extracted from them. */
-  private unchanged = new Map<EventToStore, ExtractedIdentifiers>();
 
   constructor(private readonly opts: PrivacyGateOptions) {}
 
@@ -67,7 +65,6 @@ export class PrivacyGate implements EventGate {
       this.version = version;
     }
     this.prepared = new Map();
-    this.unchanged = new Map();
     const needConsent = new Set<string>();
     const inbox: ConsentInboxEntry[] = [];
     for (const e of batch) {
@@ -88,12 +85,17 @@ export class PrivacyGate implements EventGate {
     this.inbox = inbox;
   }
 
-  extractedOf(event: EventToStore, region: CountryCode): ExtractedIdentifiers | undefined {
-    return region === this.opts.phoneRegion ? this.unchanged.get(event) : undefined;
-  }
-
   apply(events: readonly EventToStore[]): GateResult {
-    const result: GateResult = { kept: [], dropped: {}, decisions: {}, consentInbox: this.inbox };
+    // Kept events it did not change, with what was extracted from them (for identity resolution).
+    const unchanged = new Map<EventToStore, ExtractedIdentifiers>();
+    const region = this.opts.phoneRegion;
+    const result: GateResult = {
+      kept: [],
+      dropped: {},
+      decisions: {},
+      consentInbox: this.inbox,
+      extractedOf: (event, withRegion) => (withRegion === region ? unchanged.get(event) : undefined),
+    };
     this.inbox = [];
     const count = (into: Record<string, number>, key: string) => (into[key] = (into[key] ?? 0) + 1);
     const now = this.opts.now();
@@ -109,7 +111,7 @@ export class PrivacyGate implements EventGate {
       if (policy === undefined) {
         count(result.decisions, 'mode:store');
         result.kept.push(e);
-        this.unchanged.set(e, prep.extracted);
+        unchanged.set(e, prep.extracted);
         continue;
       }
       let consent = this.storedConsentOf(prep.keys);
@@ -126,7 +128,7 @@ export class PrivacyGate implements EventGate {
       const changed = plan.decisions.some((d) => /^(remove|hash|anonymise):/.test(d));
       if (!changed && plan.event === e.event && plan.action !== 'restrict') {
         result.kept.push(e);
-        this.unchanged.set(e, prep.extracted);
+        unchanged.set(e, prep.extracted);
         continue;
       }
       result.kept.push({

@@ -18,6 +18,12 @@ export interface GateResult {
   decisions: Record<string, number>;
   /** Consent choices the batch's events carry (kept or not), to be written with the batch. */
   consentInbox?: ConsentInboxEntry[];
+  /**
+   * The identifiers the gate extracted from a kept event it did not change, when it extracted them with
+   * this default phone region (and no graph state), so that identity resolution need not do it again.
+   * Belongs to this result: the gate may already be deciding the next batch while this one commits.
+   */
+  extractedOf?(event: EventToStore, region: CountryCode): ExtractedIdentifiers | undefined;
 }
 
 export interface EventGate {
@@ -27,9 +33,4 @@ export interface EventGate {
    */
   refresh(batch: readonly EventToStore[]): Promise<void>;
   apply(events: readonly EventToStore[]): GateResult;
-  /**
-   * The identifiers the gate extracted from a kept event it did not change, when it extracted them with
-   * this default phone region (and no graph state), so that identity resolution need not do it again.
-   */
-  extractedOf?(event: EventToStore, region: CountryCode): ExtractedIdentifiers | undefined;
 }

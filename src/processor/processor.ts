@@ -49,6 +49,20 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
   };
 }
 
+/** A micro-batch decoded and through the collection gate, ready for its transaction. */
+interface PreparedEvents {
+  /** The log position it follows. */
+  after: number;
+  last: LogRecord;
+  records: number;
+  failed: FailedEvent[];
+  duplicatesInBatch: number;
+  gated: GateResult;
+}
+
+/** While a batch commits elsewhere, the next one's decoding lets the event loop run this often (messages). */
+const YIELD_EVERY_MESSAGES = 500;
+
 /** A command that fails this many times is answered as failed and skipped. */
 const COMMAND_ATTEMPTS = 3;
 
@@ -82,6 +96,8 @@ export class Processor {
   /** See `BatchReport.durableSeq`; a commit is synced at most once per `SYNC_EVERY_MS`, and when idle. */
   private durable = 0;
   private lastSync = 0;
+  /** The next batch, prepared while the current one commits (stores that commit elsewhere only). */
+  private ahead: Promise<PreparedEvents | null> | null = null;
 
   constructor(private readonly opts: ProcessorOptions) {}
 
@@ -120,19 +136,38 @@ export class Processor {
 
   /** Process one micro-batch. Returns the number of log records consumed (0 when caught up). */
   async runOnce(): Promise<number> {
-    const records = this.opts.log.read(this.cursor, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 5_000);
-    if (records.length === 0) return 0;
-    // A command is applied alone, in log order: events before it first, then it, then those after.
-    const firstCommand = records.findIndex((r) => r.shape === 'command');
-    if (firstCommand === 0) return this.runCommand(records[0] as LogRecord);
-    return this.runEvents(firstCommand > 0 ? records.slice(0, firstCommand) : records);
+    // A batch prepared while the previous one committed, if it starts where the cursor is.
+    const ahead = this.ahead;
+    this.ahead = null;
+    let batch = ahead === null ? null : await ahead;
+    if (batch === null || batch.after !== this.cursor) {
+      const records = this.nextRecords(this.cursor);
+      if (records.length === 0) return 0;
+      if (records[0]!.shape === 'command') return this.runCommand(records[0]!);
+      batch = await this.prepareEvents(this.cursor, records, false);
+    }
+    return this.commitEvents(batch);
   }
 
-  private async runEvents(records: LogRecord[]): Promise<number> {
+  /** The next micro-batch's records after `seq`: events up to the first command, or that command alone (in log order). */
+  private nextRecords(seq: number): LogRecord[] {
+    const records = this.opts.log.read(seq, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 5_000);
+    const firstCommand = records.findIndex((r) => r.shape === 'command');
+    if (firstCommand === 0) return records.slice(0, 1);
+    return firstCommand > 0 ? records.slice(0, firstCommand) : records;
+  }
+
+  /**
+   * Decode a micro-batch and pass it through the collection gate: everything before its transaction.
+   * With `yielding`, the event loop runs between records every few hundred messages, so that the
+   * transaction committing meanwhile goes on reading its answers.
+   */
+  private async prepareEvents(after: number, records: LogRecord[], yielding: boolean): Promise<PreparedEvents> {
     const events: EventToStore[] = [];
     const failed: FailedEvent[] = [];
     const seen = new Set<string>();
     let duplicatesInBatch = 0;
+    let sinceYield = 0;
     for (const record of records) {
       const decoded = decodeEntry(record, this.opts.limits);
       for (const e of decoded.events) {
@@ -145,43 +180,65 @@ export class Processor {
         events.push(e);
       }
       failed.push(...decoded.failed);
+      sinceYield += record.messages;
+      if (yielding && sinceYield >= YIELD_EVERY_MESSAGES) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+      }
     }
-    const last = records[records.length - 1]!;
-    const now = this.opts.now();
-    const cursorName = this.cursorName;
     let gated: GateResult = { kept: events, dropped: {}, decisions: {} };
     const gate = this.opts.gate;
     if (gate) {
       await gate.refresh(events);
       gated = gate.apply(events);
     }
+    return { after, last: records[records.length - 1]!, failed, duplicatesInBatch, gated, records: records.length };
+  }
+
+  /** Prepare the batch after `seq` while the current one commits; null when there is none yet (or it failed). */
+  private prepareAhead(seq: number): Promise<PreparedEvents | null> {
+    const records = this.nextRecords(seq);
+    if (records.length === 0 || records[0]!.shape === 'command') return Promise.resolve(null);
+    return this.prepareEvents(seq, records, true).catch((err: unknown) => {
+      this.opts.onError?.(err);
+      return null;
+    });
+  }
+
+  private async commitEvents(batch: PreparedEvents): Promise<number> {
+    const { last, failed, gated } = batch;
+    const now = this.opts.now();
+    const cursorName = this.cursorName;
     const admitted = gated.kept;
     const sync = this.syncDue(now);
-    const result = await this.opts.store
-      .runBatch(
-        async (tx) => {
-          const fresh = await tx.claim(admitted, now);
-          const kept = admitted.filter((_, i) => fresh[i]);
-          const session = new IdentitySession(tx, this.opts.identity, now);
-          this.traitNames ??= await tx.catalogueNames();
-          session.setKnownTraitNames(this.traitNames);
-          const extracted = await session.prepare(kept, gate?.extractedOf?.bind(gate));
-          const base = await tx.nextFactSeq();
-          for (let i = 0; i < kept.length; i++) {
-            const e = kept[i] as EventToStore;
-            e.ident = session.applyEvent(e, base + i, extracted[i]!);
-          }
-          const identity = session.finish();
-          await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox: gated.consentInbox });
-          return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
-        },
-        { sync },
-      )
-      .catch((err: unknown) => {
-        // Names discovered in a rolled-back batch were never written: read the catalogue again.
-        this.traitNames = null;
-        throw err;
-      });
+    const committing = this.opts.store.runBatch(
+      async (tx) => {
+        const fresh = await tx.claim(admitted, now);
+        const kept = admitted.filter((_, i) => fresh[i]);
+        const session = new IdentitySession(tx, this.opts.identity, now);
+        this.traitNames ??= await tx.catalogueNames();
+        session.setKnownTraitNames(this.traitNames);
+        const extracted = await session.prepare(kept, gated.extractedOf);
+        const base = await tx.nextFactSeq();
+        for (let i = 0; i < kept.length; i++) {
+          const e = kept[i] as EventToStore;
+          e.ident = session.applyEvent(e, base + i, extracted[i]!);
+        }
+        const identity = session.finish();
+        await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox: gated.consentInbox });
+        return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
+      },
+      { sync },
+    );
+    // The database works in another process: decode and gate the next batch meanwhile.
+    if (this.opts.store.commitsElsewhere) this.ahead = this.prepareAhead(last.seq);
+    const result = await committing.catch((err: unknown) => {
+      // Names discovered in a rolled-back batch were never written: read the catalogue again.
+      this.traitNames = null;
+      // What was prepared after it is dropped (the cursor stays): the next try reads the log again.
+      this.ahead = null;
+      throw err;
+    });
     this.cursor = last.seq;
     if (sync) this.synced(now);
     const failedByReason: Record<string, number> = {};
@@ -190,7 +247,7 @@ export class Processor {
       processedSeq: last.seq,
       durableSeq: this.durable,
       stored: result.stored,
-      duplicates: result.duplicates + duplicatesInBatch,
+      duplicates: result.duplicates + batch.duplicatesInBatch,
       failedByReason,
       lastReceivedAt: last.receivedAt,
       identity: result.stats,
@@ -201,7 +258,7 @@ export class Processor {
       this.lastDedupSweep = now;
       await this.opts.store.expireDedupKeys(now - this.opts.dedupWindowMs);
     }
-    return records.length;
+    return batch.records;
   }
 
   private async runCommand(record: LogRecord): Promise<number> {
@@ -354,6 +411,8 @@ export class Processor {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.ahead;
+    this.ahead = null;
     await this.makeDurable().catch((err: unknown) => this.opts.onError?.(err));
   }
 }

@@ -147,6 +147,12 @@ export interface FailedEventFilter {
 
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
+  /**
+   * Whether a transaction's statements wait on another process (a database server): the processor then
+   * prepares its next micro-batch while the current one commits. False for an embedded store, whose
+   * transaction runs on the caller's thread and would only hold its write lock longer.
+   */
+  readonly commitsElsewhere: boolean;
   /** Bring the schema up to date. Idempotent. */
   migrate(): Promise<void>;
   /** Cheap round trip to prove the store answers. */

@@ -64,9 +64,9 @@ describe('the collection gate', () => {
     assert.equal(result.kept.length, 1);
     assert.equal(result.kept[0], batch[1], 'an event without a policy is kept as the same object');
     // Identity resolution reuses what the gate extracted from an event it kept unchanged (same region only).
-    assert.deepEqual(gate.extractedOf(batch[1]!, 'US')?.identifiers, [{ type: 'user_id', value: 'kept' }]);
-    assert.equal(gate.extractedOf(batch[1]!, 'GB'), undefined);
-    assert.equal(gate.extractedOf(batch[0]!, 'US'), undefined, 'nothing for a dropped event');
+    assert.deepEqual(result.extractedOf?.(batch[1]!, 'US')?.identifiers, [{ type: 'user_id', value: 'kept' }]);
+    assert.equal(result.extractedOf?.(batch[1]!, 'GB'), undefined);
+    assert.equal(result.extractedOf?.(batch[0]!, 'US'), undefined, 'nothing for a dropped event');
   });
 
   it('a choice carried by an earlier event of the batch counts for a later one; carried choices go to the inbox', async () => {

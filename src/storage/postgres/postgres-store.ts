@@ -96,6 +96,7 @@ const INSERT_FAILED = `INSERT INTO failed_events (source_id, received_at, reason
 
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
+  readonly commitsElsewhere = true;
   /** The connection pool, for the other domains' PostgreSQL adapters (segments, privacy) to share. */
   readonly pool: pg.Pool;
   private closed = false;

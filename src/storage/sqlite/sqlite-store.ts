@@ -44,6 +44,7 @@ const EVENT_SEQ_MARK = 'events:last_seq';
 
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
+  readonly commitsElsewhere = false;
   readonly db: Database.Database;
   private statements: ReturnType<SqliteStore['prepare']> | undefined;
   private readonly identity: SqliteIdentityTables;

@@ -4,7 +4,7 @@
  * then loads the entry. The entry answers `{ kind: 'ready' }` (plus its own fields) once it runs, or
  * `{ kind: 'error', message, stack }` if it cannot start.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 
 export interface StartedWorker<Ready> {
   worker: Worker;
@@ -15,10 +15,11 @@ export async function startTsWorker<Ready extends { kind: 'ready' }>(
   entry: URL,
   workerData: unknown,
   what: string,
+  resourceLimits?: ResourceLimits,
 ): Promise<StartedWorker<Ready>> {
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData });
+  const worker = new Worker(boot, { eval: true, workerData, ...(resourceLimits ? { resourceLimits } : {}) });
   const ready = await new Promise<Ready>((resolve, reject) => {
     const onMessage = (msg: Ready | { kind: 'error'; message: string; stack?: string }) => {
       if (msg.kind === 'ready') {

@@ -116,6 +116,14 @@ export class Processor {
     return this.cursor;
   }
 
+  private get maxRecords(): number {
+    return this.opts.maxRecords ?? 500;
+  }
+
+  private get maxMessages(): number {
+    return this.opts.maxMessages ?? 5_000;
+  }
+
   private get cursorName(): string {
     return this.opts.cursorName ?? cursorNameFor(this.opts.log);
   }
@@ -151,7 +159,7 @@ export class Processor {
 
   /** The next micro-batch's records after `seq`: events up to the first command, or that command alone (in log order). */
   private nextRecords(seq: number): LogRecord[] {
-    const records = this.opts.log.read(seq, this.opts.maxRecords ?? 500, this.opts.maxMessages ?? 5_000);
+    const records = this.opts.log.read(seq, this.maxRecords, this.maxMessages);
     const firstCommand = records.findIndex((r) => r.shape === 'command');
     if (firstCommand === 0) return records.slice(0, 1);
     return firstCommand > 0 ? records.slice(0, firstCommand) : records;
@@ -195,10 +203,18 @@ export class Processor {
     return { after, last: records[records.length - 1]!, failed, duplicatesInBatch, gated, records: records.length };
   }
 
-  /** Prepare the batch after `seq` while the current one commits; null when there is none yet (or it failed). */
+  /**
+   * Prepare the batch after `seq` while the current one commits, when a full one is waiting (a backlog);
+   * null otherwise (or when it failed). Under a steady load, what arrives during the commit then joins the
+   * next batch instead of following a small one cut off when the commit began: more commits, each with its
+   * round trips, would fall behind.
+   */
   private prepareAhead(seq: number): Promise<PreparedEvents | null> {
     const records = this.nextRecords(seq);
     if (records.length === 0 || records[0]!.shape === 'command') return Promise.resolve(null);
+    const messages = records.reduce((n, r) => n + r.messages, 0);
+    const full = records.length >= this.maxRecords || messages >= this.maxMessages / 2;
+    if (!full) return Promise.resolve(null);
     return this.prepareEvents(seq, records, true).catch((err: unknown) => {
       this.opts.onError?.(err);
       return null;

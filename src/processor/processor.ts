@@ -251,8 +251,8 @@ export class Processor {
     const result = await committing.catch((err: unknown) => {
       // Names discovered in a rolled-back batch were never written: read the catalogue again.
       this.traitNames = null;
-      // What was prepared after it is dropped (the cursor stays): the next try reads the log again.
-      this.ahead = null;
+      // What was prepared after it stays pending until the next try has awaited it (one gate user at a
+      // time), which then drops it: it does not follow the cursor, which stays.
       throw err;
     });
     this.cursor = last.seq;

@@ -6,12 +6,11 @@
  */
 import type { Config, Limits } from '../config/config.ts';
 import { DEFAULT_RULES, validateRules } from '../core/identity/rules.ts';
-import type { FailedEvent } from '../core/event/event.ts';
 import type { EventLog, LogRecord } from '../log/event-log.ts';
 import type { EventToStore, Store } from '../storage/store.ts';
 import { executeCommand, parseCommand, type CommandResult, type ProcessorCommand } from './commands.ts';
-import { decodeEntry } from './decode-entry.ts';
-import type { EventGate, GateResult } from './event-gate.ts';
+import type { EventGate } from './event-gate.ts';
+import { prepareEvents, type PreparedEvents } from './prepare-events.ts';
 import { IdentitySession, type IdentitySettings, type IdentityStats } from './identity-session.ts';
 
 export interface ProcessorOptions {
@@ -48,20 +47,6 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
     identity: { rules: DEFAULT_RULES, defaultRegion: config.phoneRegion },
   };
 }
-
-/** A micro-batch decoded and through the collection gate, ready for its transaction. */
-interface PreparedEvents {
-  /** The log position it follows. */
-  after: number;
-  last: LogRecord;
-  records: number;
-  failed: FailedEvent[];
-  duplicatesInBatch: number;
-  gated: GateResult;
-}
-
-/** While a batch commits elsewhere, the next one's decoding lets the event loop run this often (messages). */
-const YIELD_EVERY_MESSAGES = 500;
 
 /** A command that fails this many times is answered as failed and skipped. */
 const COMMAND_ATTEMPTS = 3;
@@ -152,7 +137,7 @@ export class Processor {
       const records = this.nextRecords(this.cursor);
       if (records.length === 0) return 0;
       if (records[0]!.shape === 'command') return this.runCommand(records[0]!);
-      batch = await this.prepareEvents(this.cursor, records, false);
+      batch = await prepareEvents(this.cursor, records, { limits: this.opts.limits, gate: this.opts.gate, yielding: false });
     }
     return this.commitEvents(batch);
   }
@@ -163,44 +148,6 @@ export class Processor {
     const firstCommand = records.findIndex((r) => r.shape === 'command');
     if (firstCommand === 0) return records.slice(0, 1);
     return firstCommand > 0 ? records.slice(0, firstCommand) : records;
-  }
-
-  /**
-   * Decode a micro-batch and pass it through the collection gate: everything before its transaction.
-   * With `yielding`, the event loop runs between records every few hundred messages, so that the
-   * transaction committing meanwhile goes on reading its answers.
-   */
-  private async prepareEvents(after: number, records: LogRecord[], yielding: boolean): Promise<PreparedEvents> {
-    const events: EventToStore[] = [];
-    const failed: FailedEvent[] = [];
-    const seen = new Set<string>();
-    let duplicatesInBatch = 0;
-    let sinceYield = 0;
-    for (const record of records) {
-      const decoded = decodeEntry(record, this.opts.limits);
-      for (const e of decoded.events) {
-        const key = `${e.event.sourceId}\u0000${e.event.messageId}`;
-        if (seen.has(key)) {
-          duplicatesInBatch++;
-          continue;
-        }
-        seen.add(key);
-        events.push(e);
-      }
-      failed.push(...decoded.failed);
-      sinceYield += record.messages;
-      if (yielding && sinceYield >= YIELD_EVERY_MESSAGES) {
-        sinceYield = 0;
-        await new Promise((r) => setImmediate(r));
-      }
-    }
-    let gated: GateResult = { kept: events, dropped: {}, decisions: {} };
-    const gate = this.opts.gate;
-    if (gate) {
-      await gate.refresh(events);
-      gated = gate.apply(events);
-    }
-    return { after, last: records[records.length - 1]!, failed, duplicatesInBatch, gated, records: records.length };
   }
 
   /**
@@ -215,7 +162,7 @@ export class Processor {
     const messages = records.reduce((n, r) => n + r.messages, 0);
     const full = records.length >= this.maxRecords || messages >= this.maxMessages / 2;
     if (!full) return Promise.resolve(null);
-    return this.prepareEvents(seq, records, true).catch((err: unknown) => {
+    return prepareEvents(seq, records, { limits: this.opts.limits, gate: this.opts.gate, yielding: true }).catch((err: unknown) => {
       this.opts.onError?.(err);
       return null;
     });

@@ -11,6 +11,10 @@ export interface Metrics {
   rejected: Counter<'reason'>;
   deduplicated: Counter;
   eventsStored: Counter;
+  /** Processor micro-batches of events: messages, time taken, and how long their oldest message waited. */
+  batchMessages: Histogram;
+  batchDuration: Histogram;
+  batchDelay: Histogram;
   profilesCreated: Counter;
   profileMerges: Counter;
   /** Identity refusals and dropped identifiers, by warning code. */
@@ -59,8 +63,14 @@ export function recordBatch(
     identity?: { profilesCreated: number; merges: number; warnings: Record<string, number> };
     gateDropped?: Record<string, number>;
     gateDecisions?: Record<string, number>;
+    batch?: { messages: number; busyMs: number; delayMs: number };
   },
 ): void {
+  if (report.batch) {
+    metrics.batchMessages.observe(report.batch.messages);
+    metrics.batchDuration.observe(report.batch.busyMs / 1000);
+    metrics.batchDelay.observe(report.batch.delayMs / 1000);
+  }
   for (const [reason, n] of Object.entries(report.gateDropped ?? {})) metrics.gateDropped.inc({ reason }, n);
   for (const [decision, n] of Object.entries(report.gateDecisions ?? {})) metrics.gateDecisions.inc({ decision }, n);
   metrics.eventsStored.inc(report.stored);
@@ -110,6 +120,24 @@ export function createMetrics(
     eventsStored: new Counter({
       name: 'tessera_processor_events_stored_total',
       help: 'Events written to the event store by the processor.',
+      registers: [registry],
+    }),
+    batchMessages: new Histogram({
+      name: 'tessera_processor_batch_messages',
+      help: 'Messages per processor micro-batch of events.',
+      buckets: [1, 10, 100, 250, 500, 1000, 2500, 5000],
+      registers: [registry],
+    }),
+    batchDuration: new Histogram({
+      name: 'tessera_processor_batch_duration_seconds',
+      help: 'Time a processor micro-batch of events took, from taking it to its commit.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    batchDelay: new Histogram({
+      name: 'tessera_processor_commit_delay_seconds',
+      help: 'From the acceptance of the oldest message of a micro-batch to its commit: the store side of the ingest round trip.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
     profilesCreated: new Counter({ name: 'tessera_identity_profiles_created_total', help: 'Profiles created.', registers: [registry] }),

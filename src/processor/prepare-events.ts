@@ -17,6 +17,10 @@ export interface PreparedEvents {
   after: number;
   last: LogRecord;
   records: number;
+  /** Messages in its records (events and failed ones, duplicates included). */
+  messages: number;
+  /** When its oldest record was accepted. */
+  firstReceivedAt: number;
   failed: FailedEvent[];
   duplicatesInBatch: number;
   gated: GateResult;
@@ -40,7 +44,9 @@ export async function prepareEvents(
   const seen = new Set<string>();
   let duplicatesInBatch = 0;
   let sinceYield = 0;
+  let messages = 0;
   for (const record of records) {
+    messages += record.messages;
     const decoded = decodeEntry(record, options.limits);
     for (const e of decoded.events) {
       const key = `${e.event.sourceId}\u0000${e.event.messageId}`;
@@ -64,5 +70,14 @@ export async function prepareEvents(
     await gate.refresh(events);
     gated = gate.apply(events);
   }
-  return { after, last: records[records.length - 1]!, failed, duplicatesInBatch, gated, records: records.length };
+  return {
+    after,
+    last: records[records.length - 1]!,
+    failed,
+    duplicatesInBatch,
+    gated,
+    records: records.length,
+    messages,
+    firstReceivedAt: records[0]!.receivedAt,
+  };
 }

@@ -67,6 +67,17 @@ export interface BatchReport {
   /** Collection gate counts: events dropped by reason, and decisions applied to kept events. */
   gateDropped: Record<string, number>;
   gateDecisions: Record<string, number>;
+  /** A micro-batch of events (not a command or a sync): its size and timing. */
+  batch?: BatchTiming;
+}
+
+export interface BatchTiming {
+  /** Log messages it consumed. */
+  messages: number;
+  /** From taking the batch to its commit, ms (its decoding included, unless prepared while the one before committed). */
+  busyMs: number;
+  /** From the acceptance of its oldest record to its commit, ms: how long the oldest message waited to be stored. */
+  delayMs: number;
 }
 
 export class Processor {
@@ -129,6 +140,7 @@ export class Processor {
 
   /** Process one micro-batch. Returns the number of log records consumed (0 when caught up). */
   async runOnce(): Promise<number> {
+    const startedAt = performance.now();
     // A batch prepared while the previous one committed, if it starts where the cursor is.
     const ahead = this.ahead;
     this.ahead = null;
@@ -139,7 +151,7 @@ export class Processor {
       if (records[0]!.shape === 'command') return this.runCommand(records[0]!);
       batch = await prepareEvents(this.cursor, records, { limits: this.opts.limits, gate: this.opts.gate, yielding: false });
     }
-    return this.commitEvents(batch);
+    return this.commitEvents(batch, startedAt);
   }
 
   /** The next micro-batch's records after `seq`: events up to the first command, or that command alone (in log order). */
@@ -168,7 +180,7 @@ export class Processor {
     });
   }
 
-  private async commitEvents(batch: PreparedEvents): Promise<number> {
+  private async commitEvents(batch: PreparedEvents, startedAt: number): Promise<number> {
     const { last, failed, gated } = batch;
     const now = this.opts.now();
     const cursorName = this.cursorName;
@@ -216,6 +228,11 @@ export class Processor {
       identity: result.stats,
       gateDropped: gated.dropped,
       gateDecisions: gated.decisions,
+      batch: {
+        messages: batch.messages,
+        busyMs: performance.now() - startedAt,
+        delayMs: Math.max(0, this.opts.now() - batch.firstReceivedAt),
+      },
     });
     if (now - this.lastDedupSweep > 60_000) {
       this.lastDedupSweep = now;

@@ -77,13 +77,25 @@ function diff(
     cause,
     computedSet,
     computedDeleted,
-    // Only what changes: most evaluations leave most targets without a timer, as they were.
-    timers: [...timers]
-      .filter(([target, dueAt]) => (dueAt === null ? stored.timers.has(target) : stored.timers.get(target) !== dueAt))
-      .map(([target, dueAt]) => ({ target, dueAt })),
+    timers: [...timers].filter(([target, dueAt]) => timerToWrite(stored.timers.get(target), dueAt, now)).map(([target, dueAt]) => ({ target, dueAt })),
     known: evaluatedInFull,
     at: now,
   };
+}
+
+/**
+ * Whether a target's timer is written, given the one stored (`current`) and the evaluation's (`dueAt`,
+ * null: none needed). Only what changes — most evaluations leave most targets without a timer — and,
+ * of a timer still pending, only a move EARLIER: a pending timer that fires before its target can change
+ * re-evaluates the profile, finds nothing to do, and is re-armed or removed then (an early wake costs one
+ * evaluation; a timer is never late). Every event of an active profile would otherwise move its window's
+ * exit a little later, each move a write of three index entries (the timer's key, its due time, its target).
+ * A timer that is due (`current <= now`, being taken) is always written: re-armed, or removed.
+ */
+export function timerToWrite(current: number | undefined, dueAt: number | null, now: number): boolean {
+  if (current === undefined) return dueAt !== null;
+  if (current <= now) return dueAt !== current;
+  return dueAt !== null && dueAt < current;
 }
 
 /** Top-level trait names an identify payload writes (a changed `address` covers reads of `address.city`). */

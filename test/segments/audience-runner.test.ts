@@ -60,6 +60,33 @@ for (const { name, fresh } of backends) {
       assert.equal(await w.segmentStore.segmentSize('recent-buyers'), 0);
     });
 
+    it('a later event does not move a pending exit: the timer wakes once early, re-arms, and the exit is exact', async () => {
+      const w = await world();
+      await w.createSegment('recent-buyers', RECENT_BUYERS);
+      await w.track('ann', 'Order Completed', T0);
+      await w.advanceTo(T0 + 10 * DAY);
+      await w.track('ann', 'Order Completed', T0 + 10 * DAY);
+      assert.equal(await w.runner.nextDueAt(), T0 + 30 * DAY, 'the pending timer is left where it was (no write)');
+      await w.advanceTo(T0 + 30 * DAY);
+      assert.ok(await w.isMember('recent-buyers', 'ann'), 'the early wake changes nothing');
+      assert.equal(await w.runner.nextDueAt(), T0 + 40 * DAY, 're-armed at the true exit');
+      await w.advanceTo(T0 + 50 * DAY);
+      assert.deepEqual(await w.feed(at, await w.profileOf('ann')), ['entered recent-buyers at T0+0', 'exited recent-buyers at T0+40d']);
+      assert.equal(await w.runner.nextDueAt(), null);
+    });
+
+    it('a pending timer no longer needed fires once, changes nothing, and is removed', async () => {
+      const w = await world();
+      await w.createSegment('happy-buyers', "event('Order Completed').within(7 days).count() >= 1 AND event('Refund Requested').count() = 0");
+      await w.track('ann', 'Order Completed', T0);
+      await w.advanceTo(T0 + DAY);
+      await w.track('ann', 'Refund Requested', T0 + DAY);
+      assert.equal(await w.runner.nextDueAt(), T0 + 7 * DAY, 'left pending: a removal would be a write too');
+      await w.advanceTo(T0 + 20 * DAY);
+      assert.equal(await w.runner.nextDueAt(), null, 'gone after its wake');
+      assert.deepEqual(await w.feed(at, await w.profileOf('ann')), ['entered happy-buyers at T0+0', 'exited happy-buyers at T0+1d']);
+    });
+
     it('cart abandonment fires exactly when the hour closes, and never for a buyer', async () => {
       const w = await world();
       await w.createSegment('abandoners', ABANDONERS);

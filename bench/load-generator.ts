@@ -11,7 +11,7 @@
  * a steady offered rate (the accepted rate printed is what the server actually took).
  */
 import http from 'node:http';
-import { makeBatchTemplate } from './batch-template.ts';
+import { cohortOf, makeBatchTemplate, stampBatch } from './batch-template.ts';
 
 const [url, writeKey, secondsArg, connectionsArg, batchArg, prefixArg, maxEventsArg, rateArg] = process.argv.slice(2);
 if (!url || !writeKey) throw new Error('usage: load-generator <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix]');
@@ -25,7 +25,7 @@ const eventsPerSec = rateArg ? Number(rateArg) : Infinity;
 const target = new URL('/v1/batch', url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
-// A few distinct templates; each request stamps a unique batch number into every messageId.
+// A few distinct templates; each request stamps its own messageIds and the time of sending into its copy.
 const templates = Array.from({ length: 8 }, (_, i) => makeBatchTemplate(batchSize, i));
 
 const statuses: Record<string, number> = {};
@@ -61,7 +61,7 @@ async function lane(): Promise<void> {
     const dueAt = startedAt + ((n * batchSize) / eventsPerSec) * 1000;
     if (dueAt >= startedAt + seconds * 1000) break; // not due within the window: never sent
     if (dueAt > performance.now()) await new Promise((r) => setTimeout(r, dueAt - performance.now()));
-    const body = templates[n % templates.length]!.replaceAll('@@B@@', `${prefix}-${n}`);
+    const body = stampBatch(templates[n % templates.length]!, `${prefix}-${n}`, Date.now(), cohortOf(n));
     const t0 = performance.now();
     let result: { status: number; retryAfter: boolean };
     try {

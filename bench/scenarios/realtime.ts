@@ -6,14 +6,14 @@
  *   separate load-generator process sending background traffic at a steady rate, and a probe loop in
  *   this process (never the server's): each probe is one `Bench Probe` track event of a fresh user, which
  *   makes that user enter the probe segment. From the send, two pollers run side by side: the event
- *   visible in `GET /api/v1/events?after=…&userId=…` (the plain ingest round trip, the limit) and its
+ *   stored (its profile visible in `GET /api/v1/profiles/lookup`: the plain ingest round trip, the limit) and its
  *   `Audience Entered` in `GET /api/v1/audience-events?after=…&segmentId=…`. Meanwhile a few `Bench Tick`
  *   events enter a `within(W seconds)` segment; the delay between the due instant (event time + W) and
  *   the `Audience Exited` being visible is the time-driven latency.
  * - `realtimeThroughput`: the same demo batches sent once to a server with no segments and to one with N
  *   live segments (+ computed traits); events per second from the start of the load until the last
  *   change is visible (the processor has drained and a final probe is visible: in the feed when there
- *   are segments, since the runner follows the stored events in order; in `/events` otherwise).
+ *   are segments, since the runner follows the stored events in order; stored otherwise).
  */
 import { spawn } from 'node:child_process';
 import type { DemoSpec } from '../demo-traffic.ts';
@@ -119,17 +119,20 @@ async function feedEnd(server: BenchServer, segmentId: string): Promise<number> 
   }
 }
 
-/** The newest stored event's seq (0 if none). */
-async function lastSeq(server: BenchServer): Promise<number> {
-  return (await api<{ items: Array<{ seq: number }> }>(server, 'GET', '/events?limit=1')).items[0]?.seq ?? 0;
-}
-
-/** Poll until `userId`'s first event after `seq` is visible; the time it was seen (performance.now()). */
-async function eventVisible(server: BenchServer, seq: number, userId: string, timeoutMs = 120_000): Promise<number> {
+/**
+ * Poll until `userId`'s profile exists (its event stored: the processor writes an event and the identity
+ * it brings in one transaction); the time it was seen (performance.now()). An indexed lookup: polling
+ * `/events?userId=` instead scans every event stored since the send (events are not indexed by userId),
+ * which, every few ms, loaded the server's main thread more the further the processor fell behind.
+ */
+async function eventVisible(server: BenchServer, userId: string, timeoutMs = 120_000): Promise<number> {
   const deadline = performance.now() + timeoutMs;
+  const url = `${server.url}/api/v1/profiles/lookup?type=user_id&value=${encodeURIComponent(userId)}`;
   while (performance.now() < deadline) {
-    const page = await api<{ items: unknown[] }>(server, 'GET', `/events?after=${seq}&userId=${encodeURIComponent(userId)}&limit=1`);
-    if (page.items.length > 0) return performance.now();
+    const res = await fetch(url, { headers: auth });
+    await res.arrayBuffer();
+    if (res.status === 200) return performance.now();
+    if (res.status !== 404) throw new Error(`profile lookup answered ${res.status} (server's last error: ${server.lastError() || 'none'})`);
     await sleep(POLL_MS);
   }
   throw new Error(`event of ${userId} not visible after ${timeoutMs / 1000} s`);
@@ -186,9 +189,23 @@ export interface LatencyFigures {
   timerDelayMs: number[];
   /** The runner's time per stored event it followed, µs, by phase of its steps (`tessera_audience_step_duration_seconds`). */
   runnerUsPerEvent: Record<(typeof RUNNER_PHASES)[number], number>;
+  /** The processor's micro-batches of events during the run (`tessera_processor_batch_*`): means. */
+  processorBatches: { count: number; messages: number; busyMs: number; delayMs: number };
 }
 
 const RUNNER_PHASES = ['read', 'evaluate', 'lock_wait', 'write'] as const;
+
+/** The processor's micro-batches so far: how many, and their mean size, time taken and oldest message's wait. */
+async function processorBatches(server: BenchServer): Promise<LatencyFigures['processorBatches']> {
+  const m = await server.metrics();
+  const count = m.tessera_processor_batch_messages_count ?? 0;
+  return {
+    count,
+    messages: (m.tessera_processor_batch_messages_sum ?? NaN) / count,
+    busyMs: ((m.tessera_processor_batch_duration_seconds_sum ?? NaN) * 1000) / count,
+    delayMs: ((m.tessera_processor_commit_delay_seconds_sum ?? NaN) * 1000) / count,
+  };
+}
 
 /** The runner's time per event followed so far, µs by phase, from the server's metrics. */
 async function runnerTime(server: BenchServer): Promise<LatencyFigures['runnerUsPerEvent']> {
@@ -257,14 +274,10 @@ export async function realtimeLatency(opts: {
     let after = await feedEnd(server, probeSeg!);
     for (let k = 0; performance.now() < loadEnd; k++) {
       const user = `probe-${run}-${k}`;
-      const seq = await lastSeq(server);
       const t0 = performance.now();
       sentAtMs.push(t0 - loadStart);
       await track(server, writeKey, user, 'Bench Probe', Date.now());
-      const [visible, entered] = await Promise.all([
-        eventVisible(server, seq, user),
-        feedItem(server, probeSeg!, after, 'Audience Entered'),
-      ]);
+      const [visible, entered] = await Promise.all([eventVisible(server, user), feedItem(server, probeSeg!, after, 'Audience Entered')]);
       after = entered.after;
       ingestMs.push(visible - t0);
       membershipMs.push(entered.seenAt - t0);
@@ -274,6 +287,7 @@ export async function realtimeLatency(opts: {
     const timerDelayMs = await timers;
     return {
       runnerUsPerEvent: await runnerTime(server),
+      processorBatches: await processorBatches(server),
       segments: opts.segments,
       offeredPerSec: opts.eventsPerSec,
       achievedPerSec: loadResult.acceptedPerSec,
@@ -320,11 +334,10 @@ export async function realtimeThroughput(opts: {
     await server.drained();
     // A final probe: the runner follows stored events in order, so once its change is visible every
     // demo event before it has been evaluated.
-    const seq = await lastSeq(server);
     const user = `final-${Date.now()}`;
     await track(server, writeKey, user, 'Bench Probe', Date.now());
     if (probeSeg) await feedItem(server, probeSeg, after, 'Audience Entered', 120_000);
-    else await eventVisible(server, seq, user, 120_000);
+    else await eventVisible(server, user, 120_000);
     const done = Date.now();
     return {
       segments: opts.segments,

@@ -4,7 +4,7 @@
  * Strategy: one follower, the only writer of memberships, timers and computed values. Each step:
  * 1. reload the definitions when their version moved (purge deleted ones, start or resume a backfill):
  *    read and compiled on a snapshot, applied in a short write transaction;
- * 2. on ONE snapshot, holding no write lock: read the merge log and the events after its cursors, and
+ * 2. the real-time step (`audience-realtime.ts`): on ONE snapshot, holding no write lock, read the merge log and the events after its cursors, and
  *    the timers due by `now`; group what happened by profile (an event → its identifier's current
  *    profile; a merge or unmerge → `all` for the profiles it names, absorbed ids leave every segment; a
  *    due timer → its targets); load each profile's traits, history (cut to what the definitions read),
@@ -32,21 +32,13 @@
  * by another node).
  * `now` is injected: tests drive `step()` with their own clock and never sleep.
  */
-import { dueBatches, historyNeeds } from '../core/segments/index.ts';
-import type {
-  AudienceLease,
-  AudienceView,
-  HistoryFilter,
-  ProfileWrite,
-  SegmentStore,
-  StoredAudienceProfile,
-} from '../storage/segments/segment-store.ts';
+import { historyNeeds } from '../core/segments/index.ts';
+import type { AudienceLease, HistoryFilter, SegmentStore } from '../storage/segments/segment-store.ts';
 import { planAudiences, signatureOf, type AudiencePlan, type BackfillJob } from './audience-definitions.ts';
-import { changedTraitsOf, evaluateStored, TriggerSet } from './audience-step.ts';
 import { Backfill } from './audience-backfill.ts';
+import { realtimeStep, type StepReport } from './audience-realtime.ts';
 
-export const EVENTS_CURSOR = 'events';
-export const MERGES_CURSOR = 'merge_log';
+export { EVENTS_CURSOR, MERGES_CURSOR, type StepPhases, type StepReport } from './audience-realtime.ts';
 
 export interface RunnerLimits {
   /** Events, merge log entries and due timers read per step (each profile is evaluated once per step). */
@@ -85,26 +77,6 @@ export interface RunnerOptions {
   pollMs?: number;
   /** How often a standby runner tries to take the lease (ms). */
   standbyRetryMs?: number;
-}
-
-export interface StepReport {
-  events: number;
-  merges: number;
-  timers: number;
-  profiles: number;
-  backfilled: number;
-  /** Where a real-time step with work spent its time, ms. */
-  phases?: StepPhases;
-}
-
-export interface StepPhases {
-  /** Reading on the snapshot: what happened, and the touched profiles' state. */
-  read: number;
-  evaluate: number;
-  /** Waiting for the write lock (SQLite: every other writer's transaction; PostgreSQL: a connection). */
-  lockWait: number;
-  /** The write transaction, commit included. */
-  write: number;
 }
 
 export class AudienceRunner {
@@ -149,7 +121,13 @@ export class AudienceRunner {
     if (!lease) return null;
     if ((await lease.definitionsVersion()) !== this.version || this.plan === null) await this.reload(lease);
     const plan = this.plan as AudiencePlan;
-    const report = await this.realtime(lease, plan);
+    const report = await realtimeStep(lease, plan, {
+      now: this.opts.now(),
+      limits: this.limits,
+      history: this.history,
+      compiledFor: (profileId) => this.backfill.compiledFor(profileId, plan),
+    });
+    if (report.phases) this.opts.onStep?.(report);
     if (this.backfill.job) {
       await this.backfill.prepare(plan);
       // As a real-time step: read and evaluate on a snapshot, then write in a short transaction.
@@ -229,121 +207,6 @@ export class AudienceRunner {
       this.version = seen.version;
       return;
     }
-  }
-
-  /**
-   * One real-time step in two parts. First, on one snapshot and without the write lock: the merges and
-   * events after the cursors, the due timers, and the state of every profile they touch, evaluated here.
-   * Then, in a short write transaction: what that decided. Between the two, the processor may commit;
-   * what it adds comes after the cursors, so the next step sees it. Two things are checked again in the
-   * write: the cursors (another runner on the same SQLite file may have taken the step: this one is then
-   * dropped, not written twice) and that each profile still exists (an erasure or a merge may have removed
-   * it meanwhile: its writes are dropped, and the merge log or the erasure has said what happens to it).
-   */
-  private async realtime(lease: AudienceLease, plan: AudiencePlan): Promise<StepReport> {
-    const now = this.opts.now();
-    const t0 = performance.now();
-    const seen = await lease.read((view) => this.observe(view, now, plan));
-    const { merges, followed, timers, absorbed, work, states } = seen;
-    const report: StepReport = { events: followed.count, merges: merges.length, timers: timers.length, profiles: 0, backfilled: 0 };
-    if (merges.length + followed.count + timers.length === 0) return report;
-
-    const t1 = performance.now();
-    const gone: string[] = [];
-    const writes: ProfileWrite[] = [];
-    for (const [profileId, stored] of states) {
-      const entry = work.byProfile.get(profileId);
-      // Absorbed by a merge, or erased: it leaves every segment and its timers and values go.
-      if (!stored.exists) gone.push(profileId);
-      else if (entry)
-        writes.push(evaluateStored(this.backfill.compiledFor(profileId, plan), stored, entry.triggers, now, plan.publish, entry.cause));
-    }
-    const t2 = performance.now();
-    let t3 = t2;
-    const written = await lease.run(async (tx) => {
-      t3 = performance.now();
-      const [mergeCursor, eventCursor] = await Promise.all([tx.cursor(MERGES_CURSOR), tx.cursor(EVENTS_CURSOR)]);
-      if (mergeCursor !== seen.mergeCursor || eventCursor !== seen.eventCursor) return null;
-      await tx.removeTimers(timers);
-      for (const profileId of gone) await tx.dropProfile(profileId, now, plan.publish, absorbed.has(profileId) ? 'merge' : 'profile_gone');
-      const live = await tx.existingProfiles(writes.map((w) => w.profileId));
-      const kept = writes.filter((w) => live.has(w.profileId));
-      await tx.apply(kept);
-      const lastMerge = merges[merges.length - 1];
-      if (lastMerge) await tx.setCursor(MERGES_CURSOR, lastMerge.id);
-      if (followed.count > 0) await tx.setCursor(EVENTS_CURSOR, followed.last);
-      return kept.length;
-    });
-    if (written === null) return { events: 0, merges: 0, timers: 0, profiles: 0, backfilled: 0 };
-    report.profiles = written;
-    report.phases = { read: t1 - t0, evaluate: t2 - t1, lockWait: t3 - t2, write: performance.now() - t3 };
-    this.opts.onStep?.(report);
-    return report;
-  }
-
-  /**
-   * The reading half of a real-time step: what happened after the cursors, and the state of the profiles
-   * it touches. With nothing defined (no live segment or computed trait, no backfill) there is nothing to
-   * evaluate: the step passes the events, counting them without reading them (one aggregate query), and
-   * reads only the profiles a merge names (those it absorbed leave what the runner keeps).
-   */
-  private async observe(view: AudienceView, now: number, plan: AudiencePlan) {
-    const mergeCursor = await view.cursor(MERGES_CURSOR);
-    const eventCursor = await view.cursor(EVENTS_CURSOR);
-    const merges = await view.mergesAfter(mergeCursor, this.limits.merges);
-    const idle = plan.live.segments.length === 0 && plan.live.traits.length === 0 && plan.after === null;
-    // Idle, the events are only counted and passed: nothing would read them.
-    const events = idle ? [] : await view.eventsAfter(eventCursor, this.limits.events, this.history);
-    const followed = idle ? await view.eventsSpan(eventCursor) : { count: events.length, last: events.at(-1)?.seq ?? eventCursor };
-    const timers = await view.dueTimers(now, this.limits.timers);
-    const work = new TriggerSet();
-    const absorbed = new Set<string>();
-    const nothing = {
-      mergeCursor,
-      eventCursor,
-      merges,
-      events,
-      followed,
-      timers,
-      absorbed,
-      work,
-      states: new Map<string, StoredAudienceProfile>(),
-    };
-    if (merges.length + followed.count + timers.length === 0) return nothing;
-
-    for (const m of merges) {
-      if (m.kind !== 'unmerge') m.otherIds.forEach((id) => absorbed.add(id));
-      for (const id of [m.profileId, ...m.otherIds]) work.add(id, { kind: 'all' }, 'merge');
-    }
-    const kept = idle ? [] : events.filter((e) => !e.restricted && e.ident !== null);
-    const owners = await view.profilesOfIdents([...new Set(kept.map((e) => e.ident as string))]);
-    const byProfile = new Map<string, { names: Array<string | null>; traits: Set<string> }>();
-    for (const e of kept) {
-      const profileId = owners.get(e.ident as string);
-      if (profileId === undefined) continue;
-      let entry = byProfile.get(profileId);
-      if (!entry) byProfile.set(profileId, (entry = { names: [], traits: new Set() }));
-      entry.names.push(e.name);
-      for (const t of changedTraitsOf(e.type === 'identify' ? e.payload : null)) entry.traits.add(t);
-    }
-    for (const [profileId, e] of byProfile) {
-      work.add(profileId, { kind: 'event', eventNames: e.names, changedTraits: [...e.traits] }, 'event');
-    }
-    const timerTriggers = new Map<string, { segmentIds: Set<string>; traitIds: Set<string> }>();
-    for (const batch of dueBatches(timers)) {
-      let t = timerTriggers.get(batch.profileId);
-      if (!t) timerTriggers.set(batch.profileId, (t = { segmentIds: new Set(), traitIds: new Set() }));
-      batch.trigger.segmentIds.forEach((id) => t.segmentIds.add(id));
-      batch.trigger.traitIds.forEach((id) => t.traitIds.add(id));
-    }
-    for (const [profileId, t] of timerTriggers) {
-      work.add(profileId, { kind: 'timer', segmentIds: [...t.segmentIds], traitIds: [...t.traitIds] }, 'timer');
-    }
-    const touched = idle ? merges.flatMap((m) => [m.profileId, ...m.otherIds]) : [...work.byProfile.keys(), ...absorbed];
-    // The step's own events complete the histories (read once, here, on the same snapshot).
-    const recent = idle ? undefined : { after: eventCursor, upTo: followed.last, events };
-    const states = await view.loadProfiles([...new Set(touched)], this.history, recent);
-    return { ...nothing, states };
   }
 
   // ---- the loop ----

@@ -77,7 +77,9 @@ function diff(
     cause,
     computedSet,
     computedDeleted,
-    timers: [...timers].filter(([target, dueAt]) => timerToWrite(stored.timers.get(target), dueAt, now)).map(([target, dueAt]) => ({ target, dueAt })),
+    timers: [...timers]
+      .filter(([target, dueAt]) => timerToWrite(stored.timers.get(target), dueAt, now))
+      .map(([target, dueAt]) => ({ target, dueAt })),
     known: evaluatedInFull,
     at: now,
   };

@@ -51,7 +51,11 @@ describe('micro-batch reports', () => {
       assert.equal(reports.length, before + 1);
       assert.equal(reports.at(-1)!.batch, undefined, 'a sync alone is not a micro-batch of events');
 
-      const metrics = createMetrics(() => ({ messages: 0, oldestReceivedAt: null }), () => now, false);
+      const metrics = createMetrics(
+        () => ({ messages: 0, oldestReceivedAt: null }),
+        () => now,
+        false,
+      );
       recordBatch(metrics, reports[0]!);
       const delay = await metrics.registry.getSingleMetricAsString('tessera_processor_commit_delay_seconds');
       assert.match(delay, /^tessera_processor_commit_delay_seconds_sum 0\.25$/m);

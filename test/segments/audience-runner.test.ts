@@ -77,7 +77,10 @@ for (const { name, fresh } of backends) {
 
     it('a pending timer no longer needed fires once, changes nothing, and is removed', async () => {
       const w = await world();
-      await w.createSegment('happy-buyers', "event('Order Completed').within(7 days).count() >= 1 AND event('Refund Requested').count() = 0");
+      await w.createSegment(
+        'happy-buyers',
+        "event('Order Completed').within(7 days).count() >= 1 AND event('Refund Requested').count() = 0",
+      );
       await w.track('ann', 'Order Completed', T0);
       await w.advanceTo(T0 + DAY);
       await w.track('ann', 'Refund Requested', T0 + DAY);

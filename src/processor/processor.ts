@@ -51,7 +51,7 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
 /** A command that fails this many times is answered as failed and skipped. */
 const COMMAND_ATTEMPTS = 3;
 
-/** At most this often a batch commit is synced to disk (an fsync), so the log can forget what it covers. */
+/** At most this often the store's commits are synced to disk (an fsync), so the log can forget what they cover. */
 const SYNC_EVERY_MS = 1000;
 
 /** What one committed micro-batch did; plain data so it can cross a worker-thread boundary. */
@@ -89,9 +89,11 @@ export class Processor {
   private traitNames: Set<string> | null = null;
   private readonly commandAttempts = new Map<number, number>();
   private readonly commandErrors = new Map<number, string>();
-  /** See `BatchReport.durableSeq`; a commit is synced at most once per `SYNC_EVERY_MS`, and when idle. */
+  /** See `BatchReport.durableSeq`; commits are synced at most once per `SYNC_EVERY_MS`, and when idle. */
   private durable = 0;
   private lastSync = 0;
+  /** The sync in flight (the store syncs off this thread while batches go on committing). */
+  private syncing: Promise<void> | null = null;
   /** The next batch, prepared while the current one commits (stores that commit elsewhere only). */
   private ahead: Promise<PreparedEvents | null> | null = null;
 
@@ -185,26 +187,22 @@ export class Processor {
     const now = this.opts.now();
     const cursorName = this.cursorName;
     const admitted = gated.kept;
-    const sync = this.syncDue(now);
-    const committing = this.opts.store.runBatch(
-      async (tx) => {
-        const fresh = await tx.claim(admitted, now);
-        const kept = admitted.filter((_, i) => fresh[i]);
-        const session = new IdentitySession(tx, this.opts.identity, now);
-        this.traitNames ??= await tx.catalogueNames();
-        session.setKnownTraitNames(this.traitNames);
-        const extracted = await session.prepare(kept, gated.extractedOf);
-        const base = await tx.nextFactSeq();
-        for (let i = 0; i < kept.length; i++) {
-          const e = kept[i] as EventToStore;
-          e.ident = session.applyEvent(e, base + i, extracted[i]!);
-        }
-        const identity = session.finish();
-        await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox: gated.consentInbox });
-        return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
-      },
-      { sync },
-    );
+    const committing = this.opts.store.runBatch(async (tx) => {
+      const fresh = await tx.claim(admitted, now);
+      const kept = admitted.filter((_, i) => fresh[i]);
+      const session = new IdentitySession(tx, this.opts.identity, now);
+      this.traitNames ??= await tx.catalogueNames();
+      session.setKnownTraitNames(this.traitNames);
+      const extracted = await session.prepare(kept, gated.extractedOf);
+      const base = await tx.nextFactSeq();
+      for (let i = 0; i < kept.length; i++) {
+        const e = kept[i] as EventToStore;
+        e.ident = session.applyEvent(e, base + i, extracted[i]!);
+      }
+      const identity = session.finish();
+      await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox: gated.consentInbox });
+      return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
+    });
     // The database works in another process: decode and gate the next batch meanwhile.
     if (this.opts.store.commitsElsewhere) this.ahead = this.prepareAhead(last.seq);
     const result = await committing.catch((err: unknown) => {
@@ -215,7 +213,7 @@ export class Processor {
       throw err;
     });
     this.cursor = last.seq;
-    if (sync) this.synced(now);
+    this.startSync(now);
     const failedByReason: Record<string, number> = {};
     for (const f of failed) failedByReason[f.reason] = (failedByReason[f.reason] ?? 0) + 1;
     this.opts.report({
@@ -261,36 +259,32 @@ export class Processor {
       await this.loadRules();
       reloaded = { ok: true, profileId: null, profileIds: [], warnings: [] };
     }
-    const sync = this.syncDue(now);
     await this.opts.store
-      .runBatch(
-        async (tx) => {
-          let result: CommandResult;
-          let identity;
-          if (attempts > COMMAND_ATTEMPTS) {
-            // Failed every time (each in a transaction of its own, rolled back): answered as failed and
-            // skipped, in a fresh transaction, so one bad command cannot stop the log.
-            const reason = this.commandErrors.get(record.seq) ?? 'unknown error';
-            result = { ok: false, code: 'internal', message: `the command failed ${COMMAND_ATTEMPTS} times: ${reason}` };
-          } else if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
-          else {
-            const done = await executeCommand(tx, cmd, { ...this.opts.identity, now, factSeq: await tx.nextFactSeq() });
-            result = done.result;
-            identity = done.write;
-          }
-          if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
-          await tx.write({
-            cursorName: this.cursorName,
-            cursorSeq: record.seq,
-            events: [],
-            failed: [],
-            now,
-            identity,
-            commandResults: [{ requestId: cmd.requestId, result }],
-          });
-        },
-        { sync },
-      )
+      .runBatch(async (tx) => {
+        let result: CommandResult;
+        let identity;
+        if (attempts > COMMAND_ATTEMPTS) {
+          // Failed every time (each in a transaction of its own, rolled back): answered as failed and
+          // skipped, in a fresh transaction, so one bad command cannot stop the log.
+          const reason = this.commandErrors.get(record.seq) ?? 'unknown error';
+          result = { ok: false, code: 'internal', message: `the command failed ${COMMAND_ATTEMPTS} times: ${reason}` };
+        } else if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
+        else {
+          const done = await executeCommand(tx, cmd, { ...this.opts.identity, now, factSeq: await tx.nextFactSeq() });
+          result = done.result;
+          identity = done.write;
+        }
+        if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
+        await tx.write({
+          cursorName: this.cursorName,
+          cursorSeq: record.seq,
+          events: [],
+          failed: [],
+          now,
+          identity,
+          commandResults: [{ requestId: cmd.requestId, result }],
+        });
+      })
       .catch((err: unknown) => {
         this.commandErrors.set(record.seq, (err as Error).message);
         throw err;
@@ -298,7 +292,7 @@ export class Processor {
     this.commandAttempts.delete(record.seq);
     this.commandErrors.delete(record.seq);
     this.cursor = record.seq;
-    if (sync) this.synced(now);
+    this.startSync(now);
     this.opts.report({
       processedSeq: record.seq,
       durableSeq: this.durable,
@@ -346,27 +340,39 @@ export class Processor {
     })();
   }
 
-  private syncDue(now: number): boolean {
-    return now - this.lastSync >= SYNC_EVERY_MS;
-  }
-
-  private synced(now: number): void {
+  /**
+   * Sync what is committed, off this thread, at most once per `SYNC_EVERY_MS` and one at a time; when it
+   * is done, `durable` covers every commit made before it started (reported with the next batch).
+   */
+  private startSync(now: number): void {
+    if (this.syncing !== null || now - this.lastSync < SYNC_EVERY_MS || this.durable >= this.cursor) return;
     this.lastSync = now;
-    this.durable = this.cursor;
+    const seq = this.cursor;
+    this.syncing = this.opts.store
+      .syncCommitted()
+      .then(
+        () => {
+          this.durable = Math.max(this.durable, seq);
+        },
+        (err: unknown) => this.opts.onError?.(err),
+      )
+      .finally(() => {
+        this.syncing = null;
+      });
   }
 
   /**
-   * Make every commit so far survive power loss (one synced commit of the cursor as it is) and report
-   * it, so that the log can forget what was processed.
+   * Make every commit so far survive power loss and report it, so that the log can forget what was
+   * processed (when idle, and when stopping).
    */
   async makeDurable(): Promise<void> {
+    await this.syncing;
     if (this.durable >= this.cursor) return;
-    const now = this.opts.now();
     const seq = this.cursor;
-    await this.opts.store.runBatch((tx) => tx.write({ cursorName: this.cursorName, cursorSeq: seq, events: [], failed: [], now }), {
-      sync: true,
-    });
-    this.synced(now);
+    await this.opts.store.syncCommitted();
+    this.durable = Math.max(this.durable, seq);
+    const now = this.opts.now();
+    this.lastSync = now;
     this.opts.report({
       processedSeq: seq,
       durableSeq: this.durable,

@@ -180,11 +180,19 @@ export interface Store {
    * Run one processor transaction. SQLite: the callback must only await the transaction's own methods
    * (they settle at once, so no other work interleaves). PostgreSQL: holds the commit lock, so workers on
    * several machines apply identity changes one at a time and each sees the others' commits.
-   * With `sync`, the commit survives power loss, and so does every commit before it. Without, SQLite's
-   * commits survive a process crash but may be lost with the machine (WAL, `synchronous=NORMAL`), which
-   * is why the durable log keeps entries until a synced commit covers them; PostgreSQL's always survive.
+   * SQLite's commits survive a process crash but may be lost with the machine (WAL, `synchronous=NORMAL`)
+   * until `syncCommitted` covers them, which is why the durable log keeps entries until then; PostgreSQL's
+   * always survive.
    */
-  runBatch<T>(work: (tx: BatchTx) => Promise<T>, options?: { sync?: boolean }): Promise<T>;
+  runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T>;
+
+  /**
+   * Make every commit made so far survive power loss, without holding the write lock or blocking the
+   * calling thread. SQLite: an fdatasync of the WAL file on the thread pool (fsync acts on a file, so it
+   * covers every connection's commits; frames a checkpoint moved out were synced by the checkpoint).
+   * PostgreSQL: nothing to do, its commits are durable when they return.
+   */
+  syncCommitted(): Promise<void>;
 
   /** The processor's answer to an operator command, once applied; null before. */
   commandResult(requestId: string): Promise<unknown>;

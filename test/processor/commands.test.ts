@@ -20,21 +20,19 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         let commandSeq = Infinity;
         let processor: Processor | null = null;
         const runBatch = store.runBatch.bind(store);
-        store.runBatch = (work, options) =>
-          runBatch(
-            (tx) =>
-              work({
-                ...tx,
-                nextFactSeq: async () => {
-                  if ((processor?.processedSeq ?? 0) >= commandSeq) return tx.nextFactSeq();
-                  failures++;
-                  // On PostgreSQL a NUL byte fails the statement and so aborts the transaction, as a real
-                  // failure would: nothing more can be written in it.
-                  await tx.profilesById(['\u0000']).catch(() => undefined);
-                  throw new Error('simulated statement failure');
-                },
-              }),
-            options,
+        store.runBatch = (work) =>
+          runBatch((tx) =>
+            work({
+              ...tx,
+              nextFactSeq: async () => {
+                if ((processor?.processedSeq ?? 0) >= commandSeq) return tx.nextFactSeq();
+                failures++;
+                // On PostgreSQL a NUL byte fails the statement and so aborts the transaction, as a real
+                // failure would: nothing more can be written in it.
+                await tx.profilesById(['\u0000']).catch(() => undefined);
+                throw new Error('simulated statement failure');
+              },
+            }),
           );
         const errors: string[] = [];
         processor = new Processor({

@@ -24,7 +24,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const privacy = await openPrivacyStore(store);
         let failNext = true;
         const runBatch = store.runBatch.bind(store);
-        store.runBatch = (work, options) =>
+        store.runBatch = (work) =>
           runBatch(async (tx) => {
             const result = await work(tx);
             if (failNext) {
@@ -32,7 +32,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
               throw new Error('simulated failure after the batch was written');
             }
             return result;
-          }, options);
+          });
         const errors: string[] = [];
         const processor = new Processor({
           log,

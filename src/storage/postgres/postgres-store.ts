@@ -224,6 +224,10 @@ export class PostgresStore implements Store {
     ]);
   }
 
+  async syncCommitted(): Promise<void> {
+    // Every commit returned durable (synchronous_commit).
+  }
+
   async runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T> {
     return this.transaction(async (c) => {
       // One writer at a time, as on SQLite: seq is the paging cursor (`afterSeq`), so a batch must not

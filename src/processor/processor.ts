@@ -12,6 +12,7 @@ import { executeCommand, parseCommand, type CommandResult, type ProcessorCommand
 import type { EventGate } from './event-gate.ts';
 import { prepareEvents, type PreparedEvents } from './prepare-events.ts';
 import { IdentitySession, type IdentitySettings, type IdentityStats } from './identity-session.ts';
+import { StoreSync } from './store-sync.ts';
 
 export interface ProcessorOptions {
   log: EventLog;
@@ -51,9 +52,6 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
 /** A command that fails this many times is answered as failed and skipped. */
 const COMMAND_ATTEMPTS = 3;
 
-/** At most this often the store's commits are synced to disk (an fsync), so the log can forget what they cover. */
-const SYNC_EVERY_MS = 1000;
-
 /** What one committed micro-batch did; plain data so it can cross a worker-thread boundary. */
 export interface BatchReport {
   processedSeq: number;
@@ -89,15 +87,14 @@ export class Processor {
   private traitNames: Set<string> | null = null;
   private readonly commandAttempts = new Map<number, number>();
   private readonly commandErrors = new Map<number, string>();
-  /** See `BatchReport.durableSeq`; commits are synced at most once per `SYNC_EVERY_MS`, and when idle. */
-  private durable = 0;
-  private lastSync = 0;
-  /** The sync in flight (the store syncs off this thread while batches go on committing). */
-  private syncing: Promise<void> | null = null;
+  /** See `BatchReport.durableSeq`. */
+  private readonly sync: StoreSync;
   /** The next batch, prepared while the current one commits (stores that commit elsewhere only). */
   private ahead: Promise<PreparedEvents | null> | null = null;
 
-  constructor(private readonly opts: ProcessorOptions) {}
+  constructor(private readonly opts: ProcessorOptions) {
+    this.sync = new StoreSync(opts.store, (err) => opts.onError?.(err));
+  }
 
   /** New entries were appended: wake the loop if it sleeps. */
   notify(): void {
@@ -106,7 +103,7 @@ export class Processor {
 
   /** The log position up to which processing survives power loss (see `BatchReport.durableSeq`). */
   get durableSeq(): number {
-    return this.durable;
+    return this.sync.durableSeq;
   }
 
   /** The log position processed so far. */
@@ -213,12 +210,12 @@ export class Processor {
       throw err;
     });
     this.cursor = last.seq;
-    this.startSync(now);
+    this.sync.committed(this.cursor, now);
     const failedByReason: Record<string, number> = {};
     for (const f of failed) failedByReason[f.reason] = (failedByReason[f.reason] ?? 0) + 1;
     this.opts.report({
       processedSeq: last.seq,
-      durableSeq: this.durable,
+      durableSeq: this.sync.durableSeq,
       stored: result.stored,
       duplicates: result.duplicates + batch.duplicatesInBatch,
       failedByReason,
@@ -292,10 +289,10 @@ export class Processor {
     this.commandAttempts.delete(record.seq);
     this.commandErrors.delete(record.seq);
     this.cursor = record.seq;
-    this.startSync(now);
+    this.sync.committed(this.cursor, now);
     this.opts.report({
       processedSeq: record.seq,
-      durableSeq: this.durable,
+      durableSeq: this.sync.durableSeq,
       stored: 0,
       duplicates: 0,
       failedByReason: {},
@@ -322,7 +319,7 @@ export class Processor {
           continue;
         }
         if (n === 0) {
-          if (this.durable < this.cursor) await this.makeDurable().catch((err: unknown) => this.opts.onError?.(err));
+          if (this.sync.durableSeq < this.cursor) await this.makeDurable().catch((err: unknown) => this.opts.onError?.(err));
           await new Promise<void>((resolve) => {
             const timer = setTimeout(done, 250);
             function done() {
@@ -341,41 +338,16 @@ export class Processor {
   }
 
   /**
-   * Sync what is committed, off this thread, at most once per `SYNC_EVERY_MS` and one at a time; when it
-   * is done, `durable` covers every commit made before it started (reported with the next batch).
-   */
-  private startSync(now: number): void {
-    if (this.syncing !== null || now - this.lastSync < SYNC_EVERY_MS || this.durable >= this.cursor) return;
-    this.lastSync = now;
-    const seq = this.cursor;
-    this.syncing = this.opts.store
-      .syncCommitted()
-      .then(
-        () => {
-          this.durable = Math.max(this.durable, seq);
-        },
-        (err: unknown) => this.opts.onError?.(err),
-      )
-      .finally(() => {
-        this.syncing = null;
-      });
-  }
-
-  /**
    * Make every commit so far survive power loss and report it, so that the log can forget what was
    * processed (when idle, and when stopping).
    */
   async makeDurable(): Promise<void> {
-    await this.syncing;
-    if (this.durable >= this.cursor) return;
     const seq = this.cursor;
-    await this.opts.store.syncCommitted();
-    this.durable = Math.max(this.durable, seq);
     const now = this.opts.now();
-    this.lastSync = now;
+    if (!(await this.sync.syncNow(seq, now))) return;
     this.opts.report({
       processedSeq: seq,
-      durableSeq: this.durable,
+      durableSeq: this.sync.durableSeq,
       stored: 0,
       duplicates: 0,
       failedByReason: {},

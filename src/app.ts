@@ -10,7 +10,7 @@ import type { Config } from './config/config.ts';
 import { buildHttpApp } from './http/http-app.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { SqliteEventLog } from './log/sqlite/sqlite-log.ts';
-import { createMetrics, recordAudienceStep, recordBatch, type Metrics } from './observability/metrics.ts';
+import { createMetrics, recordAudienceStep, recordBatch, recordCheckpoints, type Metrics } from './observability/metrics.ts';
 import { cursorNameFor, Processor, processorSettings, type BatchReport } from './processor/processor.ts';
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
@@ -21,7 +21,9 @@ import { SegmentService } from './segments/segment-service.ts';
 import { openSegmentStore } from './storage/segments/open-segment-store.ts';
 import { migrateAll } from './storage/migrate-all.ts';
 import { ImportService } from './imports/import-service.ts';
-import { openStore } from './storage/open-store.ts';
+import { openStore, storeWalFiles } from './storage/open-store.ts';
+import { CheckpointThread } from './storage/sqlite/checkpoint-thread.ts';
+import { CHECKPOINT_INTERVAL_MS } from './storage/sqlite/wal-checkpointer.ts';
 import { createPrivacyModule, type PrivacyModule } from './privacy/privacy-module.ts';
 import type { Store } from './storage/store.ts';
 
@@ -93,14 +95,22 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     }
   };
   const onError = (err: unknown) => runtime.logger.error({ err }, 'processor micro-batch failed; retrying');
+  let checkpoints: CheckpointThread | null = null;
   if (config.processor === 'worker') {
-    // The two threads start side by side: each loads its own module graph, which is most of start-up.
-    [runner, audiences] = await Promise.all([
+    // The threads start side by side: each loads its own module graph, which is most of start-up. A
+    // third copies the SQLite WALs (the log's; the store's on SQLite) into their databases, so that the
+    // processor's and this thread's commits do not (`storage/sqlite/wal-checkpointer.ts`).
+    [runner, audiences, checkpoints] = await Promise.all([
       WorkerRunner.start({ config, logFile }, report, onError),
       AudienceThread.start(
         { config },
         (err) => runtime.logger.error({ err }, 'audience runner step failed'),
         (step) => recordAudienceStep(metrics, step),
+      ),
+      CheckpointThread.start(
+        { files: [{ name: 'log', file: logFile }, ...storeWalFiles(config.storage)], intervalMs: CHECKPOINT_INTERVAL_MS },
+        (passes) => recordCheckpoints(metrics, passes),
+        (err) => runtime.logger.error({ err }, 'background WAL checkpoint failed'),
       ),
     ]);
   } else if (config.processor === 'inline') {
@@ -196,6 +206,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       await runner?.stop({ drain: true, deadline });
       if (runner) log.truncate(runner.durableSeq);
       await audiences?.stop();
+      await checkpoints?.stop();
       await log.close();
       await segmentStore.close();
       await store.close();

@@ -30,6 +30,23 @@ export interface Metrics {
   audienceEvents: Counter;
   audienceTimers: Counter;
   audienceProfiles: Counter;
+  /** SQLite WAL checkpoints run off the writers' threads, per database file (`store`, `log`). */
+  checkpointFrames: Counter<'database'>;
+  checkpointDuration: Histogram<'database'>;
+  walFrames: Gauge<'database'>;
+}
+
+/** Record the checkpoint thread's passes (`WalCheckpointer`'s `CheckpointPass`). */
+export function recordCheckpoints(
+  metrics: Metrics,
+  passes: ReadonlyArray<{ name: string; frames: number; newlyCopied: number; busy: boolean; ms: number }>,
+): void {
+  for (const p of passes) {
+    metrics.walFrames.set({ database: p.name }, p.frames);
+    if (p.newlyCopied === 0) continue;
+    metrics.checkpointFrames.inc({ database: p.name }, p.newlyCopied);
+    metrics.checkpointDuration.observe({ database: p.name }, p.ms / 1000);
+  }
 }
 
 /** Count what one real-time audience step did (`AudienceRunner`'s `StepReport`). */
@@ -187,6 +204,25 @@ export function createMetrics(
     audienceProfiles: new Counter({
       name: 'tessera_audience_profiles_evaluated_total',
       help: 'Profile evaluations written by real-time audience steps.',
+      registers: [registry],
+    }),
+    checkpointFrames: new Counter({
+      name: 'tessera_sqlite_checkpoint_frames_total',
+      help: 'WAL frames (pages) copied into the database file by checkpoints, by database (store, log).',
+      labelNames: ['database'],
+      registers: [registry],
+    }),
+    checkpointDuration: new Histogram({
+      name: 'tessera_sqlite_checkpoint_duration_seconds',
+      help: "Background WAL checkpoints that copied frames, by database: each one's time (copy and syncs), off the writers' threads.",
+      labelNames: ['database'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    walFrames: new Gauge({
+      name: 'tessera_sqlite_wal_frames',
+      help: 'Frames in the WAL at the last background checkpoint, by database (it restarts from zero once all are copied).',
+      labelNames: ['database'],
       registers: [registry],
     }),
   };

@@ -2,35 +2,44 @@
  * A realistic Segment batch (~545 bytes an event, like the captured SDK traffic): page views, product
  * events, identifies. `stampBatch` makes each request's copy unique and current, as an SDK's would be:
  * every messageId `ajs-next-<ms>-<unique>` (analytics.js's form, as captured from the SDK) and every
- * timestamp the time of sending; and it gives the request's 100 events to the visitors of one cohort
- * (`cohortOf`): 800 visitors (users, their anonymous ids, their e-mails), each sending 20 events over the
- * 160 requests of their cohort (1.6 s at 10k events/s), after which the next cohort's visitors take over.
- * So 5% of the events come from a visitor never seen before, steadily, and no history grows without end.
+ * timestamp the time of sending; and it gives the events to a rolling population of visitors: each of
+ * the 8 templates' 100 event slots stands for one visitor (800 at any time), who sends 20 events over 160
+ * requests (1.6 s at 10k events/s) and is then replaced by a visitor never seen before. The slots are
+ * replaced one after another, not together (`cohortOf`): 5% of the events come from a new visitor, spread
+ * evenly in time, about one new visitor every 2 ms at 10k events/s, and no history grows without end.
  *
  * Until session 11 every request carried the template's creation time and the same 800 visitors (8
  * templates × 100 events): all events of a run had one timestamp, which the store's (type, name, ts, …)
  * index took in random order, and each visitor sent a dozen events a second, so every profile's history
- * grew by hundreds of events in a run — neither is what live traffic looks like.
+ * grew by hundreds of events in a run — neither is what live traffic looks like. In session 11 the
+ * population rolled, but all 800 visitors were replaced at once every 1.6 s: a burst of 800 new profiles
+ * within 80 ms, which the audience runner took 100–200 ms to write, every 1.6 s (session 12).
  */
 const EVENTS = ['Product Viewed', 'Product Added', 'Products Searched', 'Checkout Started', 'Order Completed', 'Email Opened'];
 
 /** Stands for the time of sending in a template (replaced by `stampBatch`; the same length as any ISO time). */
 const TEMPLATE_TIME = '2000-01-01T00:00:00.000Z';
-/** Requests in a row whose events come from one cohort of visitors (the templates' 800 under other ids). */
-const REQUESTS_PER_COHORT = 160;
+/** Requests a visitor's slot keeps the same visitor for (20 of them carry the slot's template). */
+const REQUESTS_PER_VISITOR = 160;
 
-/** The cohort of visitors of request number `n`. */
-export function cohortOf(n: number): number {
-  return Math.floor(n / REQUESTS_PER_COHORT);
+/**
+ * Which visitor fills event slot `slot` (of `size`) in request number `n`: the slot's generation, a new
+ * one every 160 requests, each slot starting its generations at its own offset so that replacements are
+ * spread evenly over the 160 requests.
+ */
+export function cohortOf(n: number, slot: number, size: number): number {
+  return Math.floor((n + Math.floor((slot * REQUESTS_PER_VISITOR) / size)) / REQUESTS_PER_VISITOR);
 }
 
 export function makeBatchTemplate(size: number, variant: number): string {
   const now = TEMPLATE_TIME;
   const batch = Array.from({ length: size }, (_, i) => {
     const k = variant * 7919 + i * 104_729;
-    const user = k % 3 === 0 ? { userId: `user-@@P@@.${k % 50_000}` } : {};
+    // `@@P<i>@@`: the generation of the visitor in slot i (see `stampBatch`).
+    const p = `@@P${i}@@`;
+    const user = k % 3 === 0 ? { userId: `user-${p}.${k % 50_000}` } : {};
     const base = {
-      anonymousId: `anon-@@P@@.${(k * 31) % 200_000}-5f2c0e`,
+      anonymousId: `anon-${p}.${(k * 31) % 200_000}-5f2c0e`,
       ...user,
       messageId: `ajs-next-@@B@@-${i}`,
       timestamp: now,
@@ -44,7 +53,7 @@ export function makeBatchTemplate(size: number, variant: number): string {
       integrations: {},
     };
     if (i % 10 === 0)
-      return { ...base, type: 'identify', traits: { email: `user@@P@@.${k % 50_000}@example.com`, plan: k % 4 === 0 ? 'pro' : 'free' } };
+      return { ...base, type: 'identify', traits: { email: `user${p}.${k % 50_000}@example.com`, plan: k % 4 === 0 ? 'pro' : 'free' } };
     if (i % 3 === 0) return { ...base, type: 'page', name: 'Product', properties: { path: base.context.page.path, title: 'Product' } };
     const event = EVENTS[k % EVENTS.length]!;
     return {
@@ -57,10 +66,13 @@ export function makeBatchTemplate(size: number, variant: number): string {
   return JSON.stringify({ batch, sentAt: now, writeKey: undefined });
 }
 
-/** A template's copy sent at `at` (ms): unique messageIds (`batchId`: unique per request), current timestamps, `cohort`'s visitors. */
-export function stampBatch(template: string, batchId: string, at: number, cohort: number): string {
+/**
+ * A copy of a template of `size` events, sent at `at` (ms) as request number `n`: unique messageIds
+ * (`batchId`: unique per request), current timestamps, the visitors of that moment in each slot.
+ */
+export function stampBatch(template: string, size: number, batchId: string, at: number, n: number): string {
   return template
     .replaceAll(TEMPLATE_TIME, new Date(at).toISOString())
     .replaceAll('@@B@@', `${at}-${batchId}`)
-    .replaceAll('@@P@@', String(cohort));
+    .replace(/@@P(\d+)@@/g, (_, slot: string) => String(cohortOf(n, Number(slot), size)));
 }

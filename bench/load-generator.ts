@@ -11,7 +11,7 @@
  * a steady offered rate (the accepted rate printed is what the server actually took).
  */
 import http from 'node:http';
-import { cohortOf, makeBatchTemplate, stampBatch } from './batch-template.ts';
+import { makeBatchTemplate, stampBatch } from './batch-template.ts';
 
 const [url, writeKey, secondsArg, connectionsArg, batchArg, prefixArg, maxEventsArg, rateArg] = process.argv.slice(2);
 if (!url || !writeKey) throw new Error('usage: load-generator <url> <writeKey> <seconds> <connections> [batchSize] [idPrefix]');
@@ -61,7 +61,7 @@ async function lane(): Promise<void> {
     const dueAt = startedAt + ((n * batchSize) / eventsPerSec) * 1000;
     if (dueAt >= startedAt + seconds * 1000) break; // not due within the window: never sent
     if (dueAt > performance.now()) await new Promise((r) => setTimeout(r, dueAt - performance.now()));
-    const body = stampBatch(templates[n % templates.length]!, `${prefix}-${n}`, Date.now(), cohortOf(n));
+    const body = stampBatch(templates[n % templates.length]!, batchSize, `${prefix}-${n}`, Date.now(), n);
     const t0 = performance.now();
     let result: { status: number; retryAfter: boolean };
     try {

@@ -132,6 +132,29 @@ export function segmentStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(await s.createSegment(seg), true);
     });
 
+    it("purging a deleted segment or computed trait removes its timers and no one else's", async () => {
+      const [gone, kept] = [aSegment(), aSegment()];
+      await s.createSegment(gone);
+      await s.createSegment(kept);
+      const [p1, p2] = [uid('p'), uid('p')];
+      const timers = (...targets: string[]) => targets.map((target, i) => ({ target, dueAt: T0 + 1 + i }));
+      await withLease((tx) =>
+        tx.apply([
+          aWrite(p1, { timers: timers(`segment:${gone.id}`, `segment:${kept.id}`, 'trait:t-gone', 'trait:t-kept') }),
+          aWrite(p2, { timers: timers(`segment:${gone.id}`) }),
+        ]),
+      );
+      await s.deleteSegment(gone.id, T0);
+      await withLease(async (tx) => {
+        await tx.purgeSegment(gone.id);
+        await tx.purgeComputedTrait('t-gone', null);
+      });
+      const left = (await withLease((tx) => tx.dueTimers(T0 + 100, 100)))
+        .filter((r) => r.profileId === p1 || r.profileId === p2)
+        .map((r) => `${r.profileId === p1 ? 'p1' : 'p2'} ${r.target.kind}:${r.target.id === kept.id ? 'kept' : r.target.id}`);
+      assert.deepEqual(left, ['p1 segment:kept', 'p1 trait:t-kept']);
+    });
+
     it('computed traits: create, update (generation), delete', async () => {
       const definition = { kind: 'event_counter' as const, key: uid('key'), event: { name: 'Order Completed' } };
       const t = {

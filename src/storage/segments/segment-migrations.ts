@@ -152,4 +152,13 @@ export const SEGMENT_MIGRATIONS: readonly SegmentMigration[] = [
       ),
     ],
   },
+  {
+    id: 5,
+    name: 'timers not indexed by target',
+    // The index served only the purge of a deleted segment's or trait's timers and the backfill's search
+    // for a segment's holders, both rare and both fine with a scan (the backfill's is a range of the
+    // primary key, (profile_id, target)). Every timer written or removed paid for it: its entries are
+    // random within a target (profile ids), ~20% of the pages each real-time step of the runner wrote.
+    sql: () => ['DROP INDEX audience_timers_by_target'],
+  },
 ];

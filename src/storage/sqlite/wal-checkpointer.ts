@@ -5,7 +5,7 @@
  * database file and syncs it, and once everything is copied the next writer starts the WAL from its
  * beginning again. By default the connection whose commit takes the WAL past `wal_autocheckpoint`
  * pages runs that checkpoint itself, right after its commit: on the store (16,384 pages) that was the
- * processor's thread, stalled 90–150 ms every ~1.6 s at 10k events/s (each time 64 MB copied and two
+ * processor's thread, stalled 90–160 ms every ~1.6 s at 10k events/s (each time 64 MB copied and two
  * fsyncs), and on the durable log the edge's event loop. Here a connection of its own copies what is
  * new every `intervalMs` (a PASSIVE checkpoint: it never waits for readers or writers, and never makes
  * them wait), so that when a writer reaches its own threshold almost everything is copied already: its
@@ -37,7 +37,7 @@ export interface CheckpointPass {
   ms: number;
 }
 
-/** How often by default: at 10k events/s the store's WAL grows ~1,000 pages in 100 ms. */
+/** How often by default: at 10k events/s the store's WAL grows 1,000–2,000 pages in 100 ms. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 
 export class WalCheckpointer {

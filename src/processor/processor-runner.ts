@@ -4,7 +4,7 @@
  * loop (simplest to debug); `off` runs none (an edge-only instance).
  */
 import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../threads/ts-worker.ts';
+import { followWorker, startTsWorker } from '../threads/ts-worker.ts';
 import type { Config } from '../config/config.ts';
 import type { BatchReport, Processor } from './processor.ts';
 
@@ -69,17 +69,16 @@ export class WorkerRunner implements ProcessorRunner {
   private constructor(worker: Worker, initialSeq: number, onReport: (r: BatchReport) => void, onError: (e: Error) => void) {
     this.worker = worker;
     this.seq = initialSeq;
-    this.stopped = new Promise((resolve) => {
-      worker.on('exit', () => resolve());
-    });
-    worker.on('message', (msg: FromWorker) => {
-      if (msg.kind === 'batch') {
+    this.stopped = followWorker<FromWorker>(
+      worker,
+      (msg) => {
+        if (msg.kind !== 'batch') return;
         this.seq = msg.report.processedSeq;
         this.durable = msg.report.durableSeq;
         onReport(msg.report);
-      } else if (msg.kind === 'error') onError(Object.assign(new Error(msg.message), { stack: msg.stack }));
-    });
-    worker.on('error', onError);
+      },
+      onError,
+    );
   }
 
   static async start(data: WorkerData, onReport: (r: BatchReport) => void, onError: (e: Error) => void): Promise<WorkerRunner> {

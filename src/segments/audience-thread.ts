@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.ts';
-import { startTsWorker } from '../threads/ts-worker.ts';
+import { followWorker, startTsWorker } from '../threads/ts-worker.ts';
 import type { StepReport } from './audience-runner.ts';
 
 export interface AudienceFollower {
@@ -32,12 +32,13 @@ export class AudienceThread implements AudienceFollower {
     onError: (e: Error) => void,
     onStep: (report: StepReport) => void,
   ) {
-    this.stopped = new Promise((resolve) => worker.on('exit', () => resolve()));
-    worker.on('message', (msg: FromAudienceWorker) => {
-      if (msg.kind === 'step') onStep(msg.report);
-      else if (msg.kind === 'error') onError(Object.assign(new Error(msg.message), { stack: msg.stack }));
-    });
-    worker.on('error', onError);
+    this.stopped = followWorker<FromAudienceWorker>(
+      worker,
+      (msg) => {
+        if (msg.kind === 'step') onStep(msg.report);
+      },
+      onError,
+    );
   }
 
   static async start(data: AudienceWorkerData, onError: (e: Error) => void, onStep: (report: StepReport) => void): Promise<AudienceThread> {

@@ -4,7 +4,7 @@
  * runner's, hears what each pass copied (for `/metrics`) and stops it.
  */
 import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../../threads/ts-worker.ts';
+import { followWorker, startTsWorker } from '../../threads/ts-worker.ts';
 import type { CheckpointPass, WalFile } from './wal-checkpointer.ts';
 
 export interface CheckpointWorkerData {
@@ -27,12 +27,13 @@ export class CheckpointThread {
     onPasses: (passes: CheckpointPass[]) => void,
     onError: (e: Error) => void,
   ) {
-    this.stopped = new Promise((resolve) => worker.on('exit', () => resolve()));
-    worker.on('message', (msg: FromCheckpointWorker) => {
-      if (msg.kind === 'passes') onPasses(msg.passes);
-      else if (msg.kind === 'error') onError(Object.assign(new Error(msg.message), { stack: msg.stack }));
-    });
-    worker.on('error', onError);
+    this.stopped = followWorker<FromCheckpointWorker>(
+      worker,
+      (msg) => {
+        if (msg.kind === 'passes') onPasses(msg.passes);
+      },
+      onError,
+    );
   }
 
   static async start(

@@ -6,6 +6,8 @@
 import { validateRule, type Condition, type RuleProblem, type Validated } from '../definition.ts';
 import { validateComputedTrait, type ComputedTraitDefinition } from '../computed-traits.ts';
 import { conditionReads, pathsOverlap, selectionReads, type RuleReads } from './reads.ts';
+import type { TimerTarget } from './plan.ts';
+import { timerTarget } from './scheduler.ts';
 
 /** A segment as stored: its id and its rule (validated again here, as JSON). */
 export interface SegmentInput {
@@ -21,6 +23,8 @@ export interface ComputedTraitInput {
 
 export interface CompiledSegment {
   id: string;
+  /** Its timers' target, made once (every evaluation names it). */
+  target: TimerTarget;
   rule: Condition;
   reads: RuleReads;
   /** Positions (in `segments`) of the segments whose rules include this one; always later positions. */
@@ -29,6 +33,8 @@ export interface CompiledSegment {
 
 export interface CompiledTrait {
   id: string;
+  /** Its timers' target, made once (every evaluation names it). */
+  target: TimerTarget;
   /** The trait the value is written to, which segments read with `trait(key)`. */
   key: string;
   definition: ComputedTraitDefinition;
@@ -78,7 +84,13 @@ export function compileAudiences(
       problems.push({ path: `/computedTraits/${i}`, message: `computed trait '${t.id}' (key '${checked.value.key}') is defined twice` });
     } else {
       const d = checked.value;
-      traits.push({ id: t.id, key: d.key, definition: d, reads: selectionReads(d.event, d.window?.kind, 'property' in d) });
+      traits.push({
+        id: t.id,
+        target: timerTarget('trait', t.id),
+        key: d.key,
+        definition: d,
+        reads: selectionReads(d.event, d.window?.kind, 'property' in d),
+      });
     }
   });
   const reads = new Map([...rules].map(([id, rule]) => [id, conditionReads(rule)] as const));
@@ -136,7 +148,13 @@ function build(
     // References come earlier in the order, so their (shared) dependents lists are already in place.
     for (const ref of r.segments) dependents[segmentPosition.get(ref) as number]?.push(position);
     for (const path of r.traitPaths) push(segmentsByTraitPath, path, position);
-    return { id, rule: rules.get(id) as Condition, reads: r, dependents: dependents[position] as number[] };
+    return {
+      id,
+      target: timerTarget('segment', id),
+      rule: rules.get(id) as Condition,
+      reads: r,
+      dependents: dependents[position] as number[],
+    };
   });
   return {
     segments,

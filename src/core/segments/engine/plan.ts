@@ -127,7 +127,7 @@ export function evaluateProfile(compiled: CompiledAudiences, input: ProfileState
       changedPaths.add(t.key);
     }
     const timed = t.reads.timeDependent || hasFutureEvent;
-    timers.push({ target: { kind: 'trait', id: t.id }, dueAt: timed ? nextTraitChangeAt(t.definition, events, now) : null });
+    timers.push({ target: t.target, dueAt: timed ? nextTraitChangeAt(t.definition, events, now) : null });
   }
 
   const affected = new Uint8Array(compiled.segments.length);
@@ -159,7 +159,7 @@ export function evaluateProfile(compiled: CompiledAudiences, input: ProfileState
       for (const d of s.dependents) affected[d] = 1;
     }
     const dueAt = !timed ? null : fast !== undefined ? fast.next : nextChangeAt(s.rule, snapshot, now);
-    timers.push({ target: { kind: 'segment', id: s.id }, dueAt });
+    timers.push({ target: s.target, dueAt });
   });
 
   return { profileId: input.profileId, entered, exited, memberships, computed, computedChanges, timers };

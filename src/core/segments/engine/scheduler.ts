@@ -19,9 +19,19 @@ export interface DueBatch {
   trigger: Extract<Trigger, { kind: 'timer' }>;
 }
 
+/** Keys of the targets made by `timerTarget` (a compiled segment's or trait's, named by every evaluation). */
+const KEYS = new WeakMap<TimerTarget, string>();
+
+/** A target made once, whose key is then found rather than built (the runner names thousands a second). */
+export function timerTarget(kind: TimerTarget['kind'], id: string): TimerTarget {
+  const target = Object.freeze({ kind, id });
+  KEYS.set(target, `${kind}:${id}`);
+  return target;
+}
+
 /** A stable text key for a target: `segment:<id>` or `trait:<id>` (the table's target column). */
 export function targetKey(target: TimerTarget): string {
-  return `${target.kind}:${target.id}`;
+  return KEYS.get(target) ?? `${target.kind}:${target.id}`;
 }
 
 /** In-memory timers keyed by (profile, target). */

@@ -92,6 +92,37 @@ describe('background WAL checkpoints', () => {
     assert.equal(rowsInFileAlone(store.file, 'notes'), 401);
   });
 
+  it('starts a long WAL over itself once all of it is copied, unless a reader still uses it', () => {
+    const dir = tempDir('tessera-ckpt-');
+    const store = new SqliteStore(path.join(dir, 'store.sqlite'));
+    opened.push(store);
+    store.db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+    const insert = store.db.prepare('INSERT INTO notes (body) VALUES (?)');
+    const write = (n: number) =>
+      store.db.transaction(() => {
+        for (let i = 0; i < n; i++) insert.run('z'.repeat(500));
+      })();
+    const checkpointer = new WalCheckpointer([{ name: 'store', file: store.file }], 50);
+    opened.push(checkpointer);
+    // A reader on another connection, inside a snapshot that uses the WAL.
+    const reader = new Database(store.file, { readonly: true });
+    opened.push(reader);
+    write(200);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM notes').get();
+    write(200);
+    const held = checkpointer.runOnce()[0]!;
+    assert.ok(held.frames >= 50, `${held.frames} frames`);
+    assert.equal(held.restarted, false, 'a reader still needs the WAL');
+    reader.exec('COMMIT');
+    const pass = checkpointer.runOnce()[0]!;
+    assert.equal(pass.restarted, true);
+    write(1);
+    const after = checkpointer.runOnce()[0]!;
+    assert.ok(after.frames < 10, `the next writer started the WAL over: ${after.frames} frames`);
+    assert.equal(rowsInFileAlone(store.file, 'notes'), 401);
+  });
+
   it('a server whose processor runs in a thread checkpoints the log and the store in the background', async () => {
     const h: Harness = await startTessera();
     opened.push(h);

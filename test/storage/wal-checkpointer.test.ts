@@ -27,6 +27,19 @@ function rowsInFileAlone(file: string, table: string): number {
 }
 
 const opened: Array<{ close(): unknown }> = [];
+
+/** A store with a table of notes, and `write(n)`: n notes of 500 bytes in one transaction. */
+function notesStore(): { store: SqliteStore; write: (n: number) => void } {
+  const store = new SqliteStore(path.join(tempDir('tessera-ckpt-'), 'store.sqlite'));
+  opened.push(store);
+  store.db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+  const insert = store.db.prepare('INSERT INTO notes (body) VALUES (?)');
+  const write = (n: number) =>
+    store.db.transaction(() => {
+      for (let i = 0; i < n; i++) insert.run('y'.repeat(500));
+    })();
+  return { store, write };
+}
 after(async () => {
   for (const o of opened.reverse()) await o.close();
 });
@@ -71,15 +84,7 @@ describe('background WAL checkpoints', () => {
   });
 
   it('the next writer starts the WAL over once everything is copied, so it stays bounded', () => {
-    const dir = tempDir('tessera-ckpt-');
-    const store = new SqliteStore(path.join(dir, 'store.sqlite'));
-    opened.push(store);
-    store.db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
-    const insert = store.db.prepare('INSERT INTO notes (body) VALUES (?)');
-    const write = (n: number) =>
-      store.db.transaction(() => {
-        for (let i = 0; i < n; i++) insert.run('y'.repeat(500));
-      })();
+    const { store, write } = notesStore();
     const checkpointer = new WalCheckpointer([{ name: 'store', file: store.file }]);
     opened.push(checkpointer);
     write(400);
@@ -93,15 +98,7 @@ describe('background WAL checkpoints', () => {
   });
 
   it('starts a long WAL over itself once all of it is copied, unless a reader still uses it', () => {
-    const dir = tempDir('tessera-ckpt-');
-    const store = new SqliteStore(path.join(dir, 'store.sqlite'));
-    opened.push(store);
-    store.db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
-    const insert = store.db.prepare('INSERT INTO notes (body) VALUES (?)');
-    const write = (n: number) =>
-      store.db.transaction(() => {
-        for (let i = 0; i < n; i++) insert.run('z'.repeat(500));
-      })();
+    const { store, write } = notesStore();
     const checkpointer = new WalCheckpointer([{ name: 'store', file: store.file }], 50);
     opened.push(checkpointer);
     // A reader on another connection, inside a snapshot that uses the WAL.

@@ -1,7 +1,7 @@
 /**
- * Entry point of the checkpoint thread (`checkpoint-thread.ts`): a PASSIVE checkpoint of each file every
- * `intervalMs`, one pass at a time. A failed pass is reported and the next one tried: the writers' own
- * checkpoints still bound the WAL meanwhile.
+ * Entry point of the checkpoint thread (`checkpoint-thread.ts`): every `intervalMs`, one pass at a time,
+ * `WalCheckpointer.runOnce` (a PASSIVE checkpoint of each file, and a RESTART of a long WAL all copied).
+ * A failed pass is reported and the next one tried: the writers' own checkpoints still bound the WAL.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CheckpointWorkerData, FromCheckpointWorker, ToCheckpointWorker } from './checkpoint-thread.ts';

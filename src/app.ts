@@ -23,7 +23,7 @@ import { migrateAll } from './storage/migrate-all.ts';
 import { ImportService } from './imports/import-service.ts';
 import { openStore, storeWalFiles } from './storage/open-store.ts';
 import { CheckpointThread } from './storage/sqlite/checkpoint-thread.ts';
-import { CHECKPOINT_INTERVAL_MS } from './storage/sqlite/wal-checkpointer.ts';
+import { CHECKPOINT_INTERVAL_MS, WRITER_FALLBACK_PAGES } from './storage/sqlite/wal-checkpointer.ts';
 import { createPrivacyModule, type PrivacyModule } from './privacy/privacy-module.ts';
 import type { Store } from './storage/store.ts';
 
@@ -64,7 +64,12 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   // The audience runner: its own thread beside a processor thread, or on this loop beside an inline processor.
   let audiences: AudienceFollower | null = null;
   const logFile = path.join(config.dataDir, 'log.sqlite');
-  const log = new SqliteEventLog(logFile);
+  // This thread is the log's writer: its commits are synced on the thread pool, not here (`sqlite-log.ts`);
+  // with a checkpoint thread, that thread copies its WAL, not this one.
+  const log = new SqliteEventLog(logFile, {
+    backgroundSync: true,
+    walAutocheckpoint: config.processor === 'worker' ? WRITER_FALLBACK_PAGES : undefined,
+  });
   let runner: ProcessorRunner | null = null;
   let processedSeq = await store.readCursor(cursorNameFor(log));
   const privacy = await createPrivacyModule({
@@ -101,7 +106,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     // third copies the SQLite WALs (the log's; the store's on SQLite) into their databases, so that the
     // processor's and this thread's commits do not (`storage/sqlite/wal-checkpointer.ts`).
     [runner, audiences, checkpoints] = await Promise.all([
-      WorkerRunner.start({ config, logFile }, report, onError),
+      WorkerRunner.start({ config, logFile, unsyncedFrom: log.unsyncedFrom }, report, onError),
       AudienceThread.start(
         { config },
         (err) => runtime.logger.error({ err }, 'audience runner step failed'),

@@ -8,12 +8,12 @@ import type { FromWorker, ToWorker, WorkerData } from './processor-runner.ts';
 
 const port = parentPort;
 if (!port) throw new Error('processor-worker.ts must run in a worker thread');
-const { config, logFile } = workerData as WorkerData;
+const { config, logFile, unsyncedFrom } = workerData as WorkerData;
 const send = (msg: FromWorker) => port.postMessage(msg);
 
 try {
   const store = await openStore(config.storage);
-  const log = new SqliteEventLog(logFile);
+  const log = new SqliteEventLog(logFile, { unsyncedFrom });
   const processor = new Processor({
     log,
     store,

@@ -42,3 +42,100 @@ describe('SQLite event log', () => {
     }
   });
 });
+
+describe('SQLite event log with background sync (the edge)', () => {
+  /** A sync the test lets finish (or fail) when it says. */
+  function heldSyncs() {
+    const calls: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+    return {
+      calls,
+      sync: () => new Promise<void>((resolve, reject) => calls.push({ resolve, reject })),
+    };
+  }
+  const entry = (n: number) => ({ sourceId: 's', receivedAt: 1, typeHint: null, shape: 'batch' as const, body: `{"n":${n}}`, messages: 1 });
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it('answers an append only after a sync that began after its commit, and readers see nothing before that sync', async () => {
+    const file = path.join(tempDir(), 'log.sqlite');
+    const syncs = heldSyncs();
+    const writer = new SqliteEventLog(file, { backgroundSync: true, syncWal: syncs.sync });
+    const reader = new SqliteEventLog(file, { unsyncedFrom: writer.unsyncedFrom });
+    try {
+      const acked: number[] = [];
+      const first = writer.append(entry(1)).then((seq) => acked.push(seq));
+      await settle();
+      assert.equal(syncs.calls.length, 1, 'the commit is followed by a sync');
+      assert.deepEqual(reader.read(0, 100, 100), [], 'committed, not synced: not read');
+      assert.equal(acked.length, 0, 'not answered before its sync');
+
+      // Committed while the first sync runs: waits for the next one.
+      const second = writer.append(entry(2)).then((seq) => acked.push(seq));
+      await settle();
+      assert.equal(syncs.calls.length, 1, 'one sync at a time');
+      syncs.calls[0]!.resolve();
+      await first;
+      assert.deepEqual(acked, [1]);
+      assert.deepEqual(
+        reader.read(0, 100, 100).map((r) => r.body),
+        ['{"n":1}'],
+        'the first is durable; the second is committed but not synced',
+      );
+      assert.equal(syncs.calls.length, 2, 'the next sync begins at once');
+      syncs.calls[1]!.resolve();
+      await second;
+      assert.deepEqual(acked, [1, 2]);
+      assert.deepEqual(
+        reader.read(0, 100, 100).map((r) => r.body),
+        ['{"n":1}', '{"n":2}'],
+      );
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  it('fails the appends of a failed sync and keeps readers before them until a later sync succeeds', async () => {
+    const file = path.join(tempDir(), 'log.sqlite');
+    const syncs = heldSyncs();
+    const writer = new SqliteEventLog(file, { backgroundSync: true, syncWal: syncs.sync });
+    const reader = new SqliteEventLog(file, { unsyncedFrom: writer.unsyncedFrom });
+    try {
+      const failed = writer.append(entry(1));
+      await settle();
+      syncs.calls[0]!.reject(new Error('EIO'));
+      await assert.rejects(failed, /EIO/);
+      assert.deepEqual(reader.read(0, 100, 100), [], 'not known to be on disk: still not read');
+      // The retry (after a short pause) covers it, and what was committed since.
+      const later = writer.append(entry(2));
+      for (let i = 0; i < 100 && syncs.calls.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(syncs.calls.length, 2);
+      syncs.calls[1]!.resolve();
+      await later;
+      assert.deepEqual(
+        reader.read(0, 100, 100).map((r) => r.body),
+        ['{"n":1}', '{"n":2}'],
+        'the failed append is read once a sync covered it (its sender retries; the processor drops the duplicate)',
+      );
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  it('syncs what is left when closing, with the real fdatasync', async () => {
+    const file = path.join(tempDir(), 'log.sqlite');
+    const writer = new SqliteEventLog(file, { backgroundSync: true });
+    const appends = [1, 2, 3].map((n) => writer.append(entry(n)));
+    await writer.close();
+    assert.deepEqual(await Promise.all(appends), [1, 2, 3]);
+    const reopened = new SqliteEventLog(file);
+    try {
+      assert.deepEqual(
+        reopened.read(0, 100, 100).map((r) => r.body),
+        ['{"n":1}', '{"n":2}', '{"n":3}'],
+      );
+    } finally {
+      await reopened.close();
+    }
+  });
+});

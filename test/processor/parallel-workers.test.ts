@@ -90,9 +90,9 @@ describe('parallel processor workers on PostgreSQL', () => {
     }
     const errors: Error[] = [];
     const runners = await Promise.all(
-      dirs.map((d) =>
+      dirs.map((d, i) =>
         WorkerRunner.start(
-          { config: { ...config, dataDir: d }, logFile: path.join(d, 'log.sqlite') },
+          { config: { ...config, dataDir: d }, logFile: path.join(d, 'log.sqlite'), unsyncedFrom: logs[i]!.unsyncedFrom },
           () => {},
           (e) => errors.push(e),
         ),

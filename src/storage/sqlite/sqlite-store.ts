@@ -25,6 +25,8 @@ import type {
 } from '../store.ts';
 import { SqliteIdentityTables } from './sqlite-identity.ts';
 import { sqliteTransaction } from './sqlite-transaction.ts';
+import { WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
+import { datasyncWal } from './wal-sync.ts';
 import {
   CONSENT_INBOX_COLUMNS,
   consentInboxValues,
@@ -54,13 +56,13 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a process crash; for power loss, the durable log (synchronous=FULL)
-    // keeps every entry until `syncCommitted` has covered the commit that stored it.
+    // NORMAL in WAL mode survives a process crash; for power loss, the durable log (synced before an
+    // append is acknowledged) keeps every entry until `syncCommitted` has covered the commit that stored it.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -131072');
     this.db.pragma('secure_delete = ON');
-    this.db.pragma('wal_autocheckpoint = 16384');
+    this.db.pragma(`wal_autocheckpoint = ${WRITER_FALLBACK_PAGES}`);
     this.identity = new SqliteIdentityTables(this.db);
   }
 
@@ -200,28 +202,13 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * An fdatasync of the WAL file, through a descriptor of its own, on the thread pool: every commit
-   * written before it (by any connection) is then on disk, and no lock is held meanwhile. Until session
-   * 11 a commit ran with `synchronous=FULL` once a second instead: its fsync (65–140 ms at 10k events/s)
-   * held the write lock and the processor's thread. Frames that a checkpoint has moved into the database
-   * file were synced there by the checkpoint (NORMAL syncs the database after each checkpoint, before the
-   * WAL is reused); with no WAL file (an in-memory store, or all connections closed) there is nothing
-   * left to sync in it, and the database file is synced instead.
+   * An fdatasync of the WAL file on the thread pool (`wal-sync.ts`), holding no lock. Until session 11 a
+   * commit ran with `synchronous=FULL` once a second instead: its fsync (65–140 ms at 10k events/s) held
+   * the write lock and the processor's thread.
    */
   async syncCommitted(): Promise<void> {
     if (this.file === ':memory:') return;
-    let handle: fs.promises.FileHandle;
-    try {
-      handle = await fs.promises.open(`${this.file}-wal`, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      handle = await fs.promises.open(this.file, 'r');
-    }
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await datasyncWal(this.file);
   }
 
   async readCursor(name: string): Promise<number> {

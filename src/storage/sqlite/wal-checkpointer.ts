@@ -46,6 +46,9 @@ export const CHECKPOINT_INTERVAL_MS = 100;
 /** A WAL this long, all copied, is started over from here when no one is using it (half the store's threshold). */
 export const RESTART_FRAMES = 8192;
 
+/** The writers' own threshold beside this thread (`wal_autocheckpoint`): the fallback, twice as far. */
+export const WRITER_FALLBACK_PAGES = 2 * RESTART_FRAMES;
+
 export class WalCheckpointer {
   private readonly files: Array<{ name: string; db: Database.Database; copied: number; frames: number }>;
 

@@ -155,6 +155,25 @@ export function segmentStoreContract(name: string, open: () => Promise<{ store: 
       assert.deepEqual(left, ['p1 segment:kept', 'p1 trait:t-kept']);
     });
 
+    it("dropping a computed trait's key removes that key's values and no one else's", async () => {
+      const [p1, p2] = [uid('p'), uid('p')];
+      const [gone, kept] = [uid('key'), uid('key')];
+      await withLease((tx) =>
+        tx.apply([
+          aWrite(p1, {
+            computedSet: [
+              { key: gone, value: 1 },
+              { key: kept, value: 'a' },
+            ],
+          }),
+          aWrite(p2, { computedSet: [{ key: gone, value: 2 }] }),
+        ]),
+      );
+      await withLease((tx) => tx.dropComputedKey(gone));
+      assert.deepEqual(await s.computedOf(p1), { [kept]: 'a' });
+      assert.deepEqual(await s.computedOf(p2), {});
+    });
+
     it('computed traits: create, update (generation), delete', async () => {
       const definition = { kind: 'event_counter' as const, key: uid('key'), event: { name: 'Order Completed' } };
       const t = {

@@ -385,6 +385,7 @@ export class SqlAudienceTx extends SqlAudienceReader implements AudienceTx {
     return rows.map((r) => r.profile_id);
   }
 
+  /** A scan of the table (no index by key: see segment migration 6); as rare as deleting a computed trait. */
   async dropComputedKey(key: string): Promise<void> {
     (await this.beforeWrite())?.invalidate();
     await this.c.run('DELETE FROM computed_values WHERE key = ?', [key]);

@@ -54,12 +54,17 @@ describe('SQLite event log with background sync (the edge)', () => {
   }
   const entry = (n: number) => ({ sourceId: 's', receivedAt: 1, typeHint: null, shape: 'batch' as const, body: `{"n":${n}}`, messages: 1 });
   const settle = () => new Promise((r) => setImmediate(r));
-
-  it('answers an append only after a sync that began after its commit, and readers see nothing before that sync', async () => {
+  /** The edge's writer with syncs held by the test, and a reader sharing its cell (as the processor's thread). */
+  function writerAndReader() {
     const file = path.join(tempDir(), 'log.sqlite');
     const syncs = heldSyncs();
     const writer = new SqliteEventLog(file, { backgroundSync: true, syncWal: syncs.sync });
     const reader = new SqliteEventLog(file, { unsyncedFrom: writer.unsyncedFrom });
+    return { syncs, writer, reader };
+  }
+
+  it('answers an append only after a sync that began after its commit, and readers see nothing before that sync', async () => {
+    const { syncs, writer, reader } = writerAndReader();
     try {
       const acked: number[] = [];
       const first = writer.append(entry(1)).then((seq) => acked.push(seq));
@@ -95,10 +100,7 @@ describe('SQLite event log with background sync (the edge)', () => {
   });
 
   it('fails the appends of a failed sync and keeps readers before them until a later sync succeeds', async () => {
-    const file = path.join(tempDir(), 'log.sqlite');
-    const syncs = heldSyncs();
-    const writer = new SqliteEventLog(file, { backgroundSync: true, syncWal: syncs.sync });
-    const reader = new SqliteEventLog(file, { unsyncedFrom: writer.unsyncedFrom });
+    const { syncs, writer, reader } = writerAndReader();
     try {
       const failed = writer.append(entry(1));
       await settle();

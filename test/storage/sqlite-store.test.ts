@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import { eventListQuery, SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { aBatch, anEvent, storeContract } from './store.contract.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-sqlite-store-'));
@@ -25,6 +25,32 @@ describe('SqliteStore event seqs', () => {
       const after = await seqs();
       assert.equal(after.length, 2);
       assert.ok(after[1]! > newest!, `the new event got seq ${after[1]}, after the deleted ${newest}`);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SqliteStore event listing by userId', () => {
+  it('reads the user’s events through their indexes, with or without other filters', async () => {
+    const store = new SqliteStore(path.join(dir, 'plans.db'));
+    try {
+      await store.migrate();
+      const filters = [
+        {},
+        { name: 'Order Completed' },
+        { beforeSeq: 10 },
+        { afterSeq: 10 },
+        { sourceId: 's', type: 'track' as const, from: 0 },
+      ];
+      for (const f of filters) {
+        const { sql, params } = eventListQuery({ userId: 'u-1', limit: 50, ...f });
+        const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+        assert.ok(
+          plan.some((d) => d.includes('events_by_user_id_elsewhere')),
+          `${JSON.stringify(f)}: ${plan.join('; ')}`,
+        );
+      }
     } finally {
       await store.close();
     }

@@ -218,6 +218,25 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await list({ sourceId: elsewhere.event.sourceId }), [elsewhere.event.messageId]);
       });
 
+      it('finds a userId’s events whatever identifier they are attributed to, and no one else’s', async () => {
+        const [userId, other, anonymousId] = [uid('user'), uid('user'), uid('anon')];
+        const { stored } = await seeded((sourceId) => [
+          { ...anEvent({ sourceId, userId }), ident: `user_id:${userId}` },
+          { ...anEvent({ sourceId, userId, anonymousId }), ident: `anonymous_id:${anonymousId}` }, // the user id refused
+          anEvent({ sourceId, userId }), // attributed to nothing
+          { ...anEvent({ sourceId, userId: other }), ident: `user_id:${userId}` },
+          { ...anEvent({ sourceId, userId: null, anonymousId }), ident: `anonymous_id:${anonymousId}` },
+          { ...anEvent({ sourceId, userId }), ident: `user_id:${userId}` },
+        ]);
+        const [attributed, refused, unattributed, , , later] = stored;
+        const list = (f: { beforeSeq?: number; afterSeq?: number; limit?: number }) =>
+          store.listEvents({ userId, limit: 100, ...f }).then(ids);
+        assert.deepEqual(await list({ afterSeq: 0 }), ids([attributed!, refused!, unattributed!, later!]));
+        assert.deepEqual(await list({ limit: 3 }), ids([later!, unattributed!, refused!]));
+        assert.deepEqual(await list({ beforeSeq: unattributed!.seq }), ids([refused!, attributed!]));
+        assert.deepEqual(await list({ afterSeq: refused!.seq, limit: 1 }), ids([unattributed!]));
+      });
+
       it('filters by event time, from inclusive and to exclusive', async () => {
         const { sourceId, events } = await seeded((sourceId) =>
           [-315_619_200_000, T0, T0 + 1_000, T0 + 2_000, 4_102_444_800_000].map((timestamp) => anEvent({ sourceId, timestamp })),

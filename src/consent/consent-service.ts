@@ -100,26 +100,39 @@ export class ConsentService {
     await this.o.follower.sync();
     const profileId = await this.data.liveProfileId(id);
     if (profileId === null) return null;
-    const consent = (await this.data.consent(profileId)) ?? EMPTY_CONSENT;
-    const subscriptions = await this.subscriptionsOf(profileId);
-    const config = await this.config();
+    const [stored, subscriptions, config] = await Promise.all([
+      this.data.consent(profileId),
+      this.subscriptionsOf(profileId),
+      this.config(),
+    ]);
+    const consent = stored ?? EMPTY_CONSENT;
     const now = this.o.now();
     const decisions: Record<string, Decision> = {};
     for (const p of config.purposes) decisions[p.id] = mayUsePurpose(consent, p.id, now, config);
     return { profileId, purposes: consent.purposes, history: consent.history, subscriptions, decisions };
   }
 
-  /** A compact consent summary for the profile body: purpose → status, and contact point → subscription status. */
+  /**
+   * A compact consent summary for the profile body: purpose → status, and contact point → subscription
+   * status. `identifierKeys`: the profile's identifiers when the caller has them (a profile body does),
+   * saving a read. The reads are independent and run side by side: on PostgreSQL each is a round trip, and
+   * a profile lookup waits for this summary.
+   */
   async summaryOf(
     profileId: string,
+    identifierKeys?: readonly string[],
   ): Promise<{ purposes: Record<string, { allowed: boolean; reason: string }>; subscriptions: Record<string, string> }> {
-    const consent = (await this.data.consent(profileId)) ?? EMPTY_CONSENT;
-    const config = await this.config();
+    const [stored, config, held] = await Promise.all([
+      this.data.consent(profileId),
+      this.config(),
+      this.subscriptionsOf(profileId, identifierKeys),
+    ]);
+    const consent = stored ?? EMPTY_CONSENT;
     const now = this.o.now();
     const purposes: Record<string, { allowed: boolean; reason: string }> = {};
     for (const p of config.purposes) purposes[p.id] = mayUsePurpose(consent, p.id, now, config);
     const subscriptions: Record<string, string> = {};
-    for (const s of await this.subscriptionsOf(profileId)) subscriptions[contactPointKey(s.contactPoint)] = s.status;
+    for (const s of held) subscriptions[contactPointKey(s.contactPoint)] = s.status;
     return { purposes, subscriptions };
   }
 
@@ -328,8 +341,8 @@ export class ConsentService {
     return (await tx.profilesHolding([key])).get(key) ?? null;
   }
 
-  private async subscriptionsOf(profileId: string): Promise<Subscription[]> {
-    const keys = (await this.data.identifierKeysOf(profileId)).flatMap((k) => {
+  private async subscriptionsOf(profileId: string, identifierKeys?: readonly string[]): Promise<Subscription[]> {
+    const keys = (identifierKeys ?? (await this.data.identifierKeysOf(profileId))).flatMap((k) => {
       const id = parseIdentifierKey(k);
       const channel = id === null ? undefined : CONTACT_TYPES[id.type];
       return id !== null && channel !== undefined ? [contactPointKey({ channel, address: id.value })] : [];

@@ -39,7 +39,8 @@ export interface ProfileConsentSummary {
 
 /** What the profile body shows of consent; optional so profiles work without it. */
 export interface ProfileConsent {
-  summaryOf(profileId: string): Promise<ProfileConsentSummary>;
+  /** `identifierKeys`: the profile's identifiers (`type:value`), which the body already holds. */
+  summaryOf(profileId: string, identifierKeys: readonly string[]): Promise<ProfileConsentSummary>;
 }
 
 /** What the profile body shows of segments; optional so profiles work without them. */
@@ -170,7 +171,10 @@ export class ProfileService {
       this.store.accountsOf(id),
       audiences?.segmentsOf(id),
       audiences?.computedOf(id),
-      consent?.summaryOf(id),
+      consent?.summaryOf(
+        id,
+        p.snapshot.identifiers.map((r) => identifierKey(r.identifier)),
+      ),
     ]);
     const map = traitsFromRecord(p.traits);
     const traitSources: ProfileView['traitSources'] = {};

@@ -203,6 +203,8 @@ for (const backend of backends) {
       const c = await consentOf(id);
       assert.equal(c.subscriptions.find((s) => s.contactPoint.address === phone)?.status, 'subscribed');
       assert.equal(c.purposes.sms_marketing?.status, 'granted', 'START is an express opt-in');
+      const body = await adminJson<{ consent: { subscriptions: Record<string, string> } }>(h, `/api/v1/profiles/${id}`);
+      assert.deepEqual(body.body.consent.subscriptions, { [`sms:${phone}`]: 'subscribed' }, 'the profile body shows the subscription');
       assert.match(await (await sms(phone, 'help')).text(), /For help/);
       assert.match(await (await sms(phone, 'see you tomorrow')).text(), /<Response\/>/);
       assert.equal((await sms(phone, 'STOP', 'wrong-secret-wrong-secret')).status, 401);

@@ -271,18 +271,12 @@ export class PostgresStore implements Store {
   }
 
   async listFailedEvents(f: FailedEventFilter): Promise<StoredFailedEvent[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (column: string, op: string, v: unknown) => {
-      params.push(v);
-      where.push(`${column} ${op} $${params.length}`);
-    };
-    if (f.sourceId !== undefined) add('source_id', '=', f.sourceId);
-    if (f.reason !== undefined) add('reason', '=', f.reason);
-    if (f.beforeId !== undefined) add('id', '<', f.beforeId);
-    params.push(f.limit);
-    const sql = `SELECT * FROM failed_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${params.length}`;
-    return (await this.pool.query<FailedRow>(sql, params)).rows.map(toFailed);
+    const w = conditions();
+    if (f.sourceId !== undefined) w.add('source_id', '=', f.sourceId);
+    if (f.reason !== undefined) w.add('reason', '=', f.reason);
+    if (f.beforeId !== undefined) w.add('id', '<', f.beforeId);
+    const sql = `SELECT * FROM failed_events ${w.where} ORDER BY id DESC LIMIT $${w.param(f.limit)}`;
+    return (await this.pool.query<FailedRow>(sql, w.params)).rows.map(toFailed);
   }
 
   async commandResult(requestId: string): Promise<unknown> {
@@ -358,32 +352,38 @@ export class PostgresStore implements Store {
   }
 }
 
+/** A WHERE clause built term by term, with PostgreSQL's numbered parameters. */
+function conditions() {
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  const param = (v: unknown): number => params.push(v);
+  return {
+    params,
+    param,
+    add: (column: string, op: string, v: unknown) => void terms.push(`${column} ${op} $${param(v)}`),
+    term: (sql: string) => void terms.push(sql),
+    get where() {
+      return terms.length ? `WHERE ${terms.join(' AND ')}` : '';
+    },
+  };
+}
+
 /** The query `listEvents` runs for a filter (exported for the test of its plan). */
 export function eventListQuery(f: EventFilter): { sql: string; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (column: string, op: string, v: unknown) => {
-    params.push(v);
-    where.push(`${column} ${op} $${params.length}`);
-  };
-  if (f.sourceId !== undefined) add('source_id', '=', f.sourceId);
-  if (f.type !== undefined) add('type', '=', f.type);
-  if (f.name !== undefined) add('name', '=', f.name);
+  const w = conditions();
+  if (f.sourceId !== undefined) w.add('source_id', '=', f.sourceId);
+  if (f.type !== undefined) w.add('type', '=', f.type);
+  if (f.name !== undefined) w.add('name', '=', f.name);
   if (f.userId !== undefined) {
     // Through two indexes, not a scan: events attributed to the user id, and the few others (migration 5).
-    params.push(`user_id:${f.userId}`, f.userId);
-    const [ident, user] = [params.length - 1, params.length];
-    where.push(`((ident = $${ident} AND user_id = $${user}) OR (user_id = $${user} AND ident IS DISTINCT FROM ('user_id:' || user_id)))`);
+    const [ident, user] = [w.param(`user_id:${f.userId}`), w.param(f.userId)];
+    w.term(`((ident = $${ident} AND user_id = $${user}) OR (user_id = $${user} AND ident IS DISTINCT FROM ('user_id:' || user_id)))`);
   }
-  if (f.anonymousId !== undefined) add('anonymous_id', '=', f.anonymousId);
-  if (f.from !== undefined) add('ts', '>=', f.from);
-  if (f.to !== undefined) add('ts', '<', f.to);
-  if (f.beforeSeq !== undefined) add('seq', '<', f.beforeSeq);
-  if (f.afterSeq !== undefined) add('seq', '>', f.afterSeq);
+  if (f.anonymousId !== undefined) w.add('anonymous_id', '=', f.anonymousId);
+  if (f.from !== undefined) w.add('ts', '>=', f.from);
+  if (f.to !== undefined) w.add('ts', '<', f.to);
+  if (f.beforeSeq !== undefined) w.add('seq', '<', f.beforeSeq);
+  if (f.afterSeq !== undefined) w.add('seq', '>', f.afterSeq);
   const order = f.afterSeq !== undefined ? 'ASC' : 'DESC';
-  params.push(f.limit);
-  return {
-    sql: `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq ${order} LIMIT $${params.length}`,
-    params,
-  };
+  return { sql: `SELECT * FROM events ${w.where} ORDER BY seq ${order} LIMIT $${w.param(f.limit)}`, params: w.params };
 }

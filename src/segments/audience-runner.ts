@@ -54,7 +54,7 @@ export interface RunnerLimits {
  * when the runner is behind (and change nothing when it is not: a step takes what there is). With the
  * step's write transaction holding only its writes, 500 events a step fell seconds behind a 10k events/s
  * load with 50 live segments; 2,000 and 5,000 kept up with the same latency, and 5,000 cost ~3 points
- * less throughput with 50 segments and 20 computed traits (runs interleaved, `docs/benchmarks.md`).
+ * less throughput with 50 segments and 20 computed traits (runs interleaved, `docs/benchmarks-history.md`).
  */
 export const DEFAULT_LIMITS: Omit<RunnerLimits, 'backfillChunk'> = { events: 5000, merges: 50, timers: 500 };
 

@@ -7,6 +7,8 @@
  *   npm run bench -- --only=identity,profiles   a subset: ingest, identity, profiles, segments, realtime, import
  *   npm run bench -- --only=segments --segments-profiles=1000000   segments at another scale (10 events per profile;
  *                                          1M profiles = 10M events: ~10 min of seeding per backend, beyond the 15-minute budget)
+ *   npm run bench -- --only=memory --memory-events=10000000   issue 3's memory bound: the demo business over HTTP
+ *                                          to a default server, its peak RSS (never in the full run: ~15 min at 10M)
  *   npm run bench -- --only=profiles --profiles-budget=300   the profile load's time budget per backend, seconds (default
  *                                          100 on SQLite, 40 on PostgreSQL): enough to reach the issue's 1M profiles
  *
@@ -32,6 +34,7 @@ const only = process.argv
   .split(',');
 const segmentsProfiles = process.argv.find((a) => a.startsWith('--segments-profiles='))?.slice('--segments-profiles='.length);
 const profilesBudget = process.argv.find((a) => a.startsWith('--profiles-budget='))?.slice('--profiles-budget='.length);
+const memoryEvents = Number(process.argv.find((a) => a.startsWith('--memory-events='))?.slice('--memory-events='.length) ?? 10_000_000);
 const runs = quick ? 1 : 3;
 const seconds = quick ? 1.5 : 8;
 const connections = 8;
@@ -304,6 +307,35 @@ if (wanted('import')) {
   }
 }
 // ---- end of the import block ----
+
+// ---- memory (issue 3): 10M events into ~1M profiles, peak RSS; only when asked for (bench/scenarios/memory.ts) ----
+if (only?.includes('memory')) {
+  const { memoryRun } = await import('./scenarios/memory.ts');
+  if (!(memoryEvents > 0)) throw new Error('--memory-events must be a positive number of events');
+  const backend = backends.find((b) => b.name === 'sqlite')!;
+  log(`  memory on sqlite: ${memoryEvents.toLocaleString('en-US')} demo events over HTTP (tessera demo --url)`);
+  const f = await attempt('memory (sqlite)', () => memoryRun({ events: memoryEvents, databaseUrl: undefined }));
+  if (f !== null) {
+    log(
+      `    ${f.events.toLocaleString('en-US')} events, ${f.profiles.toLocaleString('en-US')} profiles: sent in ${f.sentSeconds.toFixed(0)} s, stored in ${f.storedSeconds.toFixed(0)} s`,
+    );
+    const scenario = `memory (${backend.name})`;
+    rows.push({
+      scenario,
+      figure: `server peak RSS, ${f.events.toLocaleString('en-US')} demo events → ${f.profiles.toLocaleString('en-US')} profiles (${f.merges.toLocaleString('en-US')} merges)`,
+      value: [f.peakRssMb],
+      unit: 'MB',
+      limit: { name: "the issue's bound, 1 GB", value: [1024] },
+      lowerIsBetter: true,
+    });
+    rows.push({
+      scenario,
+      figure: 'stored end to end, the generator on the same machine',
+      value: [f.events / f.storedSeconds],
+      unit: 'events/s',
+    });
+  }
+}
 
 // ---- the table -----------------------------------------------------------------------------------
 const fmt = (n: number) =>

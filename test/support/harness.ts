@@ -24,8 +24,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+const madeDirs: string[] = [];
+
+/** A fresh temporary directory, removed when the test process exits (each test file runs in its own). */
 export function tempDir(prefix = 'tessera-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (madeDirs.length === 0)
+    process.once('exit', () => {
+      for (const d of madeDirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+  madeDirs.push(dir);
+  return dir;
 }
 
 export async function startTessera(env: Record<string, string> = {}, dataDir = tempDir()): Promise<Harness> {

@@ -10,7 +10,7 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { mayContact, mayUsePurpose, type Decision } from '../core/consent/decide.ts';
-import { findPurpose, validateConsentConfig, type ConsentConfig } from '../core/consent/purposes.ts';
+import { validateConsentConfig, type ConsentConfig } from '../core/consent/purposes.ts';
 import { smsKeywordChanges, smsReply, type SmsKeyword } from '../core/consent/sms-keywords.ts';
 import { applyConsentChanges, EMPTY_CONSENT, type ConsentChange, type ConsentState } from '../core/consent/state.ts';
 import {
@@ -31,19 +31,8 @@ import type { PrivacySecrets } from '../privacy/installation-secret.ts';
 import type { PrivacyData } from '../storage/privacy/privacy-data.ts';
 import type { PrivacyStore } from '../storage/privacy/privacy-store.ts';
 import type { ConsentFollower } from './consent-follower.ts';
+import { toChange, type StatedChange } from './stated-change.ts';
 import { readUnsubscribeToken, signUnsubscribeToken } from './unsubscribe-token.ts';
-
-/** A change as an operator or an import states it. Times are ISO-8601. */
-export interface StatedChange {
-  purpose: string;
-  choice: 'granted' | 'denied';
-  /** When the person chose; default now. */
-  at?: string;
-  expiresAt?: string;
-  textVersion?: string;
-  ip?: string;
-  userAgent?: string;
-}
 
 export interface ProfileConsentView {
   profileId: string;
@@ -372,32 +361,4 @@ export class ConsentService {
 
 function invalid(problems: ReadonlyArray<{ path: string; message: string }>): TesseraError {
   return new TesseraError('validation_failed', problems.map((p) => `${p.path || '/'}: ${p.message}`).join('; '));
-}
-
-function parseTime(text: string | undefined, field: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const t = Date.parse(text);
-  if (!Number.isFinite(t)) throw new TesseraError('validation_failed', `${field} is not an ISO-8601 date`);
-  return t;
-}
-
-function toChange(s: StatedChange, i: number, source: 'api' | 'import', actor: string, now: number, config: ConsentConfig): ConsentChange {
-  if (findPurpose(config, s.purpose) === undefined)
-    throw new TesseraError('validation_failed', `/changes/${i}/purpose: unknown purpose '${s.purpose}'`);
-  const at = parseTime(s.at, `/changes/${i}/at`, now);
-  if (at > now + 60_000) throw new TesseraError('validation_failed', `/changes/${i}/at: a choice cannot be made in the future`);
-  const expiresAt = s.expiresAt === undefined ? undefined : parseTime(s.expiresAt, `/changes/${i}/expiresAt`, now);
-  return {
-    purpose: s.purpose,
-    choice: s.choice,
-    proof: {
-      source,
-      operator: actor,
-      at,
-      ...(s.ip !== undefined ? { ip: s.ip } : {}),
-      ...(s.userAgent !== undefined ? { userAgent: s.userAgent } : {}),
-      ...(s.textVersion !== undefined ? { textVersion: s.textVersion } : {}),
-    },
-    ...(s.choice === 'granted' && expiresAt !== undefined ? { expiresAt } : {}),
-  };
 }

@@ -312,14 +312,13 @@ if (wanted('import')) {
 if (only?.includes('memory')) {
   const { memoryRun } = await import('./scenarios/memory.ts');
   if (!(memoryEvents > 0)) throw new Error('--memory-events must be a positive number of events');
-  const backend = backends.find((b) => b.name === 'sqlite')!;
   log(`  memory on sqlite: ${memoryEvents.toLocaleString('en-US')} demo events over HTTP (tessera demo --url)`);
   const f = await attempt('memory (sqlite)', () => memoryRun({ events: memoryEvents, databaseUrl: undefined }));
   if (f !== null) {
     log(
       `    ${f.events.toLocaleString('en-US')} events, ${f.profiles.toLocaleString('en-US')} profiles: sent in ${f.sentSeconds.toFixed(0)} s, stored in ${f.storedSeconds.toFixed(0)} s`,
     );
-    const scenario = `memory (${backend.name})`;
+    const scenario = 'memory (sqlite)';
     rows.push({
       scenario,
       figure: `server peak RSS, ${f.events.toLocaleString('en-US')} demo events → ${f.profiles.toLocaleString('en-US')} profiles (${f.merges.toLocaleString('en-US')} merges)`,

@@ -20,6 +20,7 @@ import { AudienceThread, type AudienceFollower } from './segments/audience-threa
 import { SegmentService } from './segments/segment-service.ts';
 import { openSegmentStore } from './storage/segments/open-segment-store.ts';
 import { migrateAll } from './storage/migrate-all.ts';
+import { openProfileBodies } from './storage/profile-bodies/open-profile-bodies.ts';
 import { ImportService } from './imports/import-service.ts';
 import { openStore, storeWalFiles } from './storage/open-store.ts';
 import { CheckpointThread } from './storage/sqlite/checkpoint-thread.ts';
@@ -157,12 +158,10 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   });
   const { auth: adminAuth, generated } = await AdminAuth.init(store, config.adminToken);
   const segments = new SegmentService(segmentStore, { now, onChange: () => audiences?.notify() });
-  const profiles = new ProfileService(store, log, {
+  const profiles = new ProfileService(store, await openProfileBodies(store), log, {
     phoneRegion: config.phoneRegion,
     processorRunning: runner !== null,
     now,
-    audiences: segments,
-    consent: privacy.consent,
   });
   const imports = new ImportService(log, sources, now);
   const http = await buildHttpApp({

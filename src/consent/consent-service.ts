@@ -17,6 +17,7 @@ import {
   applySubscriptionChange,
   contactPoint,
   contactPointKey,
+  contactPointKeyOf,
   type Channel,
   type ContactPoint,
   type Subscription,
@@ -26,9 +27,9 @@ import {
 import { TesseraError } from '../core/errors/catalogue.ts';
 import { identifierKey, parseIdentifierKey, standardise } from '../core/identity/identifiers.ts';
 import { validateCollectionPolicy } from '../core/privacy/collection-policy.ts';
-import { CONSENT_CONFIG_SETTING, loadConsentConfig } from '../privacy/consent-config.ts';
+import { loadConsentConfig } from '../privacy/consent-config.ts';
 import type { PrivacySecrets } from '../privacy/installation-secret.ts';
-import type { PrivacyData } from '../storage/privacy/privacy-data.ts';
+import { CONSENT_CONFIG_SETTING, type PrivacyData } from '../storage/privacy/privacy-data.ts';
 import type { PrivacyStore } from '../storage/privacy/privacy-store.ts';
 import type { ConsentFollower } from './consent-follower.ts';
 import { toChange, type StatedChange } from './stated-change.ts';
@@ -50,8 +51,6 @@ export interface ConsentServiceOptions {
   now: () => number;
   sms: { brand: string; helpContact: string };
 }
-
-const CONTACT_TYPES: Record<string, Channel> = { email: 'email', phone: 'sms' };
 
 export class ConsentService {
   constructor(private readonly o: ConsentServiceOptions) {}
@@ -99,30 +98,6 @@ export class ConsentService {
     const decisions: Record<string, Decision> = {};
     for (const p of config.purposes) decisions[p.id] = mayUsePurpose(consent, p.id, now, config);
     return { profileId, purposes: consent.purposes, history: consent.history, subscriptions, decisions };
-  }
-
-  /**
-   * A compact consent summary for the profile body: purpose → status, and contact point → subscription
-   * status. `identifierKeys`: the profile's identifiers when the caller has them (a profile body does),
-   * saving a read. The reads are independent and run side by side: on PostgreSQL each is a round trip, and
-   * a profile lookup waits for this summary.
-   */
-  async summaryOf(
-    profileId: string,
-    identifierKeys?: readonly string[],
-  ): Promise<{ purposes: Record<string, { allowed: boolean; reason: string }>; subscriptions: Record<string, string> }> {
-    const [stored, config, held] = await Promise.all([
-      this.data.consent(profileId),
-      this.config(),
-      this.subscriptionsOf(profileId, identifierKeys),
-    ]);
-    const consent = stored ?? EMPTY_CONSENT;
-    const now = this.o.now();
-    const purposes: Record<string, { allowed: boolean; reason: string }> = {};
-    for (const p of config.purposes) purposes[p.id] = mayUsePurpose(consent, p.id, now, config);
-    const subscriptions: Record<string, string> = {};
-    for (const s of held) subscriptions[contactPointKey(s.contactPoint)] = s.status;
-    return { purposes, subscriptions };
   }
 
   /** May the profile's data be used for `purpose`? Null: no such profile. */
@@ -330,11 +305,10 @@ export class ConsentService {
     return (await tx.profilesHolding([key])).get(key) ?? null;
   }
 
-  private async subscriptionsOf(profileId: string, identifierKeys?: readonly string[]): Promise<Subscription[]> {
-    const keys = (identifierKeys ?? (await this.data.identifierKeysOf(profileId))).flatMap((k) => {
+  private async subscriptionsOf(profileId: string): Promise<Subscription[]> {
+    const keys = (await this.data.identifierKeysOf(profileId)).flatMap((k) => {
       const id = parseIdentifierKey(k);
-      const channel = id === null ? undefined : CONTACT_TYPES[id.type];
-      return id !== null && channel !== undefined ? [contactPointKey({ channel, address: id.value })] : [];
+      return (id && contactPointKeyOf(id)) ?? [];
     });
     return Object.values(await this.data.subscriptions(keys));
   }

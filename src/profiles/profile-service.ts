@@ -5,12 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
+import { consentSummary, type ConsentSummary } from '../core/consent/decide.ts';
+import type { ConsentConfig } from '../core/consent/purposes.ts';
+import { EMPTY_CONSENT } from '../core/consent/state.ts';
 import { TesseraError } from '../core/errors/catalogue.ts';
 import { identifierKey, materialiseTraits, standardise, traitsFromRecord, validateRules, type Identifier } from '../core/identity/index.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { CommandResult, ProcessorCommand } from '../processor/commands.ts';
 import { IDENTITY_RULES_SETTING } from '../processor/processor.ts';
-import type { StoredEvent, StoredMergeLogEntry, StoredProfile, Store } from '../storage/store.ts';
+import { parseConsentConfig } from '../privacy/consent-config.ts';
+import type { ProfileBodies, ProfileBody } from '../storage/profile-bodies/profile-bodies.ts';
+import type { StoredEvent, StoredMergeLogEntry, Store } from '../storage/store.ts';
 
 export interface ProfileView {
   id: string;
@@ -24,29 +29,12 @@ export interface ProfileView {
   firstSeen: string;
   createdAt: string;
   updatedAt: string;
-  /** Segments the profile is in (when segments are wired in). */
-  segments?: string[];
-  /** Computed trait values by trait key (when segments are wired in). */
-  computedTraits?: Record<string, unknown>;
-  /** Consent decisions per purpose and subscription per contact point (when privacy is wired in). */
-  consent?: ProfileConsentSummary;
-}
-
-export interface ProfileConsentSummary {
-  purposes: Record<string, { allowed: boolean; reason: string }>;
-  subscriptions: Record<string, string>;
-}
-
-/** What the profile body shows of consent; optional so profiles work without it. */
-export interface ProfileConsent {
-  /** `identifierKeys`: the profile's identifiers (`type:value`), which the body already holds. */
-  summaryOf(profileId: string, identifierKeys: readonly string[]): Promise<ProfileConsentSummary>;
-}
-
-/** What the profile body shows of segments; optional so profiles work without them. */
-export interface ProfileAudiences {
-  segmentsOf(profileId: string): Promise<string[]>;
-  computedOf(profileId: string): Promise<Record<string, unknown>>;
+  /** Ids of the live segments the profile is in. */
+  segments: string[];
+  /** Computed trait values by trait key. */
+  computedTraits: Record<string, unknown>;
+  /** Consent decision per purpose and subscription status per contact point. */
+  consent: ConsentSummary;
 }
 
 export type ChangeOutcome = { status: 'done'; result: CommandResult } | { status: 'pending'; requestId: string };
@@ -56,26 +44,23 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export class ProfileService {
   constructor(
     private readonly store: Store,
+    private readonly bodies: ProfileBodies,
     private readonly log: EventLog,
     private readonly options: {
       phoneRegion: CountryCode;
       processorRunning: boolean;
       now: () => number;
       commandWaitMs?: number;
-      audiences?: ProfileAudiences;
-      consent?: ProfileConsent;
     },
   ) {}
 
   async get(id: string): Promise<ProfileView | null> {
-    const p = await this.store.getProfile(id);
-    return p === null ? null : this.view(p);
+    return (await this.views(await this.bodies.byIds([id])))[0] ?? null;
   }
 
   /** The profile holding an identifier, after standardising the value (e-mails lower-cased, phones to E.164). */
   async lookup(type: string, value: string): Promise<ProfileView | null> {
-    const p = await this.store.profileHolding(this.keyOf(type, value));
-    return p === null ? null : this.view(p);
+    return (await this.views(await this.bodies.holding([this.keyOf(type, value)])))[0] ?? null;
   }
 
   async search(q: { identifierType?: string; identifierPrefix?: string; trait?: string; value?: string; after?: string; limit: number }) {
@@ -93,7 +78,7 @@ export class ProfileService {
       afterId: q.after,
       limit: q.limit,
     });
-    const items = await Promise.all(rows.map((p) => this.view(p)));
+    const items = await this.views(await this.bodies.byIds(rows.map((p) => p.snapshot.id)));
     const last = rows[rows.length - 1];
     return { items, nextAfter: rows.length === q.limit && last ? last.snapshot.id : null };
   }
@@ -162,25 +147,21 @@ export class ProfileService {
     return identifierKey(s.identifier);
   }
 
-  private async view(p: StoredProfile): Promise<ProfileView> {
-    // Independent reads, side by side: on PostgreSQL each is a round trip, and a lookup is a hot path.
-    const id = p.snapshot.id;
-    const audiences = this.options.audiences;
-    const consent = this.options.consent;
-    const [accounts, segments, computedTraits, consentSummary] = await Promise.all([
-      this.store.accountsOf(id),
-      audiences?.segmentsOf(id),
-      audiences?.computedOf(id),
-      consent?.summaryOf(
-        id,
-        p.snapshot.identifiers.map((r) => identifierKey(r.identifier)),
-      ),
-    ]);
+  private views(read: { bodies: ProfileBody[]; consentConfig: string | null }): ProfileView[] {
+    if (read.bodies.length === 0) return [];
+    // A stored configuration that no longer validates shows the defaults (the collection gate reports it).
+    const config = parseConsentConfig(read.consentConfig);
+    const now = this.options.now();
+    return read.bodies.map((b) => this.view(b, config, now));
+  }
+
+  private view(b: ProfileBody, config: ConsentConfig, now: number): ProfileView {
+    const p = b.profile;
     const map = traitsFromRecord(p.traits);
     const traitSources: ProfileView['traitSources'] = {};
     for (const [path, e] of map) if (e.value !== null) traitSources[path] = { at: iso(e.at), sourceId: e.sourceId, messageId: e.messageId };
     return {
-      id,
+      id: p.snapshot.id,
       traits: materialiseTraits(map),
       traitSources,
       identities: p.snapshot.identifiers.map((r) => ({
@@ -189,14 +170,15 @@ export class ProfileService {
         firstSeen: iso(r.firstSeen),
         source: { factSeq: r.broughtBy.seq, sourceId: r.broughtBy.sourceId, messageId: r.broughtBy.eventMessageId },
       })),
-      accounts,
+      accounts: b.accounts,
       mergedProfileIds: p.snapshot.absorbed,
       mergeCount: p.snapshot.mergeCount,
       firstSeen: iso(p.snapshot.firstSeen),
       createdAt: iso(p.createdAt),
       updatedAt: iso(p.updatedAt),
-      ...(audiences ? { segments, computedTraits } : {}),
-      ...(consent ? { consent: consentSummary } : {}),
+      segments: b.segments,
+      computedTraits: b.computed,
+      consent: consentSummary(b.consent ?? EMPTY_CONSENT, b.subscriptions, config, now),
     };
   }
 }

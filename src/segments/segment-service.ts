@@ -288,14 +288,6 @@ export class SegmentService {
 
   // ---- for the profile body ----
 
-  segmentsOf(profileId: string): Promise<string[]> {
-    return this.store.segmentsOf(profileId);
-  }
-
-  computedOf(profileId: string): Promise<Record<string, unknown>> {
-    return this.store.computedOf(profileId);
-  }
-
   private async segment(id: string): Promise<SegmentRecord> {
     const r = await this.store.getSegment(id);
     if (r === null) throw new TesseraError('not_found', `segment ${id} does not exist`);

@@ -9,6 +9,7 @@ import type { Config } from '../../config/config.ts';
 import { SqliteEventLog } from '../../log/sqlite/sqlite-log.ts';
 import { createPrivacyModule, type PrivacyModule } from '../../privacy/privacy-module.ts';
 import { ProfileService } from '../../profiles/profile-service.ts';
+import { openProfileBodies } from '../../storage/profile-bodies/open-profile-bodies.ts';
 import type { Store } from '../../storage/store.ts';
 import { configFrom, printJson, withStore } from '../context.ts';
 
@@ -16,7 +17,11 @@ async function withPrivacy(config: Config, fn: (privacy: PrivacyModule, store: S
   await withStore(config, async (store) => {
     const log = new SqliteEventLog(path.join(config.dataDir, 'log.sqlite'));
     try {
-      const profiles = new ProfileService(store, log, { phoneRegion: config.phoneRegion, processorRunning: false, now: Date.now });
+      const profiles = new ProfileService(store, await openProfileBodies(store), log, {
+        phoneRegion: config.phoneRegion,
+        processorRunning: false,
+        now: Date.now,
+      });
       const privacy = await createPrivacyModule({
         config,
         store,

@@ -4,6 +4,7 @@ import { SqliteEventLog } from '../../log/sqlite/sqlite-log.ts';
 import { IDENTITY_RULES_SETTING } from '../../processor/processor.ts';
 import { ProfileService } from '../../profiles/profile-service.ts';
 import { rebuildProfiles } from '../../profiles/rebuild-profiles.ts';
+import { openProfileBodies } from '../../storage/profile-bodies/open-profile-bodies.ts';
 import type { Store } from '../../storage/store.ts';
 import { configFrom, printJson, withStore } from '../context.ts';
 import path from 'node:path';
@@ -14,7 +15,14 @@ async function withProfiles(config: Config, fn: (profiles: ProfileService, store
   await withStore(config, async (store) => {
     const log = new SqliteEventLog(path.join(config.dataDir, 'log.sqlite'));
     try {
-      await fn(new ProfileService(store, log, { phoneRegion: config.phoneRegion, processorRunning: false, now: Date.now }), store);
+      await fn(
+        new ProfileService(store, await openProfileBodies(store), log, {
+          phoneRegion: config.phoneRegion,
+          processorRunning: false,
+          now: Date.now,
+        }),
+        store,
+      );
     } finally {
       await log.close();
     }

@@ -15,7 +15,7 @@
  */
 import { findPurpose, type ConsentConfig, type Purpose } from './purposes.ts';
 import { purposeConsent, statusAt, type ConsentState } from './state.ts';
-import { subscriptionStatus, type ContactPoint, type Subscriptions } from './subscriptions.ts';
+import { contactPointKey, subscriptionStatus, type ContactPoint, type Subscriptions } from './subscriptions.ts';
 
 /** Why a use or contact is allowed or refused. A closed list, for counters, logs and the API. */
 export const DECISION_REASONS = {
@@ -88,3 +88,23 @@ export function mayContact(
 
 const allow = (reason: DecisionReason): Decision => ({ allowed: true, reason });
 const refuse = (reason: DecisionReason): Decision => ({ allowed: false, reason });
+
+/** What a profile body shows of consent: the decision for every configured purpose, and each held contact point's status. */
+export interface ConsentSummary {
+  purposes: Record<string, Decision>;
+  /** Contact point key → subscription status. */
+  subscriptions: Record<string, string>;
+}
+
+export function consentSummary(
+  consent: ConsentState,
+  subscriptions: readonly { contactPoint: ContactPoint; status: string }[],
+  config: ConsentConfig,
+  now: number,
+): ConsentSummary {
+  const purposes: Record<string, Decision> = {};
+  for (const p of config.purposes) purposes[p.id] = mayUsePurpose(consent, p.id, now, config);
+  const held: Record<string, string> = {};
+  for (const s of subscriptions) held[contactPointKey(s.contactPoint)] = s.status;
+  return { purposes, subscriptions: held };
+}

@@ -73,6 +73,18 @@ export function contactPointKey(cp: ContactPoint): string {
   return `${cp.channel}:${cp.address}`;
 }
 
+/**
+ * Identifier types that are contact points, and the channel each reaches: a profile's subscriptions are
+ * those of its `email` identifiers (e-mail) and `phone` identifiers (SMS).
+ */
+export const CONTACT_CHANNELS: Readonly<Record<string, Channel>> = { email: 'email', phone: 'sms' };
+
+/** The contact point key of a (standardised) identifier, or null when its type is not a contact point. */
+export function contactPointKeyOf(identifier: { type: string; value: string }): string | null {
+  const channel = CONTACT_CHANNELS[identifier.type];
+  return channel === undefined ? null : contactPointKey({ channel, address: identifier.value });
+}
+
 /** The status of a contact point; `did_not_subscribe` when nothing was recorded. */
 export function subscriptionStatus(subscriptions: Subscriptions, cp: ContactPoint): SubscriptionStatus {
   return findSubscription(subscriptions, cp)?.status ?? 'did_not_subscribe';

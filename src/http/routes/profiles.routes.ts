@@ -30,13 +30,11 @@ export const ProfileSchema = Type.Object(
     firstSeen: Iso,
     createdAt: Iso,
     updatedAt: Iso,
-    segments: Type.Optional(Type.Array(Type.String(), { description: 'Ids of the segments the profile is in.' })),
-    computedTraits: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Computed trait values by trait key.' })),
-    consent: Type.Optional(
-      Type.Object(
-        { purposes: Json, subscriptions: Json },
-        { description: 'Decision per purpose and subscription status per contact point (details: /profiles/{id}/consent).' },
-      ),
+    segments: Type.Array(Type.String(), { description: 'Ids of the live segments the profile is in.' }),
+    computedTraits: Type.Record(Type.String(), Type.Unknown(), { description: 'Computed trait values by trait key.' }),
+    consent: Type.Object(
+      { purposes: Json, subscriptions: Json },
+      { description: 'Decision per purpose and subscription status per contact point (details: /profiles/{id}/consent).' },
     ),
   },
   { $id: 'Profile' },

@@ -10,6 +10,8 @@ import type { Dialect, Queryable } from './sql-runner.ts';
 
 /** Settings key of the privacy configuration version: bumped on every change the collection gate must see. */
 export const PRIVACY_VERSION_SETTING = 'privacy.version';
+/** Settings key of the consent configuration (purposes, category aliases); unset means the defaults. */
+export const CONSENT_CONFIG_SETTING = 'privacy.consent_config';
 
 interface RequestRow {
   id: string;

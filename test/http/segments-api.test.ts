@@ -8,18 +8,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { basicAuth, type Harness } from '../support/harness.ts';
 import { backends, startPerBackend } from '../support/backends.ts';
+import { eventually } from '../support/eventually.ts';
+import { ORDERS_IN_30_DAYS } from '../support/fixtures.ts';
 
 const REPEAT_BUYERS = "event('Order Completed').within(30 days).count() >= 2";
-
-/** Poll until `check` returns a value (the runner works in the background); fail after a generous while. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 for (const backend of backends) {
   describe(`segments API on ${backend.name}`, () => {
@@ -156,15 +148,7 @@ for (const backend of backends) {
       if (!h) return t.skip('PostgreSQL not reachable');
       const created = await json<{ id: string; key: string; status: string }>('/api/v1/computed-traits', {
         method: 'POST',
-        body: JSON.stringify({
-          name: 'Orders in 30 days',
-          definition: {
-            kind: 'event_counter',
-            key: 'orders_30d',
-            event: { name: 'Order Completed' },
-            window: { kind: 'within', amount: 30, unit: 'days' },
-          },
-        }),
+        body: JSON.stringify(ORDERS_IN_30_DAYS),
       });
       assert.equal(created.status, 201);
       assert.equal(created.body.key, 'orders_30d');

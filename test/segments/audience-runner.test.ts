@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { postgresTestUrl } from '../support/postgres.ts';
+import { ORDERS_IN_30_DAYS } from '../support/fixtures.ts';
 import { AudienceRunner } from '../../src/segments/audience-runner.ts';
 import { at, DAY, HOUR, MINUTE, sqliteBackend, T0, World, type Backend } from './world.ts';
 
@@ -270,16 +271,7 @@ for (const { name, fresh } of backends) {
 
     it('computed traits are kept current and segments read them with trait()', async () => {
       const w = await world();
-      await w.segments.createTrait({
-        id: 'orders-30d',
-        name: 'Orders in 30 days',
-        definition: {
-          kind: 'event_counter',
-          key: 'orders_30d',
-          event: { name: 'Order Completed' },
-          window: { kind: 'within', amount: 30, unit: 'days' },
-        },
-      });
+      await w.segments.createTrait({ id: 'orders-30d', ...ORDERS_IN_30_DAYS });
       await w.runner.runUntilIdle();
       await w.createSegment('repeat', "trait('orders_30d') >= 2");
       await w.track('hal', 'Order Completed', T0);

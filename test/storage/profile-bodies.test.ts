@@ -14,6 +14,8 @@ import { openProfileBodies } from '../../src/storage/profile-bodies/open-profile
 import { openSegmentStore } from '../../src/storage/segments/open-segment-store.ts';
 import type { Harness } from '../support/harness.ts';
 import { backends, startPerBackend } from '../support/backends.ts';
+import { eventually } from '../support/eventually.ts';
+import { ORDERS_IN_30_DAYS } from '../support/fixtures.ts';
 import { adminJson, send } from '../privacy/helpers.ts';
 
 interface Body {
@@ -23,15 +25,6 @@ interface Body {
   segments: string[];
   computedTraits: Record<string, unknown>;
   consent: { purposes: Record<string, { allowed: boolean; reason: string }>; subscriptions: Record<string, string> };
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 800; i++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const ok = async <T>(r: Promise<{ status: number; body: T }>, status = 200): Promise<T> => {
@@ -92,21 +85,7 @@ for (const backend of backends) {
         }),
         201,
       );
-      await ok(
-        adminJson(h, '/api/v1/computed-traits', {
-          method: 'POST',
-          body: JSON.stringify({
-            name: 'Orders in 30 days',
-            definition: {
-              kind: 'event_counter',
-              key: 'orders_30d',
-              event: { name: 'Order Completed' },
-              window: { kind: 'within', amount: 30, unit: 'days' },
-            },
-          }),
-        }),
-        201,
-      );
+      await ok(adminJson(h, '/api/v1/computed-traits', { method: 'POST', body: JSON.stringify(ORDERS_IN_30_DAYS) }), 201);
 
       const body = await eventually('the segment and the computed trait on the body', async () => {
         const b = await ok(adminJson<Body>(h!, '/api/v1/profiles/lookup?type=email&value=pb@example.com'));

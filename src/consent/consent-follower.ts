@@ -68,27 +68,35 @@ export class ConsentFollower {
     const report = { merges: 0, unmerges: 0, applied: 0, discarded: 0, skipped: 0 };
     const now = this.now();
     const entries = await tx.mergeLogAfter(await tx.cursor(MERGE_CURSOR), BATCH);
+    const rows = await tx.inboxReady(BATCH);
+    const owners = await tx.profilesHolding([...new Set(rows.flatMap((r) => r.identifiers))]);
+    // Every profile the step touches is read in one query and written back at the end: the step holds
+    // the lock the processor commits under, so one round trip per profile would hold up ingestion.
+    const consents = new ConsentWorkingSet(
+      await tx.consents([...new Set([...entries.flatMap((m) => [m.profileId, ...m.otherIds]), ...owners.values()])]),
+    );
+
     for (const m of entries) {
       if (m.kind === 'unmerge') {
         report.unmerges++;
-        const source = await tx.consent(m.profileId);
+        const source = consents.get(m.profileId);
         if (source !== null) {
           const inherited = refusalsOf(source);
           for (const id of m.otherIds) {
-            const own = await tx.consent(id);
-            await tx.putConsent(id, own === null ? inherited : mergeConsents(own, inherited), now);
+            const own = consents.get(id);
+            consents.put(id, own === null ? inherited : mergeConsents(own, inherited));
           }
         }
       } else if (m.kind === 'auto' || m.kind === 'operator_merge') {
         report.merges++;
-        let survivor = (await tx.consent(m.profileId)) ?? null;
+        let survivor = consents.get(m.profileId);
         for (const absorbed of m.otherIds) {
-          const other = await tx.consent(absorbed);
+          const other = consents.get(absorbed);
           if (other === null) continue;
           survivor = survivor === null ? other : mergeConsents(survivor, other);
-          await tx.deleteConsent(absorbed);
+          consents.delete(absorbed);
         }
-        if (survivor !== null) await tx.putConsent(m.profileId, survivor, now);
+        if (survivor !== null) consents.put(m.profileId, survivor);
       } else report.skipped++;
       await tx.audit({
         at: m.at,
@@ -101,8 +109,6 @@ export class ConsentFollower {
     const last = entries[entries.length - 1];
     if (last !== undefined) await tx.setCursor(MERGE_CURSOR, last.id);
 
-    const rows = await tx.inboxReady(BATCH);
-    const owners = await tx.profilesHolding([...new Set(rows.flatMap((r) => r.identifiers))]);
     const byProfile = new Map<string, ConsentChange[]>();
     for (const r of rows) {
       const profile = r.identifiers.map((k) => owners.get(k)).find((p) => p !== undefined);
@@ -114,11 +120,45 @@ export class ConsentFollower {
       report.applied++;
     }
     for (const [profile, changes] of byProfile) {
-      const before = (await tx.consent(profile)) ?? EMPTY_CONSENT;
+      const before = consents.get(profile) ?? EMPTY_CONSENT;
       const after = applyConsentChanges(before, changes);
-      if (after !== before) await tx.putConsent(profile, after, now);
+      if (after !== before) consents.put(profile, after);
     }
+    await tx.deleteConsents(consents.deleted());
+    await tx.putConsents(consents.changed(), now);
     await tx.inboxDelete(rows.map((r) => r.id));
     return report;
+  }
+}
+
+/** Profiles' consent read once, changed in memory in order, and written back once: what changed, what went. */
+class ConsentWorkingSet {
+  private readonly written = new Set<string>();
+  private readonly removed = new Set<string>();
+
+  constructor(private readonly states: Map<string, ConsentState>) {}
+
+  get(profileId: string): ConsentState | null {
+    return this.states.get(profileId) ?? null;
+  }
+
+  put(profileId: string, state: ConsentState): void {
+    this.states.set(profileId, state);
+    this.written.add(profileId);
+    this.removed.delete(profileId);
+  }
+
+  delete(profileId: string): void {
+    this.states.delete(profileId);
+    this.removed.add(profileId);
+    this.written.delete(profileId);
+  }
+
+  changed(): Map<string, ConsentState> {
+    return new Map([...this.written].map((id) => [id, this.states.get(id)!]));
+  }
+
+  deleted(): string[] {
+    return [...this.removed];
   }
 }

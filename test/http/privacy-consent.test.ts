@@ -169,6 +169,54 @@ for (const backend of backends) {
       assert.ok(audit.body.items.some((e) => e.target === merged));
     });
 
+    it('a merge with a choice carried right after it, then an unmerge that passes on only the refusals', async (t) => {
+      if (!h) return t.skip('PostgreSQL not reachable');
+      const prefs = (p: Record<string, boolean>) => ({ consent: { categoryPreferences: p } });
+      await send(h, [
+        { type: 'page', anonymousId: 'w-anon', name: 'A', timestamp: '2026-10-05T10:00:00Z', context: prefs({ Advertising: true }) },
+        {
+          type: 'page',
+          userId: 'w-user',
+          name: 'B',
+          timestamp: '2026-10-01T10:00:00Z',
+          context: prefs({ Advertising: false, Functional: true }),
+        },
+      ]);
+      const anon = (await profileIdOf(h, 'anonymous_id', 'w-anon'))!;
+      const user = (await profileIdOf(h, 'user_id', 'w-user'))!;
+      assert.equal((await consentOf(anon)).purposes.advertising?.status, 'granted');
+      // The operator's merge and the person's next choice, with no consent read between: the follower's
+      // next step merges the two stored states and applies the choice to the result.
+      const merge = await adminJson<{ profileId: string }>(h, '/api/v1/profiles/merge', {
+        method: 'POST',
+        body: JSON.stringify({ profileIds: [anon, user], reason: 'same person' }),
+      });
+      assert.equal(merge.status, 200, JSON.stringify(merge.body));
+      await send(h, [
+        { type: 'page', userId: 'w-user', name: 'C', timestamp: '2026-10-07T10:00:00Z', context: prefs({ Analytics: false }) },
+      ]);
+      const person = merge.body.profileId;
+      const statuses = (c: Consent) => Object.fromEntries(Object.entries(c.purposes).map(([k, v]) => [k, v?.status]));
+      assert.deepEqual(
+        statuses(await consentOf(person)),
+        { advertising: 'denied', personalization: 'granted', analytics: 'denied' },
+        'the refusal wins the merge; the later choice lands on the merged profile',
+      );
+      assert.equal((await adminJson(h, `/api/v1/profiles/${anon === person ? user : anon}/consent`)).body.profileId, person);
+
+      const unmerged = await adminJson(h, `/api/v1/profiles/${person}/unmerge`, {
+        method: 'POST',
+        body: JSON.stringify({ identifier: { type: 'user_id', value: 'w-user' }, reason: 'shared computer' }),
+      });
+      assert.equal(unmerged.status, 200, JSON.stringify(unmerged.body));
+      // Profile ids follow identifiers: the person keeps the merged id, the anonymous id gets its own back.
+      assert.equal(await profileIdOf(h, 'user_id', 'w-user'), person);
+      const detached = (await profileIdOf(h, 'anonymous_id', 'w-anon'))!;
+      assert.notEqual(detached, person);
+      assert.deepEqual(statuses(await consentOf(detached)), { advertising: 'denied', analytics: 'denied' }, 'refusals, never grants');
+      assert.deepEqual(statuses(await consentOf(person)), { advertising: 'denied', personalization: 'granted', analytics: 'denied' });
+    });
+
     it('STOP by SMS flips the phone subscription; START resubscribes with keyword proof; HELP answers', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');
       const phone = '+14155550142';

@@ -8,6 +8,9 @@ import type { CollectionPolicy } from '../../core/privacy/collection-policy.ts';
 import type { AuditEntry, InboxRow, MergeLogRecord, RetentionRule, StoredAuditEntry, StoredPrivacyRequest } from './privacy-store.ts';
 import type { Dialect, Queryable } from './sql-runner.ts';
 
+/** Profiles per statement when many profiles' consent is written at once (3 parameters each). */
+const CONSENT_ROWS = 200;
+
 /** Settings key of the privacy configuration version: bumped on every change the collection gate must see. */
 export const PRIVACY_VERSION_SETTING = 'privacy.version';
 /** Settings key of the consent configuration (purposes, category aliases); unset means the defaults. */
@@ -109,6 +112,35 @@ export class PrivacyData {
   async consent(profileId: string): Promise<ConsentState | null> {
     const rows = await this.q.all<{ state: string }>('SELECT state FROM privacy_consents WHERE profile_id = $1', [profileId]);
     return rows[0] ? (JSON.parse(rows[0].state) as ConsentState) : null;
+  }
+
+  /** Stored consent of these profiles, by profile id (a profile with none is absent). */
+  async consents(profileIds: readonly string[]): Promise<Map<string, ConsentState>> {
+    if (profileIds.length === 0) return new Map();
+    const rows = await this.q.all<{ profile_id: string; state: string }>(
+      `SELECT profile_id, state FROM privacy_consents WHERE ${this.d.inList('profile_id', 1)}`,
+      [[...profileIds]],
+    );
+    return new Map(rows.map((r) => [r.profile_id, JSON.parse(r.state) as ConsentState]));
+  }
+
+  /** Store many profiles' consent: one statement per `CONSENT_ROWS` profiles, not one each. */
+  async putConsents(states: ReadonlyMap<string, ConsentState>, now: number): Promise<void> {
+    const all = [...states];
+    for (let i = 0; i < all.length; i += CONSENT_ROWS) {
+      const chunk = all.slice(i, i + CONSENT_ROWS);
+      await this.q.run(
+        `INSERT INTO privacy_consents (profile_id, state, updated_at)
+         VALUES ${chunk.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, $${3 * j + 3})`).join(', ')}
+         ON CONFLICT (profile_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+        chunk.flatMap(([id, state]) => [id, JSON.stringify(state), now]),
+      );
+    }
+  }
+
+  async deleteConsents(profileIds: readonly string[]): Promise<void> {
+    if (profileIds.length === 0) return;
+    await this.q.run(`DELETE FROM privacy_consents WHERE ${this.d.inList('profile_id', 1)}`, [[...profileIds]]);
   }
 
   /** Stored consent of the profiles holding these identifier keys: identifier key → state. */

@@ -1,7 +1,9 @@
 /**
- * Profiles as the API and CLI see them: reads straight from the store, and identity changes (explicit
- * merge, unmerge, new rules) sent through the durable log as commands, so the processor — the one
- * writer of identity — applies them in order with the events, and the answer is read back.
+ * Profiles as the API and CLI see them: bodies read in one go through their own port
+ * (`storage/profile-bodies/`, one statement on PostgreSQL), other reads straight from the store, and
+ * identity changes (explicit merge, unmerge, new rules) sent through the durable log as commands, so the
+ * processor — the one writer of identity — applies them in order with the events, and the answer is read
+ * back.
  */
 import { randomUUID } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';

@@ -2,13 +2,19 @@
  * The consent follower keeps consent in step with identity and with the choices events carry.
  *
  * Each `sync()` is one exclusive transaction (serialised with the processor's commits) that:
- * 1. reads the merge log after its own cursor and applies each entry in order: a merge combines the
- *    absorbed profiles' consent into the survivor by the documented merge rule (`mergeConsents`: the
- *    more restrictive state wins per purpose, never a silent grant); an unmerge gives each new profile
- *    the refusals (not the grants) of the profile it left; every merge and unmerge is audited;
- * 2. applies consent inbox rows whose batch the processor has committed: each row's identifiers are
- *    resolved to the profile holding them now; rows naming nobody (their event was dropped or
- *    anonymised, and the person is unknown) are discarded — Tessera keeps no consent about nobody;
+ * 1. reads the merge log after its own cursor and the consent inbox rows whose batch the processor has
+ *    committed, and applies both in the order identity made them (fact seq; at one fact, the merge first):
+ *    - a merge combines the absorbed profiles' consent into the survivor by the documented merge rule
+ *      (`mergeConsents`: the more restrictive state wins per purpose, never a silent grant);
+ *    - an unmerge gives each new profile the refusals (not the grants) of the profile it left;
+ *    - a carried choice goes to the profile its event resolved to at that moment (recorded by the
+ *      processor), so choices made on two devices before their profiles merged are combined by the merge
+ *      rule, whichever step they arrive in;
+ *    every merge and unmerge is audited;
+ * 2. applies the inbox rows whose event identity never saw (the policy dropped it, or it predates
+ *    placements) to the profile holding their identifiers now; rows naming nobody (their event was
+ *    dropped or anonymised, and the person is unknown) are discarded — Tessera keeps no consent about
+ *    nobody;
  * 3. moves its cursor and deletes the applied rows in the same transaction (exactly once).
  * Calls are serialised in-process; across instances the transaction's locks serialise them.
  */
@@ -33,6 +39,28 @@ export function refusalsOf(state: ConsentState): ConsentState {
   const purposes = Object.fromEntries(Object.entries(state.purposes).filter(([, p]) => p.status !== 'granted'));
   const kept = new Set(Object.keys(purposes));
   return { purposes, history: state.history.filter((h) => kept.has(h.purpose) && h.choice === 'denied') };
+}
+
+/**
+ * What one step may apply of the merge-log entries and inbox rows it read (each list at most `limit`,
+ * in order): merges and placed choices go in fact order, so both lists are cut where both are complete.
+ * A full list ends at its last fact (a full inbox list at its last placed fact); what lies beyond waits
+ * for the next step. Unplaced rows are not ordered by fact and are always kept.
+ */
+export function alignToFacts<M extends { factSeq: number }, R extends { placement: { factSeq: number } | null }>(
+  entries: readonly M[],
+  rows: readonly R[],
+  limit: number,
+): { entries: M[]; rows: R[] } {
+  const placedFacts = rows.flatMap((r) => (r.placement === null ? [] : [r.placement.factSeq]));
+  const cut = Math.min(
+    entries.length >= limit ? entries[entries.length - 1]!.factSeq : Infinity,
+    rows.length >= limit && placedFacts.length > 0 ? Math.max(...placedFacts) : Infinity,
+  );
+  return {
+    entries: entries.filter((m) => m.factSeq <= cut),
+    rows: rows.filter((r) => r.placement === null || r.placement.factSeq <= cut),
+  };
 }
 
 export class ConsentFollower {
@@ -67,16 +95,35 @@ export class ConsentFollower {
   private async step(tx: PrivacyData): Promise<SyncReport & { skipped: number }> {
     const report = { merges: 0, unmerges: 0, applied: 0, discarded: 0, skipped: 0 };
     const now = this.now();
-    const entries = await tx.mergeLogAfter(await tx.cursor(MERGE_CURSOR), BATCH);
-    const rows = await tx.inboxReady(BATCH);
-    const owners = await tx.profilesHolding([...new Set(rows.flatMap((r) => r.identifiers))]);
+    const { entries, rows } = alignToFacts(await tx.mergeLogAfter(await tx.cursor(MERGE_CURSOR), BATCH), await tx.inboxReady(BATCH), BATCH);
+    // A choice whose event identity never saw (dropped, or from before placements were kept) goes to
+    // whoever holds its identifiers now.
+    const unplaced = rows.filter((r) => r.placement === null);
+    const owners = await tx.profilesHolding([...new Set(unplaced.flatMap((r) => r.identifiers))]);
     // Every profile the step touches is read in one query and written back at the end: the step holds
     // the lock the processor commits under, so one round trip per profile would hold up ingestion.
-    const consents = new ConsentWorkingSet(
-      await tx.consents([...new Set([...entries.flatMap((m) => [m.profileId, ...m.otherIds]), ...owners.values()])]),
-    );
+    const touched = [
+      ...entries.flatMap((m) => [m.profileId, ...m.otherIds]),
+      ...rows.flatMap((r) => (r.placement === null ? [] : [r.placement.profileId])),
+      ...owners.values(),
+    ];
+    const consents = new ConsentWorkingSet(await tx.consents([...new Set(touched)]));
 
-    for (const m of entries) {
+    // At one fact, the merge comes first: the event that merged is the one whose choice follows.
+    const ordered = [
+      ...entries.map((m) => ({ fact: m.factSeq, merge: m, row: null })),
+      ...rows.flatMap((r) => (r.placement === null ? [] : [{ fact: r.placement.factSeq, merge: null, row: r }])),
+    ].sort((x, y) => x.fact - y.fact || (x.merge === null ? 1 : 0) - (y.merge === null ? 1 : 0));
+    for (const { merge: m, row } of ordered) {
+      if (row !== null) {
+        const profile = row.placement!.profileId;
+        const before = consents.get(profile) ?? EMPTY_CONSENT;
+        const after = applyConsentChanges(before, decodeCarriedChanges(row.changes));
+        if (after !== before) consents.put(profile, after);
+        report.applied++;
+        continue;
+      }
+      if (m === null) continue;
       if (m.kind === 'unmerge') {
         report.unmerges++;
         const source = consents.get(m.profileId);
@@ -110,7 +157,7 @@ export class ConsentFollower {
     if (last !== undefined) await tx.setCursor(MERGE_CURSOR, last.id);
 
     const byProfile = new Map<string, ConsentChange[]>();
-    for (const r of rows) {
+    for (const r of unplaced) {
       const profile = r.identifiers.map((k) => owners.get(k)).find((p) => p !== undefined);
       if (profile === undefined) {
         report.discarded++;

@@ -24,7 +24,7 @@ import { applyCollectionPolicy } from '../core/privacy/apply-policy.ts';
 import type { CollectionPolicy } from '../core/privacy/collection-policy.ts';
 import { suppressionKey } from '../core/privacy/suppression.ts';
 import type { CountryCode } from 'libphonenumber-js';
-import type { EventGate, GateResult } from '../processor/event-gate.ts';
+import { consentInboxKey, type EventGate, type GateResult } from '../processor/event-gate.ts';
 import type { PrivacyData } from '../storage/privacy/privacy-data.ts';
 import type { ConsentInboxEntry, EventToStore } from '../storage/store.ts';
 import { loadConsentConfig } from './consent-config.ts';
@@ -76,7 +76,7 @@ export class PrivacyGate implements EventGate {
       const carried = consentChangesOf(e.event, this.config).changes;
       if (carried.length > 0)
         inbox.push({
-          dedupKey: JSON.stringify([e.event.sourceId, e.event.messageId]),
+          dedupKey: consentInboxKey(e),
           identifiers: keys,
           changes: encodeCarriedChanges(carried),
         });

@@ -9,6 +9,11 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { ExtractedIdentifiers } from '../core/identity/identifiers.ts';
 import type { ConsentInboxEntry, EventToStore } from '../storage/store.ts';
 
+/** The consent inbox key of an event (`ConsentInboxEntry.dedupKey`): unique per event, so a re-sent event adds nothing. */
+export function consentInboxKey(e: EventToStore): string {
+  return JSON.stringify([e.event.sourceId, e.event.messageId]);
+}
+
 export interface GateResult {
   /** Events to store, in their order; a transformed event is a new object (inputs are not mutated). */
   kept: EventToStore[];

@@ -16,6 +16,7 @@ import {
   identifierKey,
   IdentityGraph,
   linkFactOf,
+  parseIdentifierKey,
   mergeTraitsInto,
   provenanceOf,
   traitsFromRecord,
@@ -171,6 +172,12 @@ export class IdentitySession {
     }
     for (const id of extracted.identifiers) if (this.graph.profileOf(id) === profileId) return identifierKey(id);
     return null;
+  }
+
+  /** The profile an identifier key (`type:value`) belongs to in this session's graph now; null when none. */
+  profileHolding(key: string): string | null {
+    const id = parseIdentifierKey(key);
+    return id === null ? null : (this.graph.profileOf(id) ?? null);
   }
 
   /** Apply an operator merge (profiles must be hydrated). */

@@ -9,7 +9,7 @@ import { DEFAULT_RULES, validateRules } from '../core/identity/rules.ts';
 import type { EventLog, LogRecord } from '../log/event-log.ts';
 import type { EventToStore, Store } from '../storage/store.ts';
 import { executeCommand, parseCommand, type CommandResult, type ProcessorCommand } from './commands.ts';
-import type { EventGate } from './event-gate.ts';
+import { consentInboxKey, type EventGate } from './event-gate.ts';
 import { prepareEvents, type PreparedEvents } from './prepare-events.ts';
 import { IdentitySession, type IdentitySettings, type IdentityStats } from './identity-session.ts';
 import { StoreSync } from './store-sync.ts';
@@ -192,12 +192,25 @@ export class Processor {
       session.setKnownTraitNames(this.traitNames);
       const extracted = await session.prepare(kept, gated.extractedOf);
       const base = await tx.nextFactSeq();
+      // Where each event carrying consent was resolved, for the consent follower to apply its choices
+      // in order with the merges (a choice belongs to the profile of its moment).
+      const carried =
+        gated.consentInbox !== undefined && gated.consentInbox.length > 0 ? new Set(gated.consentInbox.map((r) => r.dedupKey)) : null;
+      const placements = new Map<string, { factSeq: number; profileId: string }>();
       for (let i = 0; i < kept.length; i++) {
         const e = kept[i] as EventToStore;
         e.ident = session.applyEvent(e, base + i, extracted[i]!);
+        if (carried === null || e.ident === null) continue;
+        const key = consentInboxKey(e);
+        const profileId = carried.has(key) ? session.profileHolding(e.ident) : null;
+        if (profileId !== null) placements.set(key, { factSeq: base + i, profileId });
       }
       const identity = session.finish();
-      await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox: gated.consentInbox });
+      const consentInbox = gated.consentInbox?.map((r) => {
+        const placement = placements.get(r.dedupKey);
+        return placement === undefined ? r : { ...r, placement };
+      });
+      await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox });
       return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
     });
     // The database works in another process: decode and gate the next batch meanwhile.

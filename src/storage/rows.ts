@@ -90,12 +90,21 @@ export function eventValues({ event: e, payload, ident, restricted }: EventToSto
 }
 
 /** The columns a consent inbox row is inserted with, in the order of `consentInboxValues`. */
-export const CONSENT_INBOX_COLUMNS = 'dedup_key, cursor_name, after_cursor, identifiers, changes, created_at';
+export const CONSENT_INBOX_COLUMNS = 'dedup_key, cursor_name, after_cursor, identifiers, changes, created_at, fact_seq, profile_id';
 
 /**
  * A consent inbox row written with `batch`: the consent follower takes it once the processor's cursor is
  * past `after_cursor`, which the same commit makes true (the cursor moves to `cursorSeq`).
  */
 export function consentInboxValues(r: ConsentInboxEntry, batch: Pick<ProcessedBatch, 'cursorName' | 'cursorSeq' | 'now'>): unknown[] {
-  return [r.dedupKey, batch.cursorName, batch.cursorSeq - 1, JSON.stringify(r.identifiers), r.changes, batch.now];
+  return [
+    r.dedupKey,
+    batch.cursorName,
+    batch.cursorSeq - 1,
+    JSON.stringify(r.identifiers),
+    r.changes,
+    batch.now,
+    r.placement?.factSeq ?? null,
+    r.placement?.profileId ?? null,
+  ];
 }

@@ -66,6 +66,11 @@ export interface ConsentInboxEntry {
   identifiers: readonly string[];
   /** The carried changes, as JSON. */
   changes: string;
+  /**
+   * Where identity placed the event (set by the processor once the event is resolved): the fact seq of
+   * its event and the profile it resolved to. Absent for an event identity never saw (dropped, duplicate).
+   */
+  placement?: { factSeq: number; profileId: string };
 }
 
 /** A processor transaction: reads see every earlier commit; nothing is visible to others until it ends. */

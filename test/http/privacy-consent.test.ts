@@ -169,6 +169,34 @@ for (const backend of backends) {
       assert.ok(audit.body.items.some((e) => e.target === merged));
     });
 
+    it('choices of two devices and the merge that joins them, all in one batch: the merge rule still decides', async (t) => {
+      if (!h) return t.skip('PostgreSQL not reachable');
+      const prefs = (p: Record<string, boolean>) => ({ consent: { categoryPreferences: p } });
+      // The follower sees the merge and both choices in one step; each choice belongs to the profile of
+      // its moment, so the later grant on the other device does not undo the refusal.
+      await send(h, [
+        { type: 'page', anonymousId: 'b-anon', name: 'A', timestamp: '2026-10-05T10:00:00Z', context: prefs({ Advertising: true }) },
+        {
+          type: 'page',
+          userId: 'b-user',
+          name: 'B',
+          timestamp: '2026-10-01T10:00:00Z',
+          context: prefs({ Advertising: false, Functional: true }),
+        },
+        { type: 'identify', userId: 'b-user', anonymousId: 'b-anon', timestamp: '2026-10-06T10:00:00Z' },
+        { type: 'page', userId: 'b-user', name: 'C', timestamp: '2026-10-07T10:00:00Z', context: prefs({ Analytics: false }) },
+      ]);
+      const person = (await profileIdOf(h, 'user_id', 'b-user'))!;
+      assert.equal(person, await profileIdOf(h, 'anonymous_id', 'b-anon'));
+      const c = await consentOf(person);
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(c.purposes).map(([k, v]) => [k, v?.status])),
+        { advertising: 'denied', personalization: 'granted', analytics: 'denied' },
+        'the refusal wins the merge; the choice after the merge lands on the merged profile',
+      );
+      assert.equal(c.history.length, 4, 'every choice is in the history');
+    });
+
     it('a merge with a choice carried right after it, then an unmerge that passes on only the refusals', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');
       const prefs = (p: Record<string, boolean>) => ({ consent: { categoryPreferences: p } });

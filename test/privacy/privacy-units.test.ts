@@ -1,7 +1,7 @@
 /** The privacy services' own logic: the collection gate, the unmerge rule, payload redaction, unsubscribe tokens. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { refusalsOf } from '../../src/consent/consent-follower.ts';
+import { alignToFacts, refusalsOf } from '../../src/consent/consent-follower.ts';
 import { readUnsubscribeToken, signUnsubscribeToken } from '../../src/consent/unsubscribe-token.ts';
 import { applyConsentChanges, EMPTY_CONSENT } from '../../src/core/consent/state.ts';
 import type { TrackedEvent } from '../../src/core/event/event.ts';
@@ -126,6 +126,37 @@ describe('privacy rules', () => {
     const inherited = refusalsOf(state);
     assert.deepEqual(Object.keys(inherited.purposes).sort(), ['advertising', 'email_marketing']);
     assert.ok(inherited.history.every((h) => h.choice === 'denied'));
+  });
+
+  it("the consent follower's step stops both lists where both are complete, in fact order", () => {
+    const m = (...facts: number[]) => facts.map((factSeq) => ({ factSeq }));
+    const r = (...facts: Array<number | null>) => facts.map((f) => ({ placement: f === null ? null : { factSeq: f, profileId: 'p' } }));
+    const facts = (x: { entries: Array<{ factSeq: number }>; rows: Array<{ placement: { factSeq: number } | null }> }) => [
+      x.entries.map((e) => e.factSeq),
+      x.rows.map((row) => row.placement?.factSeq ?? null),
+    ];
+    // Neither list full: everything.
+    assert.deepEqual(facts(alignToFacts(m(3, 7), r(2, 9, null), 5)), [
+      [3, 7],
+      [2, 9, null],
+    ]);
+    // A full merge list ends at its last fact: later choices wait; unplaced ones do not.
+    assert.deepEqual(facts(alignToFacts(m(3, 7), r(2, 5, 9, null), 2)), [
+      [3, 7],
+      [2, 5, null],
+    ]);
+    // A full inbox list ends at its last placed fact: later merges wait.
+    assert.deepEqual(facts(alignToFacts(m(1, 4, 6), r(2, null, 5), 3)), [
+      [1, 4],
+      [2, null, 5],
+    ]);
+    // Both full: the earlier end.
+    assert.deepEqual(facts(alignToFacts(m(3, 7), r(2, 5), 2)), [[3], [2, 5]]);
+    // A full inbox list of unplaced rows constrains nothing.
+    assert.deepEqual(facts(alignToFacts(m(3, 7), r(null, null), 2)), [
+      [3, 7],
+      [null, null],
+    ]);
   });
 
   it('redaction removes identity, PII fields and any string naming the subject, keeping the rest', () => {

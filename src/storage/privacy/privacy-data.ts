@@ -95,7 +95,11 @@ export class PrivacyData {
       other_ids: string;
       reason: string;
       actor: string;
-    }>('SELECT id, at, kind, profile_id, other_ids, reason, actor FROM merge_log WHERE id > $1 ORDER BY id LIMIT $2', [id, limit]);
+      fact_seq: number | string;
+    }>('SELECT id, at, kind, profile_id, other_ids, reason, actor, fact_seq FROM merge_log WHERE id > $1 ORDER BY id LIMIT $2', [
+      id,
+      limit,
+    ]);
     return rows.map((r) => ({
       id: Number(r.id),
       at: Number(r.at),
@@ -104,6 +108,7 @@ export class PrivacyData {
       otherIds: JSON.parse(r.other_ids) as string[],
       reason: r.reason,
       actor: r.actor,
+      factSeq: Number(r.fact_seq),
     }));
   }
 
@@ -196,12 +201,23 @@ export class PrivacyData {
 
   /** Rows whose batch their processor has committed (its cursor is past `after_cursor`). */
   async inboxReady(limit: number): Promise<InboxRow[]> {
-    const rows = await this.q.all<{ id: number; identifiers: string; changes: string }>(
-      `SELECT i.id, i.identifiers, i.changes FROM privacy_consent_inbox i JOIN cursors c ON c.name = i.cursor_name
+    const rows = await this.q.all<{
+      id: number;
+      identifiers: string;
+      changes: string;
+      fact_seq: number | string | null;
+      profile_id: string | null;
+    }>(
+      `SELECT i.id, i.identifiers, i.changes, i.fact_seq, i.profile_id FROM privacy_consent_inbox i JOIN cursors c ON c.name = i.cursor_name
        WHERE i.after_cursor < c.seq ORDER BY i.id LIMIT $1`,
       [limit],
     );
-    return rows.map((r) => ({ id: Number(r.id), identifiers: JSON.parse(r.identifiers) as string[], changes: r.changes }));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      identifiers: JSON.parse(r.identifiers) as string[],
+      changes: r.changes,
+      placement: r.fact_seq === null || r.profile_id === null ? null : { factSeq: Number(r.fact_seq), profileId: r.profile_id },
+    }));
   }
 
   /** Whether the consent follower may have work: merge log entries after its cursor, or inbox rows. Cheap, no lock. */

@@ -324,12 +324,13 @@ export async function eraseSubject(
   n.consents = await tx.q.run(`DELETE FROM privacy_consents WHERE ${tx.d.inList('profile_id', 1)}`, [ids]);
   const contactPoints = [...valuesOfType(scope, 'email').map((v) => `email:${v}`), ...valuesOfType(scope, 'phone').map((v) => `sms:${v}`)];
   n.subscriptions = await tx.q.run(`DELETE FROM privacy_subscriptions WHERE ${tx.d.inList('contact_point', 1)}`, [contactPoints]);
-  n.consentInbox = await deleteMatching(
-    tx,
-    'privacy_consent_inbox',
-    'identifiers',
-    scope.keys.map((k) => ({ text: JSON.stringify(k), folded: false })),
-  );
+  n.consentInbox =
+    (await deleteMatching(
+      tx,
+      'privacy_consent_inbox',
+      'identifiers',
+      scope.keys.map((k) => ({ text: JSON.stringify(k), folded: false })),
+    )) + (await tx.q.run(`DELETE FROM privacy_consent_inbox WHERE ${tx.d.inList('profile_id', 1)}`, [ids]));
   let segmentRows = 0;
   for (const table of await segmentTables(runner))
     segmentRows += await tx.q.run(`DELETE FROM ${quoteIdent(table)} WHERE ${tx.d.inList('profile_id', 1)}`, [ids]);

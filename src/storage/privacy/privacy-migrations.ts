@@ -78,4 +78,12 @@ export const PRIVACY_MIGRATIONS: readonly PrivacyMigration[] = [
     sqlite: common('INTEGER', 'INTEGER PRIMARY KEY'),
     postgres: common('BIGINT', 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY'),
   },
+  {
+    // Where the processor resolved each carried choice: the fact seq of its event and the profile it
+    // resolved to, so the consent follower applies choices and merges in the order they happened.
+    id: 2,
+    name: 'consent inbox placement',
+    sqlite: 'ALTER TABLE privacy_consent_inbox ADD COLUMN fact_seq INTEGER; ALTER TABLE privacy_consent_inbox ADD COLUMN profile_id TEXT',
+    postgres: 'ALTER TABLE privacy_consent_inbox ADD COLUMN fact_seq BIGINT; ALTER TABLE privacy_consent_inbox ADD COLUMN profile_id TEXT',
+  },
 ];

@@ -29,6 +29,8 @@ export interface InboxRow {
   id: number;
   identifiers: string[];
   changes: string;
+  /** Where identity placed the row's event (`ConsentInboxEntry.placement`); null for an event it never saw. */
+  placement: { factSeq: number; profileId: string } | null;
 }
 
 export interface RetentionRule {
@@ -47,6 +49,8 @@ export interface MergeLogRecord {
   otherIds: string[];
   reason: string;
   actor: string;
+  /** The identity fact it came from: facts are numbered in the order identity applied them. */
+  factSeq: number;
 }
 
 /** A stored request: the core record plus the subject's keyed hash (kept after the value is erased). */

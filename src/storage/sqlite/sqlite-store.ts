@@ -171,7 +171,7 @@ export class SqliteStore implements Store {
     if (batch.consentInbox !== undefined && batch.consentInbox.length > 0) {
       // Prepared on first use: the table belongs to the privacy module's migrations.
       this.insertInbox ??= this.db.prepare(
-        `INSERT INTO privacy_consent_inbox (${CONSENT_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
+        `INSERT INTO privacy_consent_inbox (${CONSENT_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
       );
       for (const r of batch.consentInbox) this.insertInbox.run(...consentInboxValues(r, batch));
     }

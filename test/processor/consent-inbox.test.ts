@@ -66,6 +66,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         );
         const ready = await privacy.data.inboxReady(10);
         assert.equal(ready.length, 1, 'ready for the follower once the batch has committed');
+        // Placed where identity resolved the event: its fact and the profile holding u-consent.
+        const holder = (await store.profileHolding('user_id:u-consent'))!;
+        const brought = holder.snapshot.identifiers.find((r) => r.identifier.value === 'u-consent')!.broughtBy;
+        assert.deepEqual(ready[0]!.placement, { factSeq: brought.seq, profileId: holder.snapshot.id });
 
         // The same event sent again (an SDK retry): a duplicate, and no second inbox row.
         await append();

@@ -22,6 +22,13 @@ for (const backend of backends) {
     let h: Harness | undefined;
     let drop = async () => {};
     const consentOf = async (id: string) => (await adminJson<Consent>(h!, `/api/v1/profiles/${id}/consent`)).body;
+    const prefs = (p: Record<string, boolean>) => ({ consent: { categoryPreferences: p } });
+    /** One person's two devices before anything links them: the phone allows advertising on 5 Oct; signed in on the laptop, she refused it on 1 Oct. */
+    const twoDevices = (anonymousId: string, userId: string) => [
+      { type: 'page', anonymousId, name: 'A', timestamp: '2026-10-05T10:00:00Z', context: prefs({ Advertising: true }) },
+      { type: 'page', userId, name: 'B', timestamp: '2026-10-01T10:00:00Z', context: prefs({ Advertising: false, Functional: true }) },
+    ];
+    const statuses = (c: Consent) => Object.fromEntries(Object.entries(c.purposes).map(([k, v]) => [k, v?.status]));
     const sms = (from: string, body: string, secret = SMS_SECRET) =>
       fetch(`${h!.url}/v1/consent/sms/inbound`, {
         method: 'POST',
@@ -143,7 +150,6 @@ for (const backend of backends) {
 
     it('a merge keeps the more restrictive state per purpose, and what only one side chose', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');
-      const prefs = (p: Record<string, boolean>) => ({ consent: { categoryPreferences: p } });
       await send(h, [
         {
           type: 'page',
@@ -171,18 +177,10 @@ for (const backend of backends) {
 
     it('choices of two devices and the merge that joins them, all in one batch: the merge rule still decides', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');
-      const prefs = (p: Record<string, boolean>) => ({ consent: { categoryPreferences: p } });
       // The follower sees the merge and both choices in one step; each choice belongs to the profile of
       // its moment, so the later grant on the other device does not undo the refusal.
       await send(h, [
-        { type: 'page', anonymousId: 'b-anon', name: 'A', timestamp: '2026-10-05T10:00:00Z', context: prefs({ Advertising: true }) },
-        {
-          type: 'page',
-          userId: 'b-user',
-          name: 'B',
-          timestamp: '2026-10-01T10:00:00Z',
-          context: prefs({ Advertising: false, Functional: true }),
-        },
+        ...twoDevices('b-anon', 'b-user'),
         { type: 'identify', userId: 'b-user', anonymousId: 'b-anon', timestamp: '2026-10-06T10:00:00Z' },
         { type: 'page', userId: 'b-user', name: 'C', timestamp: '2026-10-07T10:00:00Z', context: prefs({ Analytics: false }) },
       ]);
@@ -190,7 +188,7 @@ for (const backend of backends) {
       assert.equal(person, await profileIdOf(h, 'anonymous_id', 'b-anon'));
       const c = await consentOf(person);
       assert.deepEqual(
-        Object.fromEntries(Object.entries(c.purposes).map(([k, v]) => [k, v?.status])),
+        statuses(c),
         { advertising: 'denied', personalization: 'granted', analytics: 'denied' },
         'the refusal wins the merge; the choice after the merge lands on the merged profile',
       );
@@ -199,17 +197,7 @@ for (const backend of backends) {
 
     it('a merge with a choice carried right after it, then an unmerge that passes on only the refusals', async (t) => {
       if (!h) return t.skip('PostgreSQL not reachable');
-      const prefs = (p: Record<string, boolean>) => ({ consent: { categoryPreferences: p } });
-      await send(h, [
-        { type: 'page', anonymousId: 'w-anon', name: 'A', timestamp: '2026-10-05T10:00:00Z', context: prefs({ Advertising: true }) },
-        {
-          type: 'page',
-          userId: 'w-user',
-          name: 'B',
-          timestamp: '2026-10-01T10:00:00Z',
-          context: prefs({ Advertising: false, Functional: true }),
-        },
-      ]);
+      await send(h, twoDevices('w-anon', 'w-user'));
       const anon = (await profileIdOf(h, 'anonymous_id', 'w-anon'))!;
       const user = (await profileIdOf(h, 'user_id', 'w-user'))!;
       assert.equal((await consentOf(anon)).purposes.advertising?.status, 'granted');
@@ -224,7 +212,6 @@ for (const backend of backends) {
         { type: 'page', userId: 'w-user', name: 'C', timestamp: '2026-10-07T10:00:00Z', context: prefs({ Analytics: false }) },
       ]);
       const person = merge.body.profileId;
-      const statuses = (c: Consent) => Object.fromEntries(Object.entries(c.purposes).map(([k, v]) => [k, v?.status]));
       assert.deepEqual(
         statuses(await consentOf(person)),
         { advertising: 'denied', personalization: 'granted', analytics: 'denied' },

@@ -139,6 +139,12 @@ for (const backend of backends) {
       assert.deepEqual(await bodies.byIds(ids), await reference.byIds(ids));
       assert.deepEqual((await bodies.byIds(ids)).bodies.length, 1, 'an absorbed id is its survivor');
       assert.deepEqual(await bodies.holding(['user_id:nobody']), { bodies: [], consentConfig: null });
+
+      // A newer instance's migration adds a column while this one's connections hold the prepared reads.
+      const before = await bodies.holding(['user_id:pb-user']);
+      await privacy.runner.run('ALTER TABLE profiles ADD COLUMN pb_added TEXT');
+      assert.deepEqual(await bodies.holding(['user_id:pb-user']), before);
+      assert.deepEqual((await bodies.byIds([person.id])).bodies, before.bodies);
     });
   });
 }

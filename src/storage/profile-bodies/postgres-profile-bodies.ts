@@ -37,10 +37,14 @@ const CONTACT_POINT = `CASE i.type ${Object.entries(CONTACT_CHANNELS)
   .map(([type, channel]) => `WHEN ${word(type)} THEN ${word(channel)}`)
   .join(' ')} END || ':' || i.value`;
 
-/** `$1`: identifier keys or profile ids (see `holding`/`byIds`). */
+/**
+ * `$1`: identifier keys or profile ids (see `holding`/`byIds`). Its columns are named: a prepared statement
+ * whose result columns change (a column added to `profiles` by a newer instance's migration) fails on the
+ * connections that prepared it.
+ */
 const bodiesOf = (profileIds: string) => `
   WITH p AS (SELECT * FROM profiles WHERE id IN (${profileIds}))
-  SELECT p.*,
+  SELECT p.id, p.first_seen, p.merge_count, p.absorbed, p.traits, p.created_at, p.updated_at,
     coalesce((SELECT json_agg(i) FROM identities i WHERE i.profile_id = p.id), '[]'::json) AS identity_rows,
     ARRAY(SELECT DISTINCT m.account_id FROM account_members m
           WHERE m.profile_id = ANY (array_append(ARRAY(SELECT r.old_id FROM profile_redirects r WHERE r.profile_id = p.id), p.id))) AS accounts,

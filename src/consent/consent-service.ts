@@ -9,7 +9,7 @@
  * honoured.
  */
 import type { CountryCode } from 'libphonenumber-js';
-import { mayContact, mayUsePurpose, type Decision } from '../core/consent/decide.ts';
+import { mayContact, mayUsePurpose, purposeDecisions, type Decision } from '../core/consent/decide.ts';
 import { validateConsentConfig, type ConsentConfig } from '../core/consent/purposes.ts';
 import { smsKeywordChanges, smsReply, type SmsKeyword } from '../core/consent/sms-keywords.ts';
 import { applyConsentChanges, EMPTY_CONSENT, type ConsentChange, type ConsentState } from '../core/consent/state.ts';
@@ -94,9 +94,7 @@ export class ConsentService {
       this.config(),
     ]);
     const consent = stored ?? EMPTY_CONSENT;
-    const now = this.o.now();
-    const decisions: Record<string, Decision> = {};
-    for (const p of config.purposes) decisions[p.id] = mayUsePurpose(consent, p.id, now, config);
+    const decisions = purposeDecisions(consent, config, this.o.now());
     return { profileId, purposes: consent.purposes, history: consent.history, subscriptions, decisions };
   }
 

@@ -89,6 +89,13 @@ export function mayContact(
 const allow = (reason: DecisionReason): Decision => ({ allowed: true, reason });
 const refuse = (reason: DecisionReason): Decision => ({ allowed: false, reason });
 
+/** The decision for every configured purpose. */
+export function purposeDecisions(consent: ConsentState, config: ConsentConfig, now: number): Record<string, Decision> {
+  const decisions: Record<string, Decision> = {};
+  for (const p of config.purposes) decisions[p.id] = mayUsePurpose(consent, p.id, now, config);
+  return decisions;
+}
+
 /** What a profile body shows of consent: the decision for every configured purpose, and each held contact point's status. */
 export interface ConsentSummary {
   purposes: Record<string, Decision>;
@@ -102,8 +109,7 @@ export function consentSummary(
   config: ConsentConfig,
   now: number,
 ): ConsentSummary {
-  const purposes: Record<string, Decision> = {};
-  for (const p of config.purposes) purposes[p.id] = mayUsePurpose(consent, p.id, now, config);
+  const purposes = purposeDecisions(consent, config, now);
   const held: Record<string, string> = {};
   for (const s of subscriptions) held[contactPointKey(s.contactPoint)] = s.status;
   return { purposes, subscriptions: held };

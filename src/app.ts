@@ -2,14 +2,14 @@
  * The composition root: the one place that builds every dependency from the configuration and wires
  * them together. Adapters (HTTP, CLI) receive services from here and never construct their own.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AdminAuth } from './admin/admin-auth.ts';
 import type { Config } from './config/config.ts';
 import { buildHttpApp } from './http/http-app.ts';
 import { IngestService } from './ingest/ingest-service.ts';
-import { SqliteEventLog } from './log/sqlite/sqlite-log.ts';
+import type { EventLog } from './log/event-log.ts';
+import { openEdgeLog } from './log/open-log.ts';
 import { createMetrics, recordAudienceStep, recordBatch, recordCheckpoints, type Metrics } from './observability/metrics.ts';
 import { cursorNameFor, Processor, processorSettings, type BatchReport } from './processor/processor.ts';
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
@@ -31,7 +31,7 @@ import type { Store } from './storage/store.ts';
 export interface Tessera {
   config: Config;
   store: Store;
-  log: SqliteEventLog;
+  log: EventLog;
   metrics: Metrics;
   sources: SourceService;
   ingest: IngestService;
@@ -64,12 +64,10 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   const segmentStore = await openSegmentStore(store);
   // The audience runner: its own thread beside a processor thread, or on this loop beside an inline processor.
   let audiences: AudienceFollower | null = null;
-  const logFile = path.join(config.dataDir, 'log.sqlite');
-  // This thread is the log's writer: its commits are synced on the thread pool, not here (`sqlite-log.ts`);
-  // with a checkpoint thread, that thread copies its WAL, not this one.
-  const log = new SqliteEventLog(logFile, {
-    backgroundSync: true,
+  // With a checkpoint thread, that thread copies the embedded log's WAL, not this one.
+  const { log, embedded, follow } = await openEdgeLog(config.log, {
     walAutocheckpoint: config.processor === 'worker' ? WRITER_FALLBACK_PAGES : undefined,
+    onError: (err) => runtime.logger.error({ err }, 'durable log'),
   });
   let runner: ProcessorRunner | null = null;
   let processedSeq = await store.readCursor(cursorNameFor(log));
@@ -89,15 +87,29 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     runtime.defaultMetrics ?? true,
     () => segmentStore.runnerBacklog(EVENTS_CURSOR),
   );
-  // The log has one writer, this thread: entries whose processing is durable (`durableSeq`) are deleted here, at most once a second.
+  // Entries whose processing is durable (`durableSeq`) are deleted here, on the log's writer, at most once a
+  // second; the last report of a burst is caught by a timer, so an idle log ends empty (on NATS, edges
+  // count what is left in the stream as backlog).
   let truncatedAt = 0;
+  let durableSeq = 0;
+  let truncateTimer: NodeJS.Timeout | null = null;
+  const truncate = () => {
+    truncatedAt = now();
+    log.truncate(durableSeq);
+  };
   const report = (r: BatchReport) => {
     recordBatch(metrics, r);
     privacy.onBatch(r);
     audiences?.notify();
-    if (now() - truncatedAt >= 1000) {
-      truncatedAt = now();
-      log.truncate(r.durableSeq);
+    durableSeq = Math.max(durableSeq, r.durableSeq);
+    const wait = 1000 - (now() - truncatedAt);
+    if (wait <= 0) truncate();
+    else if (truncateTimer === null) {
+      truncateTimer = setTimeout(() => {
+        truncateTimer = null;
+        truncate();
+      }, wait);
+      truncateTimer.unref();
     }
   };
   const onError = (err: unknown) => runtime.logger.error({ err }, 'processor micro-batch failed; retrying');
@@ -107,14 +119,17 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     // third copies the SQLite WALs (the log's; the store's on SQLite) into their databases, so that the
     // processor's and this thread's commits do not (`storage/sqlite/wal-checkpointer.ts`).
     [runner, audiences, checkpoints] = await Promise.all([
-      WorkerRunner.start({ config, logFile, unsyncedFrom: log.unsyncedFrom }, report, onError),
+      WorkerRunner.start({ config, unsyncedFrom: embedded?.unsyncedFrom }, report, onError),
       AudienceThread.start(
         { config },
         (err) => runtime.logger.error({ err }, 'audience runner step failed'),
         (step) => recordAudienceStep(metrics, step),
       ),
       CheckpointThread.start(
-        { files: [{ name: 'log', file: logFile }, ...storeWalFiles(config.storage)], intervalMs: CHECKPOINT_INTERVAL_MS },
+        {
+          files: [...(embedded ? [{ name: 'log', file: embedded.file }] : []), ...storeWalFiles(config.storage)],
+          intervalMs: CHECKPOINT_INTERVAL_MS,
+        },
         (passes) => recordCheckpoints(metrics, passes),
         (err) => runtime.logger.error({ err }, 'background WAL checkpoint failed'),
       ),
@@ -130,6 +145,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       onError,
     });
     await processor.init();
+    follow(processor.processedSeq);
     runner = new InlineRunner(processor);
     const inlineAudiences = new AudienceRunner({
       store: segmentStore,
@@ -208,6 +224,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
       await http.close();
       await privacy.close();
       await runner?.stop({ drain: true, deadline });
+      if (truncateTimer !== null) clearTimeout(truncateTimer);
       if (runner) log.truncate(runner.durableSeq);
       await audiences?.stop();
       await checkpoints?.stop();

@@ -11,6 +11,23 @@ import { ConfigError } from './config-error.ts';
 
 export type StorageBackend = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
 
+/** Where the durable log lives: a SQLite file in the data directory, or a NATS JetStream stream. */
+export type LogBackend =
+  | { kind: 'sqlite'; file: string }
+  | {
+      kind: 'nats';
+      /** Server addresses (host:port), from `nats://a:4222,b:4222`. */
+      servers: string[];
+      /** The stream's name; its one subject is `tessera.log.<stream>`. */
+      stream: string;
+      /** The stream's size cap: appends past it are refused with 503 + Retry-After (back-pressure across edges). */
+      maxBytes: number;
+      /** Copies of each entry kept by a NATS cluster (1 on a single server). */
+      replicas: number;
+      /** Credentials, when the server asks for them (a user and password, or a token). Never logged. */
+      auth: { user: string; pass: string } | { token: string } | null;
+    };
+
 export interface Limits {
   /** Largest request body accepted, in bytes, as it arrives on the wire (compressed). */
   maxRequestBytes: number;
@@ -31,6 +48,8 @@ export interface Config {
   host: string;
   dataDir: string;
   storage: StorageBackend;
+  /** The durable log the edge appends to and the processor reads. */
+  log: LogBackend;
   /** Admin bearer token from the environment, when given; otherwise one is generated on first start. */
   adminToken: string | undefined;
   limits: Limits;
@@ -108,6 +127,44 @@ function parseStorage(url: string | undefined, dataDir: string): StorageBackend 
   );
 }
 
+function parseLog(env: Env, dataDir: string): LogBackend {
+  const url = env.TESSERA_LOG_URL;
+  if (url === undefined || url === '') return { kind: 'sqlite', file: path.join(dataDir, 'log.sqlite') };
+  if (!url.startsWith('nats://')) {
+    throw new ConfigError('TESSERA_LOG_URL', 'must start with nats:// (NATS JetStream); leave it unset for the embedded log');
+  }
+  const servers = url
+    .slice('nats://'.length)
+    .split(',')
+    .map((s) => s.trim());
+  if (servers.some((s) => !/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(s))) {
+    throw new ConfigError(
+      'TESSERA_LOG_URL',
+      'must list host:port pairs, e.g. nats://127.0.0.1:4222 or nats://a:4222,b:4222 (credentials go in TESSERA_NATS_USER/TESSERA_NATS_PASSWORD or TESSERA_NATS_TOKEN)',
+    );
+  }
+  const user = env.TESSERA_NATS_USER || undefined;
+  const pass = secretSetting(env, 'TESSERA_NATS_PASSWORD', 1);
+  const token = secretSetting(env, 'TESSERA_NATS_TOKEN', 1);
+  if ((user === undefined) !== (pass === undefined)) {
+    throw new ConfigError(user === undefined ? 'TESSERA_NATS_USER' : 'TESSERA_NATS_PASSWORD', 'a NATS user and password go together');
+  }
+  if (token !== undefined && user !== undefined)
+    throw new ConfigError('TESSERA_NATS_TOKEN', 'give a NATS token or a user and password, not both');
+  const stream = env.TESSERA_NATS_STREAM || 'TESSERA';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) {
+    throw new ConfigError('TESSERA_NATS_STREAM', 'must be 1 to 64 letters, digits, _ or -');
+  }
+  return {
+    kind: 'nats',
+    servers,
+    stream,
+    maxBytes: intSetting(env, 'TESSERA_NATS_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
+    replicas: intSetting(env, 'TESSERA_NATS_REPLICAS', 1, 1, 5),
+    auth: user !== undefined && pass !== undefined ? { user, pass } : token !== undefined ? { token } : null,
+  };
+}
+
 function parseRegion(raw: string | undefined): CountryCode {
   if (raw === undefined || raw === '') return 'US';
   if (!isSupportedCountry(raw)) throw new ConfigError('TESSERA_PHONE_REGION', 'must be a two-letter region code such as US, GB or DE');
@@ -145,6 +202,7 @@ export function parseConfig(env: Env, flags: Flags = {}): Config {
     host: flags.host ?? env.HOST ?? '127.0.0.1',
     dataDir,
     storage: parseStorage(flags.databaseUrl ?? env.TESSERA_DATABASE_URL, dataDir),
+    log: parseLog(env, dataDir),
     adminToken,
     limits: {
       maxRequestBytes,

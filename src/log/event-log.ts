@@ -2,8 +2,9 @@
  * The durable log port: the ingestion edge appends accepted requests; the processor reads them in
  * order. `append` resolves only once the records are durable, which is what lets the edge answer 200.
  *
- * The embedded implementation is a SQLite file with group commit (`sqlite/sqlite-log.ts`); a NATS
- * JetStream implementation can replace it without touching the edge or the processor.
+ * The embedded implementation is a SQLite file with group commit (`sqlite/sqlite-log.ts`); for edges on
+ * several machines, a NATS JetStream stream (`nats/nats-log.ts`). `open-log.ts` picks one from the
+ * configuration; the edge and the processor do not know which.
  */
 import type { EventType } from '../core/event/event.ts';
 
@@ -38,12 +39,21 @@ export interface EventLog {
   readonly logId: string;
   /** Make an entry durable. Resolves with its seq after it is committed (group commit may batch many callers). */
   append(entry: LogEntry): Promise<number>;
-  /** Entries after `afterSeq`, in order, at most `limit` records or about `maxMessages` messages. */
+  /**
+   * Entries after `afterSeq`, in order, at most `limit` records or about `maxMessages` messages. An entry
+   * stays readable until `release` (a micro-batch that failed reads it again).
+   */
   read(afterSeq: number, limit: number, maxMessages: number): LogRecord[];
-  /** Forget entries up to and including `seq` (they are processed). Called by the appending side only. */
+  /** The reader is done with entries up to `uptoSeq` (committed): a log that buffers them may let them go. */
+  release(uptoSeq: number): void;
+  /** Forget entries up to and including `seq` (their processing is durable). Called by the processor's node only. */
   truncate(uptoSeq: number): void;
-  /** Messages appended but not yet truncated or processed past `processedSeq`. */
+  /** Erasure: forget processed entries up to `uptoSeq` and, where the log can, the bytes they left on disk. */
+  scrub(uptoSeq: number): boolean;
+  /** Messages appended but not yet truncated or processed past `processedSeq` (on NATS, an estimate from entry counts). */
   backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null };
+  /** The highest seq known to be appended (0 for an empty log). */
+  headSeq(): number;
   /** Called after each durable append so a waiting reader can wake up. */
   onAppend(listener: () => void): void;
   close(): Promise<void>;

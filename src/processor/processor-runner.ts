@@ -56,9 +56,8 @@ const PROCESSOR_YOUNG_GENERATION_MB = 192;
 
 export interface WorkerData {
   config: Config;
-  logFile: string;
-  /** The edge's log writer's `unsyncedFrom` cell: the processor reads only entries before it (durable ones). */
-  unsyncedFrom: SharedArrayBuffer;
+  /** The embedded log's writer's `unsyncedFrom` cell: the processor reads only entries before it (durable ones). */
+  unsyncedFrom?: SharedArrayBuffer;
 }
 
 export class WorkerRunner implements ProcessorRunner {

@@ -1,6 +1,6 @@
 /** Entry point of the processor thread: builds its own store and log connections and runs the processor. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteEventLog } from '../log/sqlite/sqlite-log.ts';
+import { openReaderLog } from '../log/open-log.ts';
 import { openStore } from '../storage/open-store.ts';
 import { createPrivacyGate } from '../privacy/gate-factory.ts';
 import { Processor, processorSettings } from './processor.ts';
@@ -8,12 +8,16 @@ import type { FromWorker, ToWorker, WorkerData } from './processor-runner.ts';
 
 const port = parentPort;
 if (!port) throw new Error('processor-worker.ts must run in a worker thread');
-const { config, logFile, unsyncedFrom } = workerData as WorkerData;
+const { config, unsyncedFrom } = workerData as WorkerData;
 const send = (msg: FromWorker) => port.postMessage(msg);
 
 try {
   const store = await openStore(config.storage);
-  const log = new SqliteEventLog(logFile, { unsyncedFrom });
+  const reader = await openReaderLog(config.log, {
+    unsyncedFrom,
+    onError: (err) => send({ kind: 'error', message: `durable log: ${(err as Error).message}` }),
+  });
+  const log = reader.log;
   const processor = new Processor({
     log,
     store,
@@ -26,6 +30,8 @@ try {
     onError: (err) => send({ kind: 'error', message: (err as Error).message, stack: (err as Error).stack }),
   });
   await processor.init();
+  log.onAppend(() => processor.notify());
+  reader.start(processor.processedSeq);
   port.on('message', (msg: ToWorker) => {
     if (msg.kind === 'notify') processor.notify();
     else if (msg.kind === 'stop') {

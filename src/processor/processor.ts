@@ -223,6 +223,7 @@ export class Processor {
       throw err;
     });
     this.cursor = last.seq;
+    this.opts.log.release(this.cursor);
     this.sync.committed(this.cursor, now);
     const failedByReason: Record<string, number> = {};
     for (const f of failed) failedByReason[f.reason] = (failedByReason[f.reason] ?? 0) + 1;
@@ -259,6 +260,7 @@ export class Processor {
       this.opts.onError?.(new Error(`skipping log entry ${record.seq}: not a processor command (${(err as Error).message})`));
       await this.opts.store.runBatch((tx) => tx.write({ cursorName: this.cursorName, cursorSeq: record.seq, events: [], failed: [], now }));
       this.cursor = record.seq;
+      this.opts.log.release(this.cursor);
       return 1;
     }
     const attempts = (this.commandAttempts.get(record.seq) ?? 0) + 1;
@@ -302,6 +304,7 @@ export class Processor {
     this.commandAttempts.delete(record.seq);
     this.commandErrors.delete(record.seq);
     this.cursor = record.seq;
+    this.opts.log.release(this.cursor);
     this.sync.committed(this.cursor, now);
     this.opts.report({
       processedSeq: record.seq,
@@ -375,7 +378,8 @@ export class Processor {
   async stop(options: { drain?: boolean; deadline?: number } = {}): Promise<void> {
     if (options.drain) {
       while (this.running && (options.deadline === undefined || this.opts.now() < options.deadline)) {
-        if (this.opts.log.read(this.cursor, 1, 1).length === 0) break;
+        // Nothing readable, and nothing appended that is still on its way to the reader (a log that streams it in).
+        if (this.opts.log.read(this.cursor, 1, 1).length === 0 && this.opts.log.headSeq() <= this.cursor) break;
         await new Promise((r) => setTimeout(r, 20));
       }
     }

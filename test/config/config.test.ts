@@ -12,6 +12,7 @@ describe('configuration', () => {
     assert.equal(c.host, '127.0.0.1');
     assert.equal(c.dataDir, path.resolve('./data'));
     assert.deepEqual(c.storage, { kind: 'sqlite', file: path.resolve('./data/tessera.sqlite') });
+    assert.deepEqual(c.log, { kind: 'sqlite', file: path.resolve('./data/log.sqlite') });
     assert.equal(c.processor, 'worker');
     assert.equal(c.adminToken, undefined);
     assert.equal(c.limits.maxBatchMessages, 2500);
@@ -23,6 +24,35 @@ describe('configuration', () => {
     assert.equal(c.port, 9100);
   });
 
+  it('a nats:// log URL puts the durable log on NATS JetStream, with its stream, cap and replicas', () => {
+    assert.deepEqual(parseConfig({ TESSERA_LOG_URL: 'nats://127.0.0.1:4222' }).log, {
+      kind: 'nats',
+      servers: ['127.0.0.1:4222'],
+      stream: 'TESSERA',
+      maxBytes: 1024 * 1024 * 1024,
+      replicas: 1,
+      auth: null,
+    });
+    const c = parseConfig({
+      TESSERA_LOG_URL: 'nats://nats-a:4222, nats-b:4222',
+      TESSERA_NATS_STREAM: 'EU_EDGES',
+      TESSERA_NATS_MAX_MB: '256',
+      TESSERA_NATS_REPLICAS: '3',
+      TESSERA_NATS_USER: 'tessera',
+      TESSERA_NATS_PASSWORD: 'hunter2-but-longer',
+    });
+    assert.deepEqual(c.log, {
+      kind: 'nats',
+      servers: ['nats-a:4222', 'nats-b:4222'],
+      stream: 'EU_EDGES',
+      maxBytes: 256 * 1024 * 1024,
+      replicas: 3,
+      auth: { user: 'tessera', pass: 'hunter2-but-longer' },
+    });
+    const t = parseConfig({ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_TOKEN: 's3cret-token' });
+    assert.deepEqual(t.log.kind === 'nats' && t.log.auth, { token: 's3cret-token' });
+  });
+
   const bad: Array<[Record<string, string>, string]> = [
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -32,6 +62,16 @@ describe('configuration', () => {
     [{ TESSERA_DEDUP_WINDOW_HOURS: '1' }, 'TESSERA_DEDUP_WINDOW_HOURS'],
     [{ TESSERA_PROCESSOR: 'threads' }, 'TESSERA_PROCESSOR'],
     [{ TESSERA_LOG_LEVEL: 'loud' }, 'TESSERA_LOG_LEVEL'],
+    [{ TESSERA_LOG_URL: 'kafka://k:9092' }, 'TESSERA_LOG_URL'],
+    [{ TESSERA_LOG_URL: 'nats://' }, 'TESSERA_LOG_URL'],
+    [{ TESSERA_LOG_URL: 'nats://user:secret@host' }, 'TESSERA_LOG_URL'],
+    [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_STREAM: 'a.b' }, 'TESSERA_NATS_STREAM'],
+    [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_REPLICAS: '7' }, 'TESSERA_NATS_REPLICAS'],
+    [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_USER: 'u' }, 'TESSERA_NATS_PASSWORD'],
+    [
+      { TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_USER: 'u', TESSERA_NATS_PASSWORD: 'p', TESSERA_NATS_TOKEN: 't' },
+      'TESSERA_NATS_TOKEN',
+    ],
   ];
   for (const [env, setting] of bad) {
     it(`refuses ${JSON.stringify(env)} naming ${setting}`, () => {

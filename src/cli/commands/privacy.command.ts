@@ -4,9 +4,8 @@
  * `--run` it runs here instead, for an installation whose server is stopped.
  */
 import type { Command } from 'commander';
-import path from 'node:path';
 import type { Config } from '../../config/config.ts';
-import { SqliteEventLog } from '../../log/sqlite/sqlite-log.ts';
+import { openClientLog } from '../../log/open-log.ts';
 import { createPrivacyModule, type PrivacyModule } from '../../privacy/privacy-module.ts';
 import { ProfileService } from '../../profiles/profile-service.ts';
 import { openProfileBodies } from '../../storage/profile-bodies/open-profile-bodies.ts';
@@ -15,7 +14,7 @@ import { configFrom, printJson, withStore } from '../context.ts';
 
 async function withPrivacy(config: Config, fn: (privacy: PrivacyModule, store: Store) => Promise<void>): Promise<void> {
   await withStore(config, async (store) => {
-    const log = new SqliteEventLog(path.join(config.dataDir, 'log.sqlite'));
+    const { log } = await openClientLog(config.log);
     try {
       const profiles = new ProfileService(store, await openProfileBodies(store), log, {
         phoneRegion: config.phoneRegion,

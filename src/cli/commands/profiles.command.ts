@@ -1,19 +1,18 @@
 import type { Command } from 'commander';
 import { DEFAULT_RULES, validateRules } from '../../core/identity/rules.ts';
-import { SqliteEventLog } from '../../log/sqlite/sqlite-log.ts';
+import { openClientLog } from '../../log/open-log.ts';
 import { IDENTITY_RULES_SETTING } from '../../processor/processor.ts';
 import { ProfileService } from '../../profiles/profile-service.ts';
 import { rebuildProfiles } from '../../profiles/rebuild-profiles.ts';
 import { openProfileBodies } from '../../storage/profile-bodies/open-profile-bodies.ts';
 import type { Store } from '../../storage/store.ts';
 import { configFrom, printJson, withStore } from '../context.ts';
-import path from 'node:path';
 import type { Config } from '../../config/config.ts';
 
 /** Reads need no log; the service is built with one so that its types stay honest. */
 async function withProfiles(config: Config, fn: (profiles: ProfileService, store: Store) => Promise<void>): Promise<void> {
   await withStore(config, async (store) => {
-    const log = new SqliteEventLog(path.join(config.dataDir, 'log.sqlite'));
+    const { log } = await openClientLog(config.log);
     try {
       await fn(
         new ProfileService(store, await openProfileBodies(store), log, {

@@ -27,6 +27,10 @@ export const ERROR_CODES = {
     meaning: 'The privacy request has not finished (or is not an export): there is nothing to download yet.',
   },
   overloaded: { status: 503, meaning: 'The pipeline is saturated; retry after the number of seconds in Retry-After.' },
+  log_unavailable: {
+    status: 503,
+    meaning: 'The durable log (NATS JetStream) did not acknowledge the request, so nothing was accepted; retry after Retry-After.',
+  },
   shutting_down: { status: 503, meaning: 'The server is shutting down; retry against another instance or later.' },
   internal: { status: 500, meaning: 'An unexpected failure; it is logged with the request id.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

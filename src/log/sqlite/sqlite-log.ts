@@ -256,6 +256,9 @@ export class SqliteEventLog implements EventLog {
     return out;
   }
 
+  /** Entries are read from the file each time: nothing is held to let go. */
+  release(): void {}
+
   truncate(uptoSeq: number): void {
     this.db
       .transaction(() => {

@@ -1,0 +1,378 @@
+/**
+ * The durable log on NATS JetStream, for installations whose edges run on several machines: every edge
+ * appends to one stream, and the processor reads it in order, wherever it runs.
+ *
+ * - **Append** publishes the request body with its metadata in headers and resolves with the stream
+ *   sequence once JetStream has acknowledged it (stored; on a cluster, by a majority of `replicas`). A
+ *   publish that gets no answer is sent again with the same message id, which the stream's duplicate
+ *   window turns into the first one's acknowledgement: a retry never appends twice.
+ * - **Back-pressure across edges**: the stream has a size cap and refuses new entries past it
+ *   (`discard: new`); the edge answers those requests 503 + Retry-After. The processor's node purges what
+ *   it has processed durably (`truncate`), so the stream holds the backlog and little else.
+ * - **Reading** (`follow`) runs an ordered consumer from the processor's cursor into a bounded buffer;
+ *   `read` answers from that buffer synchronously, as the port wants, and entries stay readable until
+ *   `release` (a micro-batch that failed is read again). The cursor stays in the store, committed with
+ *   the data, so processing stays exactly once whatever NATS redelivers.
+ *
+ * One processor reads one stream. More processors run on more streams (`TESSERA_NATS_STREAM`), each with
+ * its own cursor; PostgreSQL keeps identity consistent between them.
+ */
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
+import type { LogBackend } from '../../config/config.ts';
+import { TesseraError } from '../../core/errors/catalogue.ts';
+import type { EventType } from '../../core/event/event.ts';
+import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
+
+export type NatsLogSettings = Extract<LogBackend, { kind: 'nats' }>;
+
+/** The stream's one subject. */
+export const subjectOf = (stream: string) => `tessera.log.${stream}`;
+
+const HEADER = {
+  source: 'Tessera-Source',
+  receivedAt: 'Tessera-Received-At',
+  typeHint: 'Tessera-Type-Hint',
+  shape: 'Tessera-Shape',
+  messages: 'Tessera-Messages',
+} as const;
+
+/** How long an append waits for JetStream's acknowledgement, per try, and how many tries it makes. */
+const PUBLISH_TIMEOUT_MS = 5_000;
+const PUBLISH_TRIES = 3;
+/** The stream's duplicate window: a re-sent append within it is recognised (ns). */
+const DUPLICATE_WINDOW_NS = 120 * 1_000_000_000;
+/** The reader's buffer: past this many messages it stops taking entries until some are released. */
+const BUFFERED_MESSAGES = 20_000;
+/** How often the stream's state (first and last seq) is asked for, for `backlog`. */
+const STATE_EVERY_MS = 500;
+
+interface Waiter {
+  resolve: () => void;
+}
+
+export class NatsEventLog implements EventLog {
+  private readonly listeners: Array<() => void> = [];
+  /** The highest seq this instance has seen appended (its own acknowledgements, the stream's state, the consumer). */
+  private head = 0;
+  private state = { firstSeq: 1, lastSeq: 0 };
+  private stateTimer: NodeJS.Timeout | null = null;
+  /** Mean messages per appended entry (this edge's appends, or what the reader saw): turns records into messages. */
+  private entries = 0;
+  private messagesSeen = 0;
+  private purging: Promise<void> | null = null;
+  private purgedUpTo = 0;
+  private wantPurgeUpTo = 0;
+  private closed = false;
+  // Reader side.
+  private following = false;
+  private buffer: LogRecord[] = [];
+  private bufferedMessages = 0;
+  private releasedUpTo = 0;
+  private consumer: ConsumerMessages | null = null;
+  private generation = 0;
+  private space: Waiter | null = null;
+  private pumping: Promise<void> | null = null;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly settings: NatsLogSettings,
+    readonly logId: string,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Connect and make sure the stream exists as configured (created on first use). */
+  static async open(settings: NatsLogSettings, opts: { name: string; onError?: (err: unknown) => void }): Promise<NatsEventLog> {
+    const nc = await connect({
+      servers: settings.servers,
+      name: opts.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...(settings.auth ?? {}),
+    });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const created = await ensureStream(jsm, settings);
+      const log = new NatsEventLog(nc, jetstream(nc), jsm, settings, `nats:${settings.stream}:${created}`, opts.onError ?? (() => {}));
+      await log.refreshState();
+      log.stateTimer = setInterval(() => void log.refreshState().catch(log.onError), STATE_EVERY_MS);
+      log.stateTimer.unref();
+      return log;
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  private get subject(): string {
+    return subjectOf(this.settings.stream);
+  }
+
+  async append(entry: LogEntry): Promise<number> {
+    if (this.closed) throw new TesseraError('shutting_down', 'the durable log is closed');
+    const limit = this.nc.info?.max_payload;
+    if (limit !== undefined && entry.body.length > limit - 1024) {
+      throw new TesseraError(
+        'payload_too_large',
+        `the body is ${entry.body.length} bytes; the durable log (NATS) takes at most ${limit - 1024} per request`,
+      );
+    }
+    const h = headers();
+    h.set(HEADER.source, entry.sourceId);
+    h.set(HEADER.receivedAt, String(entry.receivedAt));
+    h.set(HEADER.shape, entry.shape);
+    h.set(HEADER.messages, String(entry.messages));
+    if (entry.typeHint !== null) h.set(HEADER.typeHint, entry.typeHint);
+    const msgID = randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ack = await this.js.publish(this.subject, entry.body, { headers: h, msgID, timeout: PUBLISH_TIMEOUT_MS });
+        this.seen(entry.messages);
+        if (ack.seq > this.head) this.head = ack.seq;
+        for (const l of this.listeners) l();
+        return ack.seq;
+      } catch (err) {
+        if (err instanceof JetStreamApiError && (err.code === 10077 || err.code === 10076)) {
+          throw new TesseraError('overloaded', 'the durable log is full (its NATS stream is at its size cap); retry later', 2);
+        }
+        if (attempt >= PUBLISH_TRIES || this.closed) {
+          this.onError(err);
+          throw new TesseraError('log_unavailable', 'the durable log (NATS JetStream) did not acknowledge the request; retry later', 2);
+        }
+      }
+    }
+  }
+
+  private seen(messages: number): void {
+    if (messages <= 0) return;
+    this.entries++;
+    this.messagesSeen += messages;
+  }
+
+  /**
+   * Start reading after `afterSeq` (the processor's cursor) into the buffer `read` answers from. Call once,
+   * on the processor's side; `onAppend` listeners hear of each entry that arrives.
+   */
+  follow(afterSeq: number): void {
+    if (this.following) return;
+    this.following = true;
+    this.releasedUpTo = afterSeq;
+    this.restart(afterSeq + 1);
+  }
+
+  private restart(fromSeq: number): void {
+    const generation = ++this.generation;
+    this.buffer = [];
+    this.bufferedMessages = 0;
+    const previous = this.consumer;
+    this.consumer = null;
+    const before = this.pumping ?? Promise.resolve();
+    void previous?.close();
+    this.space?.resolve();
+    this.pumping = before.then(() => this.pump(generation, fromSeq));
+  }
+
+  private async pump(generation: number, fromSeq: number): Promise<void> {
+    while (!this.closed && generation === this.generation) {
+      try {
+        const consumer = await this.js.consumers.get(this.settings.stream, {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: Math.max(1, fromSeq),
+          filter_subjects: this.subject,
+        });
+        const messages = await consumer.consume({ max_messages: 500 });
+        if (generation !== this.generation || this.closed) {
+          await messages.close();
+          return;
+        }
+        this.consumer = messages;
+        for await (const m of messages) {
+          if (generation !== this.generation || this.closed) break;
+          const record = recordOf(m);
+          fromSeq = record.seq + 1;
+          if (record.seq <= this.releasedUpTo) continue;
+          this.buffer.push(record);
+          this.bufferedMessages += Math.max(1, record.messages);
+          this.seen(record.messages);
+          const head = record.seq + m.info.pending;
+          if (head > this.head) this.head = head;
+          for (const l of this.listeners) l();
+          while (this.bufferedMessages >= BUFFERED_MESSAGES && generation === this.generation && !this.closed) {
+            await new Promise<void>((resolve) => (this.space = { resolve }));
+            this.space = null;
+          }
+        }
+        return;
+      } catch (err) {
+        if (this.closed || generation !== this.generation) return;
+        this.onError(err);
+        await new Promise((r) => setTimeout(r, 1_000).unref());
+      }
+    }
+  }
+
+  read(afterSeq: number, limit: number, maxMessages: number): LogRecord[] {
+    if (!this.following) throw new Error('NatsEventLog.read needs follow() first');
+    if (afterSeq < this.releasedUpTo) {
+      // Asked for entries already let go (a cursor that moved back): read the stream again from there.
+      this.releasedUpTo = afterSeq;
+      this.restart(afterSeq + 1);
+      return [];
+    }
+    const out: LogRecord[] = [];
+    let messages = 0;
+    for (const r of this.buffer) {
+      if (r.seq <= afterSeq) continue;
+      if (out.length >= limit || (out.length > 0 && messages + r.messages > maxMessages)) break;
+      messages += r.messages;
+      out.push(r);
+    }
+    return out;
+  }
+
+  release(uptoSeq: number): void {
+    if (uptoSeq <= this.releasedUpTo) return;
+    this.releasedUpTo = uptoSeq;
+    let n = 0;
+    while (n < this.buffer.length && this.buffer[n]!.seq <= uptoSeq) {
+      this.bufferedMessages -= Math.max(1, this.buffer[n]!.messages);
+      n++;
+    }
+    if (n > 0) this.buffer = this.buffer.slice(n);
+    if (this.bufferedMessages < BUFFERED_MESSAGES) this.space?.resolve();
+  }
+
+  /** Purge the stream up to `uptoSeq` (entries whose processing is durable), in the background, at most one purge at a time. */
+  truncate(uptoSeq: number): void {
+    if (uptoSeq <= this.wantPurgeUpTo) return;
+    this.wantPurgeUpTo = uptoSeq;
+    if (this.purging === null) this.purging = this.purgeLoop();
+  }
+
+  private async purgeLoop(): Promise<void> {
+    try {
+      while (this.purgedUpTo < this.wantPurgeUpTo && !this.closed) {
+        const upto = this.wantPurgeUpTo;
+        await this.jsm.streams.purge(this.settings.stream, { seq: upto + 1 });
+        this.purgedUpTo = upto;
+      }
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      this.purging = null;
+    }
+  }
+
+  /**
+   * Erasure: purge the processed entries. JetStream drops purged messages from its index at once; their
+   * bytes leave the disk when the file store removes or compacts their block (see `docs/privacy.md`).
+   */
+  scrub(uptoSeq: number): boolean {
+    if (uptoSeq > 0) this.truncate(uptoSeq);
+    return true;
+  }
+
+  backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null } {
+    const from = Math.max(processedSeq, this.state.firstSeq - 1);
+    const records = Math.max(0, this.headSeq() - from);
+    const perEntry = this.entries === 0 ? 1 : this.messagesSeen / this.entries;
+    return { records, messages: Math.round(records * perEntry), oldestReceivedAt: null };
+  }
+
+  headSeq(): number {
+    return Math.max(this.head, this.state.lastSeq);
+  }
+
+  onAppend(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  private async refreshState(): Promise<void> {
+    if (this.closed) return;
+    const info = await this.jsm.streams.info(this.settings.stream);
+    this.state = { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.stateTimer) clearInterval(this.stateTimer);
+    await this.purging;
+    this.closed = true;
+    this.generation++;
+    this.space?.resolve();
+    await this.consumer?.close();
+    await this.pumping;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+function recordOf(m: JsMsg): LogRecord {
+  const h = m.headers;
+  const shape = h?.get(HEADER.shape);
+  const typeHint = h?.get(HEADER.typeHint);
+  return {
+    seq: m.seq,
+    sourceId: h?.get(HEADER.source) ?? '',
+    receivedAt: Number(h?.get(HEADER.receivedAt)) || m.info.timestampNanos / 1e6,
+    typeHint: typeHint === undefined || typeHint === '' ? null : (typeHint as EventType),
+    shape: shape === 'single' || shape === 'command' ? shape : 'batch',
+    body: m.string(),
+    messages: Number(h?.get(HEADER.messages)) || 0,
+  };
+}
+
+/** The stream, created if missing; its cap and replicas kept as configured. Answers its creation time (part of the log's id). */
+async function ensureStream(jsm: JetStreamManager, settings: NatsLogSettings): Promise<string> {
+  const wanted: Partial<StreamConfig> & { name: string } = {
+    name: settings.stream,
+    subjects: [subjectOf(settings.stream)],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    max_bytes: settings.maxBytes,
+    num_replicas: settings.replicas,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const info = await jsm.streams.info(settings.stream);
+      const c = info.config;
+      if (!c.subjects?.includes(subjectOf(settings.stream))) {
+        throw new Error(
+          `NATS stream ${settings.stream} exists without the subject ${subjectOf(settings.stream)}: it is not a Tessera log; choose another TESSERA_NATS_STREAM`,
+        );
+      }
+      if (c.max_bytes !== settings.maxBytes || c.num_replicas !== settings.replicas || c.discard !== DiscardPolicy.New) {
+        await jsm.streams.update(settings.stream, {
+          ...c,
+          max_bytes: settings.maxBytes,
+          num_replicas: settings.replicas,
+          discard: DiscardPolicy.New,
+        });
+      }
+      return info.created;
+    } catch (err) {
+      const missing = err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+      if (!missing || attempt > 2) throw err;
+      // Two instances starting at once may both try: one creates it, the other reads it on the next turn.
+      await jsm.streams.add(wanted).catch(() => undefined);
+    }
+  }
+}

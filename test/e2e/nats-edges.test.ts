@@ -1,0 +1,109 @@
+/**
+ * Several machines, one pipeline: two Tessera instances share a PostgreSQL store and a NATS JetStream
+ * log. One is an edge only (`TESSERA_PROCESSOR=off`); the other also runs the processor. Whatever either
+ * accepts is stored once, resolved into the same profiles, and purged from the stream once processed;
+ * operator commands and erasure barriers travel through the same stream, in order.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { basicAuth, startTessera, type Harness } from '../support/harness.ts';
+import { natsTestStream } from '../support/nats.ts';
+import { postgresTestUrl } from '../support/postgres.ts';
+
+async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('two instances on one NATS stream and one PostgreSQL store', () => {
+  it('store what either edge accepts once, in the same profiles, and purge the stream behind the processor', async (t) => {
+    const nats = await natsTestStream();
+    if (nats === null) return t.skip('NATS is not reachable');
+    const pg = await postgresTestUrl();
+    if (pg === null) {
+      await nats.drop();
+      return t.skip('PostgreSQL is not reachable');
+    }
+    const env = { ...nats.env, TESSERA_DATABASE_URL: pg.url };
+    let edge: Harness | undefined;
+    let worker: Harness | undefined;
+    try {
+      // The edge starts first: the store's source (its write key) is shared through PostgreSQL.
+      edge = await startTessera({ ...env, TESSERA_PROCESSOR: 'off' });
+      worker = await startTessera(env);
+      assert.equal(worker.writeKey, edge.writeKey);
+      const send = async (h: Harness, batch: object[]) => {
+        const res = await fetch(`${h.url}/v1/batch`, {
+          method: 'POST',
+          headers: { authorization: basicAuth(h.writeKey), 'content-type': 'application/json' },
+          body: JSON.stringify({ batch }),
+        });
+        assert.equal(res.status, 200, await res.text());
+      };
+      // One person browses anonymously through one edge and logs in through the other.
+      const people = 20;
+      for (let p = 0; p < people; p++) {
+        await send(edge, [
+          { type: 'page', anonymousId: `anon-${p}`, name: 'Pricing', messageId: `e-page-${p}` },
+          { type: 'track', anonymousId: `anon-${p}`, event: 'Added To Cart', messageId: `e-cart-${p}` },
+        ]);
+        await send(worker, [
+          {
+            type: 'identify',
+            anonymousId: `anon-${p}`,
+            userId: `user-${p}`,
+            traits: { email: `p${p}@example.com` },
+            messageId: `w-id-${p}`,
+          },
+          { type: 'track', userId: `user-${p}`, event: 'Order Completed', messageId: `w-order-${p}` },
+        ]);
+      }
+      // A retry of an accepted batch through the other edge is a duplicate, not a second copy.
+      await send(worker, [{ type: 'page', anonymousId: 'anon-0', name: 'Pricing', messageId: 'e-page-0' }]);
+
+      const w = worker;
+      const total = await until('every event stored', async () => {
+        const res = (await (await w.admin('/api/v1/events?limit=500')).json()) as { items: Array<{ messageId: string }> };
+        return res.items.length === people * 4 ? res.items : undefined;
+      });
+      assert.equal(new Set(total.map((e) => e.messageId)).size, people * 4, 'each message once');
+
+      for (const p of [0, 7, 19]) {
+        const lookup = await w.admin(`/api/v1/profiles/lookup?type=anonymous_id&value=anon-${p}`);
+        assert.equal(lookup.status, 200);
+        const profile = (await lookup.json()) as { id: string; identities: Array<{ type: string; value: string }> };
+        assert.ok(
+          profile.identities.some((i) => i.type === 'user_id' && i.value === `user-${p}`),
+          'the anonymous visit (edge) and the login (worker) are one profile',
+        );
+        const timeline = (await (await w.admin(`/api/v1/profiles/${profile.id}/events`)).json()) as { items: unknown[] };
+        assert.equal(timeline.items.length, 4, 'its timeline holds the events of both edges');
+      }
+
+      // An operator merge goes through the stream and is applied in order by the processor.
+      const a = (await (await w.admin('/api/v1/profiles/lookup?type=user_id&value=user-1')).json()) as { id: string };
+      const b = (await (await w.admin('/api/v1/profiles/lookup?type=user_id&value=user-2')).json()) as { id: string };
+      const merged = await w.admin('/api/v1/profiles/merge', {
+        method: 'POST',
+        body: JSON.stringify({ profileIds: [a.id, b.id], reason: 'same household account' }),
+      });
+      assert.equal(merged.status, 200, await merged.clone().text());
+      const survivor = ((await merged.json()) as { profileId: string }).profileId;
+      const after = (await (await edge.admin('/api/v1/profiles/lookup?type=user_id&value=user-2')).json()) as { id: string };
+      assert.equal(after.id, survivor, 'the edge reads the merged profile from the shared store');
+
+      // What is processed durably leaves the stream.
+      await until('the stream purged', async () => ((await nats.state()).messages === 0 ? true : undefined));
+      assert.ok((await nats.state()).lastSeq >= people * 2 + 2, 'every request and the command went through the stream');
+    } finally {
+      await edge?.close();
+      await worker?.close();
+      await nats.drop();
+      await pg.drop();
+    }
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * The durable log on a real NATS JetStream server: what the edge appends, the processor's reader gets
+ * back in order with everything it needs; nothing is let go before it is released; the stream's cap
+ * is back-pressure; what is processed durably is purged.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TesseraError } from '../../src/core/errors/catalogue.ts';
+import type { LogEntry, LogRecord } from '../../src/log/event-log.ts';
+import { NatsEventLog, subjectOf } from '../../src/log/nats/nats-log.ts';
+import { natsTestStream, type NatsTestStream } from '../support/nats.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+
+/** Retry an assertion about background work until it holds (fail after ~10 s with its last error). */
+async function eventually(check: () => unknown): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (i >= 400) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+const entry = (i: number, messages = 2): LogEntry => ({
+  sourceId: `src_${i % 3}`,
+  receivedAt: 1_700_000_000_000 + i,
+  typeHint: i % 4 === 1 ? 'track' : null,
+  shape: i % 4 === 1 ? 'single' : i % 4 === 3 ? 'command' : 'batch',
+  body: JSON.stringify({ i, text: 'Grüße ✓' }),
+  messages,
+});
+
+async function withStream(t: { skip(msg: string): void }, fn: (s: NatsTestStream) => Promise<void>, options = {}) {
+  const s = await natsTestStream(options);
+  if (s === null) return t.skip('NATS is not reachable');
+  try {
+    await fn(s);
+  } finally {
+    await s.drop();
+  }
+}
+
+/** Read everything after `after` (as the processor does, waiting for the reader's buffer to fill). */
+async function readAll(log: NatsEventLog, after: number, count: number): Promise<LogRecord[]> {
+  let got: LogRecord[] = [];
+  await eventually(() => {
+    got = log.read(after, 1000, 1_000_000);
+    assert.equal(got.length, count);
+  });
+  return got;
+}
+
+describe('NATS JetStream log', () => {
+  it('hands the reader every appended entry in order, with its metadata, until the reader releases it', async (t) => {
+    await withStream(t, async (s) => {
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
+      const reader = await NatsEventLog.open(s.settings, { name: 'test-reader' });
+      try {
+        assert.equal(reader.logId, edge.logId, 'one stream, one log id');
+        const seqs = await Promise.all(Array.from({ length: 40 }, (_, i) => edge.append(entry(i))));
+        assert.deepEqual(
+          [...seqs].sort((a, b) => a - b),
+          Array.from({ length: 40 }, (_, i) => i + 1),
+        );
+        let heard = 0;
+        reader.onAppend(() => heard++);
+        reader.follow(0);
+        const all = await readAll(reader, 0, 40);
+        assert.ok(heard >= 40, 'the reader is told of each entry');
+        assert.deepEqual(
+          all.map((r) => r.seq),
+          Array.from({ length: 40 }, (_, i) => i + 1),
+        );
+        for (const r of all) {
+          const i = seqs.indexOf(r.seq);
+          const { seq, ...rest } = r;
+          assert.deepEqual(rest, entry(i), `entry ${seq} comes back as appended`);
+        }
+        // Limits: records, then messages (at least one record).
+        assert.equal(reader.read(0, 5, 1_000).length, 5);
+        assert.equal(reader.read(0, 100, 7).length, 3);
+        assert.equal(reader.read(0, 100, 1).length, 1);
+        // A failed micro-batch reads the same entries again; released ones are gone from the buffer.
+        assert.equal(reader.read(10, 100, 1_000)[0]!.seq, 11);
+        reader.release(10);
+        assert.equal(reader.read(10, 100, 1_000).length, 30);
+        assert.equal(edge.headSeq(), 40);
+        // A cursor that moved back (a store restored from a backup) reads the stream again from there.
+        assert.deepEqual(reader.read(4, 100, 1_000), []);
+        const again = await readAll(reader, 4, 36);
+        assert.equal(again[0]!.seq, 5);
+      } finally {
+        await reader.close();
+        await edge.close();
+      }
+    });
+  });
+
+  it('a reader that starts at a cursor gets only what follows it, including entries appended later', async (t) => {
+    await withStream(t, async (s) => {
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
+      const reader = await NatsEventLog.open(s.settings, { name: 'test-reader' });
+      try {
+        for (let i = 0; i < 5; i++) await edge.append(entry(i));
+        reader.follow(3);
+        await readAll(reader, 3, 2);
+        await edge.append(entry(5));
+        const records = await readAll(reader, 3, 3);
+        assert.deepEqual(
+          records.map((r) => r.seq),
+          [4, 5, 6],
+        );
+      } finally {
+        await reader.close();
+        await edge.close();
+      }
+    });
+  });
+
+  it('purges what was processed durably, and counts the rest as backlog', async (t) => {
+    await withStream(t, async (s) => {
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
+      try {
+        for (let i = 0; i < 10; i++) await edge.append(entry(i, 5));
+        assert.deepEqual(edge.backlog(0), { records: 10, messages: 50, oldestReceivedAt: null });
+        assert.equal(edge.backlog(4).records, 6);
+        edge.truncate(6);
+        await eventually(async () => assert.deepEqual(await s.state(), { messages: 4, firstSeq: 7, lastSeq: 10 }));
+        // Purged entries are not backlog even for an instance that does not know the processor's position.
+        await eventually(() => assert.equal(edge.backlog(0).records, 4));
+        edge.truncate(3); // behind what is purged already: nothing happens
+        await edge.close();
+        assert.equal((await s.state()).firstSeq, 7);
+      } finally {
+        await edge.close();
+      }
+    });
+  });
+
+  it('refuses appends past the stream cap with 503 overloaded, and takes them again once purged', async (t) => {
+    await withStream(
+      t,
+      async (s) => {
+        const edge = await NatsEventLog.open({ ...s.settings, maxBytes: 64 * 1024 }, { name: 'test-edge' });
+        try {
+          const big = { ...entry(0), body: JSON.stringify({ pad: 'x'.repeat(4000) }) };
+          let accepted = 0;
+          let refusal: unknown;
+          for (let i = 0; i < 40 && refusal === undefined; i++) {
+            try {
+              accepted = await edge.append(big);
+            } catch (err) {
+              refusal = err;
+            }
+          }
+          assert.ok(refusal instanceof TesseraError, `refused: ${String(refusal)}`);
+          assert.equal(refusal.code, 'overloaded');
+          assert.equal(refusal.status, 503);
+          assert.equal(refusal.retryAfterSeconds, 2);
+          assert.ok(accepted > 5 && accepted < 17, `about 64 KiB of 4 KiB entries fit: ${accepted}`);
+          edge.truncate(accepted);
+          await eventually(async () => assert.equal((await s.state()).messages, 0));
+          assert.equal(await edge.append(big), accepted + 1);
+        } finally {
+          await edge.close();
+        }
+      },
+      { maxBytes: 64 * 1024 },
+    );
+  });
+
+  it('refuses a body over the NATS message size with 413, before sending it', async (t) => {
+    await withStream(t, async (s) => {
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
+      try {
+        const huge = { ...entry(0), body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }) };
+        await assert.rejects(edge.append(huge), (err: unknown) => err instanceof TesseraError && err.code === 'payload_too_large');
+        assert.equal((await s.state()).messages, 0);
+      } finally {
+        await edge.close();
+      }
+    });
+  });
+
+  it('will not use a stream that is not a Tessera log', async (t) => {
+    await withStream(t, async (s) => {
+      const nc = await connect({ servers: s.settings.servers });
+      try {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: s.settings.stream, subjects: [`someone.else.${s.settings.stream}`] });
+      } finally {
+        await nc.close();
+      }
+      await assert.rejects(
+        NatsEventLog.open(s.settings, { name: 'test-edge' }),
+        new RegExp(`without the subject ${subjectOf(s.settings.stream)}`),
+      );
+    });
+  });
+});

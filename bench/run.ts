@@ -25,6 +25,7 @@ import { median, spread } from './stats.ts';
 import { bareLookupLimit, identityCeiling, identityEndToEnd, profileReads, type LookupWindows } from './scenarios/identity.ts';
 import { ingestScenario, type IngestFigures } from './scenarios/ingest.ts';
 import { bareLimit, postgresInsertLimit, sqliteInsertLimit } from './scenarios/limits.ts';
+import { natsReachable } from './scenarios/nats-log.ts';
 import { dropBenchSchema, postgresUrlForBench } from './scenarios/postgres-url.ts';
 
 const quick = process.argv.includes('--quick');
@@ -81,6 +82,15 @@ if (pgProbe)
     },
   });
 
+// The ingestion and identity scenarios also run PostgreSQL with the durable log on NATS JetStream (the
+// deployment for edges on several machines), when NATS answers.
+const natsOk = await natsReachable();
+if (!natsOk) log('  NATS JetStream not reachable: the NATS-log rows are left out of this run');
+const logVariants = backends.flatMap((b) => [
+  { backend: b, natsLog: false, label: b.name },
+  ...(b.name === 'postgres' && natsOk ? [{ backend: b, natsLog: true, label: 'postgres, NATS log' }] : []),
+]);
+
 // ---- ingestion -----------------------------------------------------------------------------------
 if (wanted('ingest')) {
   const limitRuns = await repeat('limit: bare node:http + JSON.parse', () => bareLimit(seconds, connections));
@@ -98,14 +108,15 @@ if (wanted('ingest')) {
         postgresInsertLimit((await postgresUrlForBench())!, rawRowsPostgres),
       ),
     };
-  for (const backend of backends) {
-    const scenario = `ingest (${backend.name})`;
+  for (const { backend, natsLog, label } of logVariants) {
+    const scenario = `ingest (${label})`;
     const figures: IngestFigures[] | null = await attempt(scenario, () =>
-      repeat(`ingest on ${backend.name}`, async (warm) =>
+      repeat(`ingest on ${label}`, async (warm) =>
         ingestScenario({
           seconds: warm ? 2 : seconds,
           connections,
           databaseUrl: await backend.url(),
+          natsLog,
           maxEvents: warm ? 50_000 : ingestMaxEvents,
         }),
       ),
@@ -158,11 +169,11 @@ if (wanted('identity')) {
         postgresInsertLimit((await postgresUrlForBench())!, rawRowsPostgres, demoMessages),
       ),
     };
-  for (const backend of backends) {
-    const scenario = `identity (${backend.name})`;
+  for (const { backend, natsLog, label } of logVariants) {
+    const scenario = `identity (${label})`;
     const figures = await attempt(scenario, () =>
-      repeat(`identity end to end on ${backend.name}: ${demo.events.toLocaleString('en-US')} demo events`, async (warm) =>
-        identityEndToEnd({ databaseUrl: await backend.url(), connections, demo: warm ? { ...demo, events: 20_000 } : demo }),
+      repeat(`identity end to end on ${label}: ${demo.events.toLocaleString('en-US')} demo events`, async (warm) =>
+        identityEndToEnd({ databaseUrl: await backend.url(), natsLog, connections, demo: warm ? { ...demo, events: 20_000 } : demo }),
       ),
     );
     if (figures === null) continue;

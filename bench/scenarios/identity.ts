@@ -64,8 +64,14 @@ async function identityCounts(server: BenchServer) {
   };
 }
 
-export async function identityEndToEnd(opts: { databaseUrl?: string; connections: number; demo: DemoSpec }): Promise<EndToEndFigures> {
-  const server = await startServer({ databaseUrl: opts.databaseUrl });
+export async function identityEndToEnd(opts: {
+  databaseUrl?: string;
+  /** The durable log on a NATS JetStream stream instead of the embedded file. */
+  natsLog?: boolean;
+  connections: number;
+  demo: DemoSpec;
+}): Promise<EndToEndFigures> {
+  const server = await startServer({ databaseUrl: opts.databaseUrl, natsLog: opts.natsLog });
   try {
     const writeKey = await server.createSource('bench-demo');
     const load = await send({ mode: 'demo', url: server.url, writeKey, connections: opts.connections, demo: opts.demo });

@@ -18,10 +18,12 @@ export async function ingestScenario(opts: {
   seconds: number;
   connections: number;
   databaseUrl?: string;
+  /** The durable log on a NATS JetStream stream instead of the embedded file. */
+  natsLog?: boolean;
   /** Stop sending once this many events were accepted (bounds the wait for the processor). */
   maxEvents?: number;
 }): Promise<IngestFigures> {
-  const server = await startServer({ databaseUrl: opts.databaseUrl });
+  const server = await startServer({ databaseUrl: opts.databaseUrl, natsLog: opts.natsLog });
   try {
     const writeKey = await server.createSource('bench');
     const t0 = Date.now();

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { peakRssMb, startProcess, stopProcess } from './processes.ts';
+import { dropBenchStream, natsLogEnv } from './nats-log.ts';
 import { dropBenchSchema } from './postgres-url.ts';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -42,7 +43,7 @@ function errorOf(line: string): string {
 }
 
 export async function startServer(
-  opts: { databaseUrl?: string; extraArgs?: string[]; env?: Record<string, string> } = {},
+  opts: { databaseUrl?: string; extraArgs?: string[]; env?: Record<string, string>; natsLog?: boolean } = {},
 ): Promise<BenchServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
   const env: Record<string, string> = {
@@ -50,6 +51,8 @@ export async function startServer(
     PORT: '0',
     TESSERA_ADMIN_TOKEN: ADMIN_TOKEN,
     TESSERA_LOG_LEVEL: 'info',
+    // With `natsLog`, the durable log is a fresh NATS JetStream stream instead of the embedded file.
+    ...(opts.natsLog ? natsLogEnv() : {}),
     ...opts.env,
   };
   if (opts.databaseUrl) env.TESSERA_DATABASE_URL = opts.databaseUrl;
@@ -111,6 +114,7 @@ export async function startServer(
       await stopProcess(child);
       fs.rmSync(dataDir, { recursive: true, force: true });
       if (opts.databaseUrl) await dropBenchSchema(opts.databaseUrl);
+      if (env.TESSERA_NATS_STREAM) await dropBenchStream(env.TESSERA_NATS_STREAM);
     },
   };
 }

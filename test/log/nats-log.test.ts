@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TesseraError } from '../../src/core/errors/catalogue.ts';
 import type { LogEntry, LogRecord } from '../../src/log/event-log.ts';
-import { NatsEventLog, subjectOf } from '../../src/log/nats/nats-log.ts';
+import { NatsEventLog, READER_BUFFER_BYTES, subjectOf } from '../../src/log/nats/nats-log.ts';
 import { natsTestStream, type NatsTestStream } from '../support/nats.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -119,6 +119,43 @@ describe('NATS JetStream log', () => {
         await edge.close();
       }
     });
+  });
+
+  it('pulls only as much as its buffer holds: a backlog stays in the stream until the processor gets to it', async (t) => {
+    await withStream(
+      t,
+      async (s) => {
+        const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
+        const reader = await NatsEventLog.open(s.settings, { name: 'test-reader' });
+        try {
+          // 3,000 entries of ~20 KB: 60 MB, about twice the reader's buffer.
+          const pad = 'x'.repeat(20_000);
+          for (let i = 0; i < 3000; i += 100)
+            await Promise.all(
+              Array.from({ length: 100 }, (_, j) => edge.append({ ...entry(i + j, 20), body: JSON.stringify({ i: i + j, pad }) })),
+            );
+          reader.follow(0);
+          await eventually(() => assert.ok(reader.read(0, 10_000, 10_000_000).length >= 500, 'the reader fills its buffer'));
+          await new Promise((r) => setTimeout(r, 300));
+          const held = reader.read(0, 10_000, 10_000_000);
+          const bytes = held.reduce((n, r) => n + r.body.length, 0);
+          assert.ok(bytes <= READER_BUFFER_BYTES * 1.1, `the buffer holds ${bytes} bytes (${held.length} of 3,000 entries)`);
+          // As the processor commits and releases, the rest comes in, in order.
+          let cursor = 0;
+          while (cursor < 3000) {
+            let next: LogRecord[] = [];
+            await eventually(() => assert.ok((next = reader.read(cursor, 500, 5000)).length > 0, `entries after ${cursor}`));
+            assert.equal(next[0]!.seq, cursor + 1);
+            cursor = next[next.length - 1]!.seq;
+            reader.release(cursor);
+          }
+        } finally {
+          await reader.close();
+          await edge.close();
+        }
+      },
+      { maxBytes: 128 * 1024 * 1024 },
+    );
   });
 
   it('purges what was processed durably, and counts the rest as backlog', async (t) => {

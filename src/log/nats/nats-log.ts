@@ -9,7 +9,8 @@
  * - **Back-pressure across edges**: the stream has a size cap and refuses new entries past it
  *   (`discard: new`); the edge answers those requests 503 + Retry-After. The processor's node purges what
  *   it has processed durably (`truncate`), so the stream holds the backlog and little else.
- * - **Reading** (`follow`) runs an ordered consumer from the processor's cursor into a bounded buffer;
+ * - **Reading** (`follow`) pulls through an ephemeral consumer (no acknowledgements) from the processor's
+ *   cursor into a bounded buffer, only as far as the buffer has room (a backlog stays in the stream);
  *   `read` answers from that buffer synchronously, as the port wants, and entries stay readable until
  *   `release` (a micro-batch that failed is read again). The cursor stays in the store, committed with
  *   the data, so processing stays exactly once whatever NATS redelivers.
@@ -18,6 +19,7 @@
  * its own cursor; PostgreSQL keeps identity consistent between them.
  */
 import {
+  AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
   jetstream,
@@ -32,7 +34,7 @@ import {
   type JsMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import type { LogBackend } from '../../config/config.ts';
 import { TesseraError } from '../../core/errors/catalogue.ts';
@@ -57,8 +59,16 @@ const PUBLISH_TIMEOUT_MS = 5_000;
 const PUBLISH_TRIES = 3;
 /** The stream's duplicate window: a re-sent append within it is recognised (ns). */
 const DUPLICATE_WINDOW_NS = 120 * 1_000_000_000;
-/** The reader's buffer: past this many messages it stops taking entries until some are released. */
-const BUFFERED_MESSAGES = 20_000;
+/**
+ * The reader's buffer holds about this many bytes of entries: it pulls while it holds less than half,
+ * about `FETCH_BYTES` at a time (at most `FETCH_MAX_ENTRIES` entries), judged by the mean entry so far.
+ */
+export const READER_BUFFER_BYTES = 32 * 1024 * 1024;
+const FETCH_BYTES = 2 * 1024 * 1024;
+const FETCH_MAX_ENTRIES = 1_000;
+const FETCH_WAIT_MS = 5_000;
+/** The reader's consumer is removed by the server after this long unused (the reader gone, or paused that long). */
+const CONSUMER_IDLE_MS = 120_000;
 /** How often the stream's state (first and last seq) is asked for, for `backlog`. */
 const STATE_EVERY_MS = 500;
 
@@ -75,6 +85,7 @@ export class NatsEventLog implements EventLog {
   /** Mean messages per appended entry (this edge's appends, or what the reader saw): turns records into messages. */
   private entries = 0;
   private messagesSeen = 0;
+  private bytesSeen = 0;
   private purging: Promise<void> | null = null;
   private purgedUpTo = 0;
   private wantPurgeUpTo = 0;
@@ -82,9 +93,10 @@ export class NatsEventLog implements EventLog {
   // Reader side.
   private following = false;
   private buffer: LogRecord[] = [];
-  private bufferedMessages = 0;
+  private bufferedBytes = 0;
   private releasedUpTo = 0;
   private consumer: ConsumerMessages | null = null;
+  private consumerName: string | null = null;
   private generation = 0;
   private space: Waiter | null = null;
   private pumping: Promise<void> | null = null;
@@ -144,7 +156,7 @@ export class NatsEventLog implements EventLog {
     for (let attempt = 1; ; attempt++) {
       try {
         const ack = await this.js.publish(this.subject, entry.body, { headers: h, msgID, timeout: PUBLISH_TIMEOUT_MS });
-        this.seen(entry.messages);
+        this.seen(entry.messages, entry.body.length);
         if (ack.seq > this.head) this.head = ack.seq;
         for (const l of this.listeners) l();
         return ack.seq;
@@ -160,10 +172,11 @@ export class NatsEventLog implements EventLog {
     }
   }
 
-  private seen(messages: number): void {
+  private seen(messages: number, bytes: number): void {
     if (messages <= 0) return;
     this.entries++;
     this.messagesSeen += messages;
+    this.bytesSeen += bytes;
   }
 
   /**
@@ -180,7 +193,7 @@ export class NatsEventLog implements EventLog {
   private restart(fromSeq: number): void {
     const generation = ++this.generation;
     this.buffer = [];
-    this.bufferedMessages = 0;
+    this.bufferedBytes = 0;
     const previous = this.consumer;
     this.consumer = null;
     const before = this.pumping ?? Promise.resolve();
@@ -190,38 +203,52 @@ export class NatsEventLog implements EventLog {
   }
 
   private async pump(generation: number, fromSeq: number): Promise<void> {
-    while (!this.closed && generation === this.generation) {
+    const live = () => !this.closed && generation === this.generation;
+    while (live()) {
       try {
-        const consumer = await this.js.consumers.get(this.settings.stream, {
+        // An ephemeral pull consumer without acknowledgements, from the cursor: the cursor in the store is
+        // what counts. It outlives pauses while the buffer is full; when it is gone (or after any error)
+        // a new one starts where the buffer ends.
+        const created = await this.jsm.consumers.add(this.settings.stream, {
+          ack_policy: AckPolicy.None,
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: Math.max(1, fromSeq),
-          filter_subjects: this.subject,
+          filter_subject: this.subject,
+          inactive_threshold: nanos(CONSUMER_IDLE_MS),
+          mem_storage: true,
+          num_replicas: 1,
         });
-        const messages = await consumer.consume({ max_messages: 500 });
-        if (generation !== this.generation || this.closed) {
-          await messages.close();
-          return;
-        }
-        this.consumer = messages;
-        for await (const m of messages) {
-          if (generation !== this.generation || this.closed) break;
-          const record = recordOf(m);
-          fromSeq = record.seq + 1;
-          if (record.seq <= this.releasedUpTo) continue;
-          this.buffer.push(record);
-          this.bufferedMessages += Math.max(1, record.messages);
-          this.seen(record.messages);
-          const head = record.seq + m.info.pending;
-          if (head > this.head) this.head = head;
-          for (const l of this.listeners) l();
-          while (this.bufferedMessages >= BUFFERED_MESSAGES && generation === this.generation && !this.closed) {
+        this.consumerName = created.name;
+        const consumer = await this.js.consumers.get(this.settings.stream, created.name);
+        while (live()) {
+          // Pull only what the buffer has room for: a backlog stays in the stream, not in this process.
+          while (live() && this.bufferedBytes > READER_BUFFER_BYTES / 2) {
             await new Promise<void>((resolve) => (this.space = { resolve }));
             this.space = null;
           }
+          if (!live()) return;
+          // Entries arrive as they are pulled; the pull ends at its count or after its wait. Its count makes
+          // about `FETCH_BYTES` at the entries' mean size so far (NATS 2.9 does not honour a pull's byte budget).
+          const meanBytes = this.entries === 0 ? 16_384 : this.bytesSeen / this.entries;
+          const count = Math.max(1, Math.min(FETCH_MAX_ENTRIES, Math.floor(FETCH_BYTES / meanBytes)));
+          const batch = await consumer.fetch({ max_messages: count, expires: FETCH_WAIT_MS });
+          this.consumer = batch;
+          for await (const m of batch) {
+            if (!live()) break;
+            const record = recordOf(m);
+            fromSeq = record.seq + 1;
+            if (record.seq <= this.releasedUpTo) continue;
+            this.buffer.push(record);
+            this.bufferedBytes += record.body.length;
+            this.seen(record.messages, record.body.length);
+            const head = record.seq + m.info.pending;
+            if (head > this.head) this.head = head;
+            for (const l of this.listeners) l();
+          }
+          this.consumer = null;
         }
-        return;
       } catch (err) {
-        if (this.closed || generation !== this.generation) return;
+        if (!live()) return;
         this.onError(err);
         await new Promise((r) => setTimeout(r, 1_000).unref());
       }
@@ -252,11 +279,11 @@ export class NatsEventLog implements EventLog {
     this.releasedUpTo = uptoSeq;
     let n = 0;
     while (n < this.buffer.length && this.buffer[n]!.seq <= uptoSeq) {
-      this.bufferedMessages -= Math.max(1, this.buffer[n]!.messages);
+      this.bufferedBytes -= this.buffer[n]!.body.length;
       n++;
     }
     if (n > 0) this.buffer = this.buffer.slice(n);
-    if (this.bufferedMessages < BUFFERED_MESSAGES) this.space?.resolve();
+    if (this.bufferedBytes <= READER_BUFFER_BYTES / 2) this.space?.resolve();
   }
 
   /** Purge the stream up to `uptoSeq` (entries whose processing is durable), in the background, at most one purge at a time. */
@@ -319,6 +346,7 @@ export class NatsEventLog implements EventLog {
     this.space?.resolve();
     await this.consumer?.close();
     await this.pumping;
+    if (this.consumerName !== null) await this.jsm.consumers.delete(this.settings.stream, this.consumerName).catch(() => false);
     await this.nc.drain().catch(() => this.nc.close());
   }
 }

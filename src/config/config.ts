@@ -6,6 +6,7 @@
  * reads `process.env`.
  */
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './config-error.ts';
 
@@ -26,6 +27,8 @@ export type LogBackend =
       replicas: number;
       /** Credentials, when the server asks for them (a user and password, or a token). Never logged. */
       auth: { user: string; pass: string } | { token: string } | null;
+      /** TLS to the server (`tls://` or a CA file given): the CA that signed its certificate, and a client certificate if it asks for one. */
+      tls: { caFile?: string; certFile?: string; keyFile?: string } | null;
     };
 
 export interface Limits {
@@ -130,11 +133,15 @@ function parseStorage(url: string | undefined, dataDir: string): StorageBackend 
 function parseLog(env: Env, dataDir: string): LogBackend {
   const url = env.TESSERA_LOG_URL;
   if (url === undefined || url === '') return { kind: 'sqlite', file: path.join(dataDir, 'log.sqlite') };
-  if (!url.startsWith('nats://')) {
-    throw new ConfigError('TESSERA_LOG_URL', 'must start with nats:// (NATS JetStream); leave it unset for the embedded log');
+  const scheme = /^(nats|tls):\/\//.exec(url)?.[1];
+  if (scheme === undefined) {
+    throw new ConfigError(
+      'TESSERA_LOG_URL',
+      'must start with nats:// or tls:// (NATS JetStream, tls:// to require TLS); leave it unset for the embedded log',
+    );
   }
   const servers = url
-    .slice('nats://'.length)
+    .slice(`${scheme}://`.length)
     .split(',')
     .map((s) => s.trim());
   if (servers.some((s) => !/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(s))) {
@@ -162,7 +169,30 @@ function parseLog(env: Env, dataDir: string): LogBackend {
     maxBytes: intSetting(env, 'TESSERA_NATS_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
     replicas: intSetting(env, 'TESSERA_NATS_REPLICAS', 1, 1, 5),
     auth: user !== undefined && pass !== undefined ? { user, pass } : token !== undefined ? { token } : null,
+    tls: parseNatsTls(env, scheme === 'tls'),
   };
+}
+
+/** A file the setting names must exist (checked at start, so a typo does not surface as a TLS error later). */
+function fileSetting(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!fs.existsSync(raw)) throw new ConfigError(name, `names a file that does not exist: ${raw}`);
+  return path.resolve(raw);
+}
+
+function parseNatsTls(env: Env, required: boolean): { caFile?: string; certFile?: string; keyFile?: string } | null {
+  const caFile = fileSetting(env, 'TESSERA_NATS_TLS_CA');
+  const certFile = fileSetting(env, 'TESSERA_NATS_TLS_CERT');
+  const keyFile = fileSetting(env, 'TESSERA_NATS_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      certFile === undefined ? 'TESSERA_NATS_TLS_CERT' : 'TESSERA_NATS_TLS_KEY',
+      'a client certificate and its key go together',
+    );
+  }
+  if (!required && caFile === undefined && certFile === undefined) return null;
+  return { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile, keyFile } : {}) };
 }
 
 function parseRegion(raw: string | undefined): CountryCode {

@@ -32,6 +32,7 @@ describe('configuration', () => {
       maxBytes: 1024 * 1024 * 1024,
       replicas: 1,
       auth: null,
+      tls: null,
     });
     const c = parseConfig({
       TESSERA_LOG_URL: 'nats://nats-a:4222, nats-b:4222',
@@ -48,9 +49,17 @@ describe('configuration', () => {
       maxBytes: 256 * 1024 * 1024,
       replicas: 3,
       auth: { user: 'tessera', pass: 'hunter2-but-longer' },
+      tls: null,
     });
     const t = parseConfig({ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_TOKEN: 's3cret-token' });
     assert.deepEqual(t.log.kind === 'nats' && t.log.auth, { token: 's3cret-token' });
+    // tls:// requires TLS (trusting the system's CAs unless a CA file is given); a CA file alone turns it on too.
+    assert.deepEqual(parseConfig({ TESSERA_LOG_URL: 'tls://h:4222' }).log, {
+      ...parseConfig({ TESSERA_LOG_URL: 'nats://h:4222' }).log,
+      tls: {},
+    });
+    const ca = parseConfig({ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_TLS_CA: 'package.json' }).log;
+    assert.deepEqual(ca.kind === 'nats' && ca.tls, { caFile: path.resolve('package.json') });
   });
 
   const bad: Array<[Record<string, string>, string]> = [
@@ -68,6 +77,8 @@ describe('configuration', () => {
     [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_STREAM: 'a.b' }, 'TESSERA_NATS_STREAM'],
     [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_REPLICAS: '7' }, 'TESSERA_NATS_REPLICAS'],
     [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_USER: 'u' }, 'TESSERA_NATS_PASSWORD'],
+    [{ TESSERA_LOG_URL: 'tls://h:4222', TESSERA_NATS_TLS_CA: '/no/such/ca.pem' }, 'TESSERA_NATS_TLS_CA'],
+    [{ TESSERA_LOG_URL: 'tls://h:4222', TESSERA_NATS_TLS_CERT: 'package.json' }, 'TESSERA_NATS_TLS_KEY'],
     [
       { TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_USER: 'u', TESSERA_NATS_PASSWORD: 'p', TESSERA_NATS_TOKEN: 't' },
       'TESSERA_NATS_TOKEN',

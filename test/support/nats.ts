@@ -41,7 +41,15 @@ export async function natsTestStream(options: { maxBytes?: number } = {}): Promi
   const stream = `T_${randomBytes(6).toString('hex')}`;
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   return {
-    settings: { kind: 'nats', servers: NATS_TEST_URL.slice('nats://'.length).split(','), stream, maxBytes, replicas: 1, auth: null },
+    settings: {
+      kind: 'nats',
+      servers: NATS_TEST_URL.slice('nats://'.length).split(','),
+      stream,
+      maxBytes,
+      replicas: 1,
+      auth: null,
+      tls: null,
+    },
     env: { TESSERA_LOG_URL: NATS_TEST_URL, TESSERA_NATS_STREAM: stream, TESSERA_NATS_MAX_MB: String(Math.ceil(maxBytes / 1024 / 1024)) },
     state: () =>
       withManager(async (jsm) => {

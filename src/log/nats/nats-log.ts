@@ -120,6 +120,7 @@ export class NatsEventLog implements EventLog {
       // No stack captured for every request in case it fails: that was ~2% of the edge's thread.
       noAsyncTraces: true,
       ...(settings.auth ?? {}),
+      ...(settings.tls ? { tls: settings.tls } : {}),
     });
     try {
       const jsm = await jetstreamManager(nc);

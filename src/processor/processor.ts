@@ -7,7 +7,7 @@
 import type { Config, Limits } from '../config/config.ts';
 import { DEFAULT_RULES, validateRules } from '../core/identity/rules.ts';
 import type { EventLog, LogRecord } from '../log/event-log.ts';
-import type { EventToStore, Store } from '../storage/store.ts';
+import { CursorMovedError, type EventToStore, type Store } from '../storage/store.ts';
 import { executeCommand, parseCommand, type CommandResult, type ProcessorCommand } from './commands.ts';
 import { consentInboxKey, type EventGate } from './event-gate.ts';
 import { prepareEvents, type PreparedEvents } from './prepare-events.ts';
@@ -51,6 +51,8 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
 
 /** A command that fails this many times is answered as failed and skipped. */
 const COMMAND_ATTEMPTS = 3;
+/** After another processor moved the cursor: how long this one waits before trying again from there. */
+const STANDBY_PAUSE_MS = 2_000;
 
 /** What one committed micro-batch did; plain data so it can cross a worker-thread boundary. */
 export interface BatchReport {
@@ -210,7 +212,7 @@ export class Processor {
         const placement = placements.get(r.dedupKey);
         return placement === undefined ? r : { ...r, placement };
       });
-      await tx.write({ cursorName, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox });
+      await tx.write({ cursorName, cursorFrom: batch.after, cursorSeq: last.seq, events: kept, failed, now, identity, consentInbox });
       return { stored: kept.length, duplicates: admitted.length - kept.length, stats: session.stats };
     });
     // The database works in another process: decode and gate the next batch meanwhile.
@@ -258,7 +260,9 @@ export class Processor {
     } catch (err) {
       // Nothing to answer and nothing a retry could change: skip it, said loudly.
       this.opts.onError?.(new Error(`skipping log entry ${record.seq}: not a processor command (${(err as Error).message})`));
-      await this.opts.store.runBatch((tx) => tx.write({ cursorName: this.cursorName, cursorSeq: record.seq, events: [], failed: [], now }));
+      await this.opts.store.runBatch((tx) =>
+        tx.write({ cursorName: this.cursorName, cursorFrom: this.cursor, cursorSeq: record.seq, events: [], failed: [], now }),
+      );
       this.cursor = record.seq;
       this.opts.log.release(this.cursor);
       return 1;
@@ -289,6 +293,7 @@ export class Processor {
         if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
         await tx.write({
           cursorName: this.cursorName,
+          cursorFrom: this.cursor,
           cursorSeq: record.seq,
           events: [],
           failed: [],
@@ -330,6 +335,13 @@ export class Processor {
         try {
           n = await this.runOnce();
         } catch (err) {
+          if (err instanceof CursorMovedError) {
+            // Another processor reads this log (instances sharing a NATS stream): it committed first.
+            // Carry on from where it got to, after a pause, so that one of the two keeps the lead and the
+            // other stands by, taking over within seconds if the first stops.
+            await this.followMovedCursor(err);
+            continue;
+          }
           this.opts.onError?.(err);
           await new Promise((r) => setTimeout(r, 1000));
           continue;
@@ -351,6 +363,23 @@ export class Processor {
         }
       }
     })();
+  }
+
+  private lastStandbyNotice = -Infinity;
+
+  private async followMovedCursor(err: CursorMovedError): Promise<void> {
+    const now = this.opts.now();
+    if (now - this.lastStandbyNotice >= 60_000) {
+      this.lastStandbyNotice = now;
+      this.opts.onError?.(new Error(`${err.message}; this one stands by and follows its position`));
+    }
+    await new Promise((r) => setTimeout(r, STANDBY_PAUSE_MS));
+    await this.ahead;
+    this.ahead = null;
+    this.cursor = await this.opts.store.readCursor(this.cursorName);
+    this.opts.log.release(this.cursor);
+    // What it did is reported by its own instance; this one only moves on.
+    this.sync.committed(this.cursor, this.opts.now());
   }
 
   /**

@@ -43,6 +43,13 @@ export interface ProcessedBatch {
   cursorName: string;
   /** The log position this batch ends at; stored atomically with the data. */
   cursorSeq: number;
+  /**
+   * The position the batch starts after, when the writer knows it (the processor always does): the batch
+   * then commits only if the cursor is still there, and otherwise fails with `CursorMovedError`, writing
+   * nothing. Two processors reading one log (instances sharing a NATS stream) thus never store a batch
+   * twice nor move the cursor back: the slower one's batch fails, and it carries on from the new position.
+   */
+  cursorFrom?: number;
   events: EventToStore[];
   failed: FailedEvent[];
   /** Time used to expire de-duplication keys. */
@@ -223,4 +230,15 @@ export interface Store {
   updateTraitCatalogue(name: string, patch: Partial<Pick<TraitCatalogueEntry, 'category' | 'pii'>>): Promise<TraitCatalogueEntry | null>;
 
   close(): Promise<void>;
+}
+
+/** A batch's cursor was moved by another processor since the batch was read (see `ProcessedBatch.cursorFrom`). */
+export class CursorMovedError extends Error {
+  constructor(
+    readonly cursorName: string,
+    readonly expected: number,
+  ) {
+    super(`the cursor ${cursorName} is no longer at ${expected}: another processor reads this log`);
+    this.name = 'CursorMovedError';
+  }
 }

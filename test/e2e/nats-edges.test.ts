@@ -2,16 +2,19 @@
  * Several machines, one pipeline: two Tessera instances share a PostgreSQL store and a NATS JetStream
  * log. One is an edge only (`TESSERA_PROCESSOR=off`); the other also runs the processor. Whatever either
  * accepts is stored once, resolved into the same profiles, and purged from the stream once processed;
- * operator commands and erasure barriers travel through the same stream, in order.
+ * operator commands travel through the same stream, in order. When both run a processor, each entry is
+ * still stored once, and when one stops the other carries on.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { basicAuth, startTessera, type Harness } from '../support/harness.ts';
 import { natsTestStream } from '../support/nats.ts';
 import { postgresTestUrl } from '../support/postgres.ts';
 
 async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
+  // Generous: the full suite runs two files at once, and the durability tests beside this one load the machine.
+  for (let i = 0; i < 2400; i++) {
     const v = await check();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 25));
@@ -104,6 +107,73 @@ describe('two instances on one NATS stream and one PostgreSQL store', () => {
       await worker?.close();
       await nats.drop();
       await pg.drop();
+    }
+  });
+
+  it('with a processor on both, store each entry once, and carry on when one of them stops', async (t) => {
+    const nats = await natsTestStream();
+    if (nats === null) return t.skip('NATS is not reachable');
+    const db = await postgresTestUrl();
+    if (db === null) {
+      await nats.drop();
+      return t.skip('PostgreSQL is not reachable');
+    }
+    const env = { ...nats.env, TESSERA_DATABASE_URL: db.url };
+    const client = new pg.Client({ connectionString: db.url });
+    let first: Harness | undefined;
+    let second: Harness | undefined;
+    try {
+      first = await startTessera(env);
+      second = await startTessera(env);
+      await client.connect();
+      const send = async (h: Harness, b: number) => {
+        const batch = Array.from({ length: 20 }, (_, i) => ({
+          type: i % 5 === 0 ? 'identify' : 'track',
+          event: 'Viewed',
+          anonymousId: `anon-${(b * 7 + i) % 40}`,
+          ...(i % 5 === 0 ? { userId: `user-${(b + i) % 10}` } : {}),
+          messageId: `both-${b}-${i}`,
+        }));
+        // One invalid message per request: failed events have no de-duplication to hide a batch stored twice.
+        batch.push({ type: 'bogus', event: 'Viewed', anonymousId: 'anon-0', messageId: `bad-${b}` } as (typeof batch)[number]);
+        const res = await fetch(`${h.url}/v1/batch`, {
+          method: 'POST',
+          headers: { authorization: basicAuth(h.writeKey), 'content-type': 'application/json' },
+          body: JSON.stringify({ batch }),
+        });
+        assert.equal(res.status, 200);
+      };
+      const stored = async () => {
+        const events = await client.query<{ n: number; distinct: number }>(
+          'SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS distinct FROM events',
+        );
+        const failed = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM failed_events');
+        return { ...events.rows[0]!, failed: failed.rows[0]!.n };
+      };
+      for (let b = 0; b < 40; b++) await send(b % 2 === 0 ? first : second, b);
+      await until('every entry stored', async () => ((await stored()).distinct === 800 ? true : undefined));
+      assert.deepEqual(
+        await stored(),
+        { n: 800, distinct: 800, failed: 40 },
+        'each entry stored once, though two processors read the stream',
+      );
+
+      // One instance stops; what arrives afterwards, through the other, is processed by the other.
+      await first.close();
+      first = undefined;
+      for (let b = 40; b < 50; b++) await send(second, b);
+      await until('the rest stored', async () => ((await stored()).distinct === 1000 ? true : undefined));
+      assert.deepEqual(await stored(), { n: 1000, distinct: 1000, failed: 50 });
+      const split = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM (SELECT key FROM identities GROUP BY key HAVING count(DISTINCT profile_id) > 1) x',
+      );
+      assert.equal(split.rows[0]!.n, 0, 'no identifier in two profiles');
+    } finally {
+      await client.end().catch(() => undefined);
+      await first?.close();
+      await second?.close();
+      await nats.drop();
+      await db.drop();
     }
   });
 });

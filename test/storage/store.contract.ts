@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { EventType, FailedEvent, FailureReason } from '../../src/core/event/event.ts';
-import type { EventToStore, ProcessedBatch, Source, Store, StoredEvent, StoredEventWithIdent } from '../../src/storage/store.ts';
+import {
+  CursorMovedError,
+  type EventToStore,
+  type ProcessedBatch,
+  type Source,
+  type Store,
+  type StoredEvent,
+  type StoredEventWithIdent,
+} from '../../src/storage/store.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 /** dedup `now` values far in the past, so expiring them cannot touch keys written by other tests. */
@@ -347,6 +355,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await store.listFailedEvents({ sourceId, limit: 10 }), []);
         assert.deepEqual(await commit([event], { cursorName, cursorSeq: 6 }), { stored: 1, duplicates: 0 });
         assert.equal(await store.readCursor(cursorName), 6);
+      });
+
+      it('commits a batch that says where it starts only if the cursor is still there (two processors on one log)', async () => {
+        const cursorName = uid('cursor');
+        const sourceId = uid('src');
+        // A first batch from nowhere (no cursor yet) starts at 0.
+        await commit([anEvent({ sourceId })], { cursorName, cursorFrom: 0, cursorSeq: 3 });
+        assert.equal(await store.readCursor(cursorName), 3);
+        // Another processor read the same entries and comes second: it stores nothing and learns why.
+        const late = anEvent({ sourceId });
+        await assert.rejects(commit([late], { cursorName, cursorFrom: 0, cursorSeq: 3 }), CursorMovedError);
+        await assert.rejects(commit([late], { cursorName, cursorFrom: 2, cursorSeq: 4 }), CursorMovedError);
+        assert.equal(await store.readCursor(cursorName), 3);
+        assert.equal((await store.listEvents({ sourceId, limit: 10 })).length, 1);
+        // From where the cursor is, it goes on.
+        assert.deepEqual(await commit([late], { cursorName, cursorFrom: 3, cursorSeq: 4 }), { stored: 1, duplicates: 0 });
+        assert.equal(await store.readCursor(cursorName), 4);
       });
     });
 

@@ -15,8 +15,9 @@
  *   `release` (a micro-batch that failed is read again). The cursor stays in the store, committed with
  *   the data, so processing stays exactly once whatever NATS redelivers.
  *
- * One processor reads one stream. More processors run on more streams (`TESSERA_NATS_STREAM`), each with
- * its own cursor; PostgreSQL keeps identity consistent between them.
+ * One processor works a stream at a time: others on the same stream stand by (each batch moves the cursor
+ * only from where it started: `ProcessedBatch.cursorFrom`). More processors run on more streams
+ * (`TESSERA_NATS_STREAM`), each with its own cursor; PostgreSQL keeps identity consistent between them.
  */
 import {
   AckPolicy,

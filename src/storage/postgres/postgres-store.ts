@@ -22,6 +22,7 @@ import type {
   StoredProfile,
   TraitCatalogueEntry,
 } from '../store.ts';
+import { CursorMovedError } from '../store.ts';
 import * as identity from './postgres-identity.ts';
 import { pgTransaction } from './pg-transaction.ts';
 import { insertRows } from './pg-values.ts';
@@ -200,6 +201,19 @@ export class PostgresStore implements Store {
   }
 
   private async write(c: pg.PoolClient, batch: ProcessedBatch): Promise<void> {
+    // The cursor first: a batch whose cursor another processor moved fails before writing anything.
+    if (batch.cursorFrom === undefined) {
+      await c.query('INSERT INTO cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq', [
+        batch.cursorName,
+        batch.cursorSeq,
+      ]);
+    } else {
+      const moved = await c.query(
+        'INSERT INTO cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq WHERE cursors.seq = $3',
+        [batch.cursorName, batch.cursorSeq, batch.cursorFrom],
+      );
+      if (moved.rowCount === 0) throw new CursorMovedError(batch.cursorName, batch.cursorFrom);
+    }
     await insertRows(c, INSERT_EVENTS, batch.events.map(eventValues));
     await insertRows(
       c,
@@ -218,10 +232,6 @@ export class PostgresStore implements Store {
         'INSERT INTO command_results (request_id, result, at) VALUES ($1, $2, $3) ON CONFLICT (request_id) DO UPDATE SET result = excluded.result',
         [r.requestId, JSON.stringify(r.result), batch.now],
       );
-    await c.query('INSERT INTO cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq', [
-      batch.cursorName,
-      batch.cursorSeq,
-    ]);
   }
 
   async syncCommitted(): Promise<void> {

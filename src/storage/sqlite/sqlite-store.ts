@@ -23,6 +23,7 @@ import type {
   StoredProfile,
   TraitCatalogueEntry,
 } from '../store.ts';
+import { CursorMovedError } from '../store.ts';
 import { SqliteIdentityTables } from './sqlite-identity.ts';
 import { sqliteTransaction } from './sqlite-transaction.ts';
 import { WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
@@ -79,6 +80,9 @@ export class SqliteStore implements Store {
         'INSERT INTO failed_events (source_id, received_at, reason, detail, message_id, payload) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       setCursor: db.prepare('INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq'),
+      moveCursor: db.prepare(
+        'INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq WHERE cursors.seq = ?',
+      ),
     };
   }
 
@@ -155,6 +159,10 @@ export class SqliteStore implements Store {
 
   private writeSync(batch: ProcessedBatch): void {
     const s = this.stmts;
+    // The cursor first: a batch whose cursor another processor moved fails before writing anything.
+    if (batch.cursorFrom === undefined) s.setCursor.run(batch.cursorName, batch.cursorSeq);
+    else if (s.moveCursor.run(batch.cursorName, batch.cursorSeq, batch.cursorFrom).changes === 0)
+      throw new CursorMovedError(batch.cursorName, batch.cursorFrom);
     if (batch.events.length > 0) {
       // Seqs are given here, never reused: SQLite would give max(seq) + 1, the seq of a deleted newest
       // event (erasure, retention) again, and whoever follows events by seq had already passed it.
@@ -179,7 +187,6 @@ export class SqliteStore implements Store {
       this.db
         .prepare('INSERT OR REPLACE INTO command_results (request_id, result, at) VALUES (?, ?, ?)')
         .run(r.requestId, JSON.stringify(r.result), batch.now);
-    s.setCursor.run(batch.cursorName, batch.cursorSeq);
   }
 
   async runBatch<T>(work: (tx: BatchTx) => Promise<T>): Promise<T> {

@@ -1,16 +1,19 @@
 /** The CLI as a user runs it: a real `tessera` process against a temporary data directory. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { tempDir } from '../support/harness.ts';
+import { natsTestStream } from '../support/nats.ts';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/tessera.js');
-const tessera = (dataDir: string, ...args: string[]) =>
-  run(process.execPath, [BIN, ...args, '--data-dir', dataDir], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' } });
+const tessera = (dataDir: string, ...args: string[]) => tesseraWith({}, dataDir, ...args);
+const tesseraWith = (env: Record<string, string>, dataDir: string, ...args: string[]) =>
+  run(process.execPath, [BIN, ...args, '--data-dir', dataDir], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent', ...env } });
 
 describe('tessera CLI', () => {
   it('migrate, sources create and list', async () => {
@@ -41,6 +44,27 @@ describe('tessera CLI', () => {
     assert.equal(tail.stdout.trim().split('\n').length, 3);
     const rerun = await tessera(dir, 'config-check-nonexistent').catch((err: { stderr: string }) => err);
     assert.match(String((rerun as { stderr: string }).stderr), /unknown command/);
+  });
+
+  it('demo loads through a NATS JetStream log too, and leaves the stream empty', async (t) => {
+    const nats = await natsTestStream();
+    if (nats === null) return t.skip('NATS is not reachable');
+    try {
+      const dir = tempDir();
+      const { stdout } = await tesseraWith(nats.env, dir, 'demo', '--events', '600', '--seed', '7');
+      assert.match(stdout, /loaded 600 demo events/);
+      const store = new SqliteStore(path.join(dir, 'tessera.sqlite'));
+      try {
+        const failed = await store.listFailedEvents({ limit: 1000 });
+        assert.equal((await store.countEvents()) + failed.length, 600, 'every event is stored or failed with a reason');
+      } finally {
+        await store.close();
+      }
+      assert.equal((await nats.state()).messages, 0, 'what was processed is purged');
+      assert.ok(!fs.existsSync(path.join(dir, 'log.sqlite')), 'no embedded log was made');
+    } finally {
+      await nats.drop();
+    }
   });
 
   it('an invalid setting stops it with a message naming the setting', async () => {

@@ -128,7 +128,7 @@ export class NatsEventLog implements EventLog {
       const created = await ensureStream(jsm, settings);
       const log = new NatsEventLog(nc, jetstream(nc), jsm, settings, `nats:${settings.stream}:${created}`, opts.onError ?? (() => {}));
       await log.refreshState();
-      log.stateTimer = setInterval(() => void log.refreshState().catch(log.onError), STATE_EVERY_MS);
+      log.stateTimer = setInterval(() => void log.refreshState().catch((err: unknown) => log.stateFailed(err)), STATE_EVERY_MS);
       log.stateTimer.unref();
       return log;
     } catch (err) {
@@ -333,6 +333,15 @@ export class NatsEventLog implements EventLog {
 
   onAppend(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  private stateFailedAt = -Infinity;
+
+  /** The state is asked for twice a second: while NATS is away, say so once every 30 s, not at each try. */
+  private stateFailed(err: unknown): void {
+    if (Date.now() - this.stateFailedAt < 30_000) return;
+    this.stateFailedAt = Date.now();
+    this.onError(err);
   }
 
   private async refreshState(): Promise<void> {

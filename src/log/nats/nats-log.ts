@@ -128,7 +128,7 @@ export class NatsEventLog implements EventLog {
       const created = await ensureStream(jsm, settings);
       const log = new NatsEventLog(nc, jetstream(nc), jsm, settings, `nats:${settings.stream}:${created}`, opts.onError ?? (() => {}));
       await log.refreshState();
-      log.stateTimer = setInterval(() => void log.refreshState().catch((err: unknown) => log.stateFailed(err)), STATE_EVERY_MS);
+      log.stateTimer = setInterval(() => void log.refreshState().catch((err: unknown) => log.sayOnce('state', err)), STATE_EVERY_MS);
       log.stateTimer.unref();
       return log;
     } catch (err) {
@@ -253,7 +253,7 @@ export class NatsEventLog implements EventLog {
         }
       } catch (err) {
         if (!live()) return;
-        this.onError(err);
+        this.sayOnce('reader', err);
         await new Promise((r) => setTimeout(r, 1_000).unref());
       }
     }
@@ -335,12 +335,12 @@ export class NatsEventLog implements EventLog {
     this.listeners.push(listener);
   }
 
-  private stateFailedAt = -Infinity;
+  private readonly lastSaid = new Map<string, number>();
 
-  /** The state is asked for twice a second: while NATS is away, say so once every 30 s, not at each try. */
-  private stateFailed(err: unknown): void {
-    if (Date.now() - this.stateFailedAt < 30_000) return;
-    this.stateFailedAt = Date.now();
+  /** What is tried again and again (the state twice a second, the reader every second): while NATS is away, said once every 30 s. */
+  private sayOnce(kind: string, err: unknown): void {
+    if (Date.now() - (this.lastSaid.get(kind) ?? -Infinity) < 30_000) return;
+    this.lastSaid.set(kind, Date.now());
     this.onError(err);
   }
 

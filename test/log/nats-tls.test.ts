@@ -4,25 +4,14 @@
  * certificate is refused at start.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/config.ts';
 import { NatsEventLog, type NatsLogSettings } from '../../src/log/nats/nats-log.ts';
 import { tempDir } from '../support/harness.ts';
-
-const NATS_SERVER = process.env.TESSERA_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { privateNats, privateNatsUnavailable, type PrivateNats } from '../support/nats-server.ts';
 
 function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
   const f = (name: string) => path.join(dir, name);
@@ -65,57 +54,23 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
   return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
 }
 
-async function listening(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited: ${output()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nats-server did not listen: ${output()}`);
-}
-
 describe('the NATS log over TLS', () => {
-  let server: ChildProcess | undefined;
+  let server: PrivateNats | undefined;
   let url = '';
   let certs: { ca: string; cert: string; key: string } | undefined;
   let unavailable = '';
 
   before(async () => {
-    if (!fs.existsSync(NATS_SERVER)) {
-      unavailable = `${NATS_SERVER} is not installed`;
-      if (process.env.CI === 'true') throw new Error(`${unavailable}; CI must provide it (set TESSERA_TEST_NATS_SERVER)`);
-      console.warn(`\n*** SKIPPING NATS TLS tests: ${unavailable}. ***\n`);
-      return;
-    }
-    const dir = tempDir('tessera-nats-tls-');
-    certs = makeCertificates(dir);
-    const port = await freePort();
-    let out = '';
-    const child = spawn(
-      NATS_SERVER,
-      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'js'), '--tls', '--tlscert', certs.cert, '--tlskey', certs.key],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    server = child;
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await listening(port, child, () => out);
-    url = `tls://127.0.0.1:${port}`;
+    unavailable = privateNatsUnavailable();
+    if (unavailable) return;
+    certs = makeCertificates(tempDir('tessera-nats-tls-'));
+    server = await privateNats(['--tls', '--tlscert', certs.cert, '--tlskey', certs.key]);
+    await server.start();
+    url = `tls://127.0.0.1:${server.port}`;
   });
 
   after(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
   });
 
   const settings = (env: Record<string, string>): NatsLogSettings => {

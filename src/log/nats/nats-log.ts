@@ -130,6 +130,7 @@ export class NatsEventLog implements EventLog {
       await log.refreshState();
       log.stateTimer = setInterval(() => void log.refreshState().catch((err: unknown) => log.sayOnce('state', err)), STATE_EVERY_MS);
       log.stateTimer.unref();
+      void log.watchConnection();
       return log;
     } catch (err) {
       await nc.close();
@@ -141,8 +142,19 @@ export class NatsEventLog implements EventLog {
     return subjectOf(this.settings.stream);
   }
 
+  /** Connected to a server: while the client reconnects, appends are refused at once rather than after their timeouts. */
+  private connected = true;
+
+  private async watchConnection(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.connected = false;
+      else if (s.type === 'reconnect') this.connected = true;
+    }
+  }
+
   async append(entry: LogEntry): Promise<number> {
     if (this.closed) throw new TesseraError('shutting_down', 'the durable log is closed');
+    if (!this.connected) throw new TesseraError('log_unavailable', 'the durable log (NATS JetStream) is not reachable; retry later', 2);
     const limit = this.nc.info?.max_payload;
     if (limit !== undefined && entry.body.length > limit - 1024) {
       throw new TesseraError(
@@ -168,7 +180,7 @@ export class NatsEventLog implements EventLog {
         if (err instanceof JetStreamApiError && (err.code === 10077 || err.code === 10076)) {
           throw new TesseraError('overloaded', 'the durable log is full (its NATS stream is at its size cap); retry later', 2);
         }
-        if (attempt >= PUBLISH_TRIES || this.closed) {
+        if (attempt >= PUBLISH_TRIES || this.closed || !this.connected) {
           this.onError(err);
           throw new TesseraError('log_unavailable', 'the durable log (NATS JetStream) did not acknowledge the request; retry later', 2);
         }

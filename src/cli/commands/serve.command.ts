@@ -20,7 +20,13 @@ export function registerServeCommand(program: Command): void {
         );
       }
       const address = await tessera.listen();
-      logger.info({ address, storage: config.storage.kind, dataDir: config.dataDir }, 'tessera is listening');
+      // Which durable log (never its credentials): the embedded file, or the NATS servers and stream.
+      const log =
+        config.log.kind === 'nats' ? { kind: 'nats', servers: config.log.servers, stream: config.log.stream } : { kind: 'sqlite' };
+      logger.info(
+        { address, storage: config.storage.kind, log, processor: config.processor, dataDir: config.dataDir },
+        'tessera is listening',
+      );
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

@@ -58,6 +58,10 @@ const HEADER = {
 /** How long an append waits for JetStream's acknowledgement, per try, and how many tries it makes. */
 const PUBLISH_TIMEOUT_MS = 5_000;
 const PUBLISH_TRIES = 3;
+/** JetStream's refusals of a stream at its cap: maximum messages, maximum bytes. */
+const STREAM_FULL = new Set([10076, 10077]);
+/** Room kept in a NATS message for the headers beside the body. */
+const HEADER_ROOM = 1024;
 /** The stream's duplicate window: a re-sent append within it is recognised (ns). */
 const DUPLICATE_WINDOW_NS = 120 * 1_000_000_000;
 /**
@@ -91,6 +95,8 @@ export class NatsEventLog implements EventLog {
   private purgedUpTo = 0;
   private wantPurgeUpTo = 0;
   private closed = false;
+  /** Connected to a server: while the client reconnects, appends are refused at once rather than after their timeouts. */
+  private connected = true;
   // Reader side.
   private following = false;
   private buffer: LogRecord[] = [];
@@ -142,9 +148,6 @@ export class NatsEventLog implements EventLog {
     return subjectOf(this.settings.stream);
   }
 
-  /** Connected to a server: while the client reconnects, appends are refused at once rather than after their timeouts. */
-  private connected = true;
-
   private async watchConnection(): Promise<void> {
     for await (const s of this.nc.status()) {
       if (s.type === 'disconnect') this.connected = false;
@@ -156,10 +159,11 @@ export class NatsEventLog implements EventLog {
     if (this.closed) throw new TesseraError('shutting_down', 'the durable log is closed');
     if (!this.connected) throw new TesseraError('log_unavailable', 'the durable log (NATS JetStream) is not reachable; retry later', 2);
     const limit = this.nc.info?.max_payload;
-    if (limit !== undefined && entry.body.length > limit - 1024) {
+    const bytes = Buffer.byteLength(entry.body);
+    if (limit !== undefined && bytes > limit - HEADER_ROOM) {
       throw new TesseraError(
         'payload_too_large',
-        `the body is ${entry.body.length} bytes; the durable log (NATS) takes at most ${limit - 1024} per request`,
+        `the body is ${bytes} bytes; the durable log (NATS) takes at most ${limit - HEADER_ROOM} per request`,
       );
     }
     const h = headers();
@@ -177,11 +181,11 @@ export class NatsEventLog implements EventLog {
         for (const l of this.listeners) l();
         return ack.seq;
       } catch (err) {
-        if (err instanceof JetStreamApiError && (err.code === 10077 || err.code === 10076)) {
+        if (err instanceof JetStreamApiError && STREAM_FULL.has(err.code)) {
           throw new TesseraError('overloaded', 'the durable log is full (its NATS stream is at its size cap); retry later', 2);
         }
         if (attempt >= PUBLISH_TRIES || this.closed || !this.connected) {
-          this.onError(err);
+          this.sayOnce('append', err);
           throw new TesseraError('log_unavailable', 'the durable log (NATS JetStream) did not acknowledge the request; retry later', 2);
         }
       }

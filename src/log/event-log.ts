@@ -50,7 +50,10 @@ export interface EventLog {
   truncate(uptoSeq: number): void;
   /** Erasure: forget processed entries up to `uptoSeq` and, where the log can, the bytes they left on disk. */
   scrub(uptoSeq: number): boolean;
-  /** Messages appended but not yet truncated or processed past `processedSeq` (on NATS, an estimate from entry counts). */
+  /**
+   * Messages appended but not yet truncated or processed past `processedSeq`, and when the oldest of them
+   * arrived (on NATS, the messages are an estimate from entry counts, and the time is up to 0.5 s old).
+   */
   backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null };
   /** The highest seq known to be appended (0 for an empty log). */
   headSeq(): number;

@@ -163,8 +163,11 @@ describe('NATS JetStream log', () => {
       const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
       try {
         for (let i = 0; i < 10; i++) await edge.append(entry(i, 5));
-        assert.deepEqual(edge.backlog(0), { records: 10, messages: 50, oldestReceivedAt: null });
+        assert.deepEqual({ ...edge.backlog(0), oldestReceivedAt: null }, { records: 10, messages: 50, oldestReceivedAt: null });
+        // The first entry after the processor's position tells how long the pipeline lags (looked up twice a second).
+        await eventually(() => assert.equal(edge.backlog(0).oldestReceivedAt, entry(0).receivedAt, 'the oldest waiting entry'));
         assert.equal(edge.backlog(4).records, 6);
+        await eventually(() => assert.equal(edge.backlog(4).oldestReceivedAt, entry(4).receivedAt, 'the oldest after 4'));
         edge.truncate(6);
         await eventually(async () => assert.deepEqual(await s.state(), { messages: 4, firstSeq: 7, lastSeq: 10 }));
         // Purged entries are not backlog even for an instance that does not know the processor's position.

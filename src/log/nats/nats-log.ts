@@ -86,6 +86,9 @@ export class NatsEventLog implements EventLog {
   /** The highest seq this instance has seen appended (its own acknowledgements, the stream's state, the consumer). */
   private head = 0;
   private state = { firstSeq: 1, lastSeq: 0 };
+  /** The furthest processor position `backlog` was asked about, and the first entry after it (for the lag). */
+  private processedAsked = 0;
+  private oldest: { seq: number; receivedAt: number } | null = null;
   private stateTimer: NodeJS.Timeout | null = null;
   /** Mean messages per appended entry (this edge's appends, or what the reader saw): turns records into messages. */
   private entries = 0;
@@ -337,10 +340,13 @@ export class NatsEventLog implements EventLog {
   }
 
   backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null } {
+    if (processedSeq > this.processedAsked) this.processedAsked = processedSeq;
     const from = Math.max(processedSeq, this.state.firstSeq - 1);
     const records = Math.max(0, this.headSeq() - from);
     const perEntry = this.entries === 0 ? 1 : this.messagesSeen / this.entries;
-    return { records, messages: Math.round(records * perEntry), oldestReceivedAt: null };
+    // When the first waiting entry arrived, as of the last look at the stream (half a second at most).
+    const oldestReceivedAt = records > 0 && this.oldest !== null && this.oldest.seq > from ? this.oldest.receivedAt : null;
+    return { records, messages: Math.round(records * perEntry), oldestReceivedAt };
   }
 
   headSeq(): number {
@@ -364,6 +370,13 @@ export class NatsEventLog implements EventLog {
     if (this.closed) return;
     const info = await this.jsm.streams.info(this.settings.stream);
     this.state = { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq };
+    // The first entry the processor has not passed: its arrival time is the pipeline's lag.
+    const first = Math.max(this.state.firstSeq, this.processedAsked + 1);
+    if (first > this.state.lastSeq) this.oldest = null;
+    else if (this.oldest?.seq !== first) {
+      const m = await this.jsm.streams.getMessage(this.settings.stream, { seq: first }).catch(() => null);
+      this.oldest = m === null ? null : { seq: first, receivedAt: Number(m.header?.get(HEADER.receivedAt)) || m.time.getTime() };
+    }
   }
 
   async close(): Promise<void> {

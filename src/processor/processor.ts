@@ -91,6 +91,9 @@ export class Processor {
   private readonly commandErrors = new Map<number, string>();
   /** See `BatchReport.durableSeq`. */
   private readonly sync: StoreSync;
+  /** Another processor commits this log's batches (see `followMovedCursor`): this one stands by. */
+  private standingBy = false;
+  private lastStandbyNotice = -Infinity;
   /** The next batch, prepared while the current one commits (stores that commit elsewhere only). */
   private ahead: Promise<PreparedEvents | null> | null = null;
 
@@ -225,6 +228,7 @@ export class Processor {
       throw err;
     });
     this.cursor = last.seq;
+    this.standingBy = false;
     this.opts.log.release(this.cursor);
     this.sync.committed(this.cursor, now);
     const failedByReason: Record<string, number> = {};
@@ -365,14 +369,13 @@ export class Processor {
     })();
   }
 
-  private lastStandbyNotice = -Infinity;
-
   private async followMovedCursor(err: CursorMovedError): Promise<void> {
     const now = this.opts.now();
     if (now - this.lastStandbyNotice >= 60_000) {
       this.lastStandbyNotice = now;
       this.opts.onError?.(new Error(`${err.message}; this one stands by and follows its position`));
     }
+    this.standingBy = true;
     await new Promise((r) => setTimeout(r, STANDBY_PAUSE_MS));
     await this.ahead;
     this.ahead = null;
@@ -407,8 +410,9 @@ export class Processor {
   async stop(options: { drain?: boolean; deadline?: number } = {}): Promise<void> {
     if (options.drain) {
       while (this.running && (options.deadline === undefined || this.opts.now() < options.deadline)) {
-        // Nothing readable, and nothing appended that is still on its way to the reader (a log that streams it in).
-        if (this.opts.log.read(this.cursor, 1, 1).length === 0 && this.opts.log.headSeq() <= this.cursor) break;
+        // Nothing readable, and nothing appended that is still on its way to the reader (a log that streams
+        // it in); a standby leaves the log to the processor that leads.
+        if (this.standingBy || (this.opts.log.read(this.cursor, 1, 1).length === 0 && this.opts.log.headSeq() <= this.cursor)) break;
         await new Promise((r) => setTimeout(r, 20));
       }
     }

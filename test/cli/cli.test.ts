@@ -15,6 +15,19 @@ const tessera = (dataDir: string, ...args: string[]) => tesseraWith({}, dataDir,
 const tesseraWith = (env: Record<string, string>, dataDir: string, ...args: string[]) =>
   run(process.execPath, [BIN, ...args, '--data-dir', dataDir], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent', ...env } });
 
+/** `tessera demo` of 600 events into `dataDir`: every one is stored or failed with a reason. */
+async function loadsDemo(env: Record<string, string>, dataDir: string): Promise<void> {
+  const { stdout } = await tesseraWith(env, dataDir, 'demo', '--events', '600', '--seed', '7');
+  assert.match(stdout, /loaded 600 demo events/);
+  const store = new SqliteStore(path.join(dataDir, 'tessera.sqlite'));
+  try {
+    const failed = await store.listFailedEvents({ limit: 1000 });
+    assert.equal((await store.countEvents()) + failed.length, 600, 'every event is stored or failed with a reason');
+  } finally {
+    await store.close();
+  }
+}
+
 describe('tessera CLI', () => {
   it('migrate, sources create and list', async () => {
     const dir = tempDir();
@@ -31,15 +44,7 @@ describe('tessera CLI', () => {
 
   it('demo loads every generated event through the log and the processor; events tail prints them', async () => {
     const dir = tempDir();
-    const { stdout } = await tessera(dir, 'demo', '--events', '600', '--seed', '7');
-    assert.match(stdout, /loaded 600 demo events/);
-    const store = new SqliteStore(path.join(dir, 'tessera.sqlite'));
-    try {
-      const failed = await store.listFailedEvents({ limit: 1000 });
-      assert.equal((await store.countEvents()) + failed.length, 600, 'every event is stored or failed with a reason');
-    } finally {
-      await store.close();
-    }
+    await loadsDemo({}, dir);
     const tail = await tessera(dir, 'events', 'tail', '-n', '3', '--no-follow');
     assert.equal(tail.stdout.trim().split('\n').length, 3);
     const rerun = await tessera(dir, 'config-check-nonexistent').catch((err: { stderr: string }) => err);
@@ -51,15 +56,7 @@ describe('tessera CLI', () => {
     if (nats === null) return t.skip('NATS is not reachable');
     try {
       const dir = tempDir();
-      const { stdout } = await tesseraWith(nats.env, dir, 'demo', '--events', '600', '--seed', '7');
-      assert.match(stdout, /loaded 600 demo events/);
-      const store = new SqliteStore(path.join(dir, 'tessera.sqlite'));
-      try {
-        const failed = await store.listFailedEvents({ limit: 1000 });
-        assert.equal((await store.countEvents()) + failed.length, 600, 'every event is stored or failed with a reason');
-      } finally {
-        await store.close();
-      }
+      await loadsDemo(nats.env, dir);
       assert.equal((await nats.state()).messages, 0, 'what was processed is purged');
       assert.ok(!fs.existsSync(path.join(dir, 'log.sqlite')), 'no embedded log was made');
     } finally {

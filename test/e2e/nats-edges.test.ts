@@ -22,16 +22,23 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A fresh NATS stream and PostgreSQL schema, and the environment that points an instance at both; why not, when one is missing. */
+async function natsAndPostgres() {
+  const nats = await natsTestStream();
+  if (nats === null) return 'NATS is not reachable';
+  const pg = await postgresTestUrl();
+  if (pg === null) {
+    await nats.drop();
+    return 'PostgreSQL is not reachable';
+  }
+  return { nats, pg, env: { ...nats.env, TESSERA_DATABASE_URL: pg.url } };
+}
+
 describe('two instances on one NATS stream and one PostgreSQL store', () => {
   it('store what either edge accepts once, in the same profiles, and purge the stream behind the processor', async (t) => {
-    const nats = await natsTestStream();
-    if (nats === null) return t.skip('NATS is not reachable');
-    const pg = await postgresTestUrl();
-    if (pg === null) {
-      await nats.drop();
-      return t.skip('PostgreSQL is not reachable');
-    }
-    const env = { ...nats.env, TESSERA_DATABASE_URL: pg.url };
+    const services = await natsAndPostgres();
+    if (typeof services === 'string') return t.skip(services);
+    const { nats, pg: db, env } = services;
     let edge: Harness | undefined;
     let worker: Harness | undefined;
     try {
@@ -106,19 +113,14 @@ describe('two instances on one NATS stream and one PostgreSQL store', () => {
       await edge?.close();
       await worker?.close();
       await nats.drop();
-      await pg.drop();
+      await db.drop();
     }
   });
 
   it('with a processor on both, store each entry once, and carry on when one of them stops', async (t) => {
-    const nats = await natsTestStream();
-    if (nats === null) return t.skip('NATS is not reachable');
-    const db = await postgresTestUrl();
-    if (db === null) {
-      await nats.drop();
-      return t.skip('PostgreSQL is not reachable');
-    }
-    const env = { ...nats.env, TESSERA_DATABASE_URL: db.url };
+    const services = await natsAndPostgres();
+    if (typeof services === 'string') return t.skip(services);
+    const { nats, pg: db, env } = services;
     const client = new pg.Client({ connectionString: db.url });
     let first: Harness | undefined;
     let second: Harness | undefined;

@@ -8,7 +8,7 @@ import type { Config, Limits } from '../config/config.ts';
 import { DEFAULT_RULES, validateRules } from '../core/identity/rules.ts';
 import type { EventLog, LogRecord } from '../log/event-log.ts';
 import { CursorMovedError, type EventToStore, type Store } from '../storage/store.ts';
-import { executeCommand, parseCommand, type CommandResult, type ProcessorCommand } from './commands.ts';
+import { CommandStep } from './command-step.ts';
 import { consentInboxKey, type EventGate } from './event-gate.ts';
 import { prepareEvents, type PreparedEvents } from './prepare-events.ts';
 import { IdentitySession, type IdentitySettings, type IdentityStats } from './identity-session.ts';
@@ -49,8 +49,6 @@ export function processorSettings(config: Config): Pick<ProcessorOptions, 'limit
   };
 }
 
-/** A command that fails this many times is answered as failed and skipped. */
-const COMMAND_ATTEMPTS = 3;
 /** After another processor moved the cursor: how long this one waits before trying again from there. */
 const STANDBY_PAUSE_MS = 2_000;
 
@@ -87,8 +85,8 @@ export class Processor {
   private loop: Promise<void> | null = null;
   private lastDedupSweep = 0;
   private traitNames: Set<string> | null = null;
-  private readonly commandAttempts = new Map<number, number>();
-  private readonly commandErrors = new Map<number, string>();
+  /** Operator commands, each applied alone in log order. */
+  private readonly commands: CommandStep;
   /** See `BatchReport.durableSeq`. */
   private readonly sync: StoreSync;
   /** Another processor commits this log's batches (see `followMovedCursor`): this one stands by. */
@@ -99,6 +97,12 @@ export class Processor {
 
   constructor(private readonly opts: ProcessorOptions) {
     this.sync = new StoreSync(opts.store, (err) => opts.onError?.(err));
+    this.commands = new CommandStep({
+      store: opts.store,
+      identity: opts.identity,
+      loadRules: () => this.loadRules(),
+      onError: opts.onError,
+    });
   }
 
   /** New entries were appended: wake the loop if it sleeps. */
@@ -258,61 +262,9 @@ export class Processor {
 
   private async runCommand(record: LogRecord): Promise<number> {
     const now = this.opts.now();
-    let cmd: ProcessorCommand;
-    try {
-      cmd = parseCommand(record.body);
-    } catch (err) {
-      // Nothing to answer and nothing a retry could change: skip it, said loudly.
-      this.opts.onError?.(new Error(`skipping log entry ${record.seq}: not a processor command (${(err as Error).message})`));
-      await this.opts.store.runBatch((tx) =>
-        tx.write({ cursorName: this.cursorName, cursorFrom: this.cursor, cursorSeq: record.seq, events: [], failed: [], now }),
-      );
-      this.cursor = record.seq;
-      this.opts.log.release(this.cursor);
-      return 1;
-    }
-    const attempts = (this.commandAttempts.get(record.seq) ?? 0) + 1;
-    this.commandAttempts.set(record.seq, attempts);
-    const stats: IdentityStats = { profilesCreated: 0, merges: 0, warnings: {} };
-    let reloaded: CommandResult | null = null;
-    if (cmd.command === 'reload_rules') {
-      await this.loadRules();
-      reloaded = { ok: true, profileId: null, profileIds: [], warnings: [] };
-    }
-    await this.opts.store
-      .runBatch(async (tx) => {
-        let result: CommandResult;
-        let identity;
-        if (attempts > COMMAND_ATTEMPTS) {
-          // Failed every time (each in a transaction of its own, rolled back): answered as failed and
-          // skipped, in a fresh transaction, so one bad command cannot stop the log.
-          const reason = this.commandErrors.get(record.seq) ?? 'unknown error';
-          result = { ok: false, code: 'internal', message: `the command failed ${COMMAND_ATTEMPTS} times: ${reason}` };
-        } else if (cmd.command === 'reload_rules') result = reloaded as CommandResult;
-        else {
-          const done = await executeCommand(tx, cmd, { ...this.opts.identity, now, factSeq: await tx.nextFactSeq() });
-          result = done.result;
-          identity = done.write;
-        }
-        if (identity) stats.merges = identity.mergeLog.filter((m) => m.kind !== 'unmerge').length;
-        await tx.write({
-          cursorName: this.cursorName,
-          cursorFrom: this.cursor,
-          cursorSeq: record.seq,
-          events: [],
-          failed: [],
-          now,
-          identity,
-          commandResults: [{ requestId: cmd.requestId, result }],
-        });
-      })
-      .catch((err: unknown) => {
-        this.commandErrors.set(record.seq, (err as Error).message);
-        throw err;
-      });
-    this.commandAttempts.delete(record.seq);
-    this.commandErrors.delete(record.seq);
+    const identity = await this.commands.run(record, { name: this.cursorName, from: this.cursor }, now);
     this.cursor = record.seq;
+    this.standingBy = false;
     this.opts.log.release(this.cursor);
     this.sync.committed(this.cursor, now);
     this.opts.report({
@@ -322,7 +274,7 @@ export class Processor {
       duplicates: 0,
       failedByReason: {},
       lastReceivedAt: record.receivedAt,
-      identity: stats,
+      identity,
       gateDropped: {},
       gateDecisions: {},
     });

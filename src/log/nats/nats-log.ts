@@ -58,6 +58,8 @@ export class NatsEventLog implements EventLog {
   private connected = true;
   /** The processor's side, once `follow` is called. */
   private reader: NatsLogReader | null = null;
+  /** When each kind of repeated failure was last said (see `sayOnce`). */
+  private readonly lastSaid = new Map<string, number>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -190,7 +192,9 @@ export class NatsEventLog implements EventLog {
         this.purgedUpTo = upto;
       }
     } catch (err) {
-      this.onError(err);
+      // Tried again at the next truncation (the processor's node asks at least once a second while it works).
+      this.wantPurgeUpTo = this.purgedUpTo;
+      this.sayOnce('purge', err);
     } finally {
       this.purging = null;
     }
@@ -222,8 +226,6 @@ export class NatsEventLog implements EventLog {
   onAppend(listener: () => void): void {
     this.listeners.push(listener);
   }
-
-  private readonly lastSaid = new Map<string, number>();
 
   /** What is tried again and again (the state twice a second, the reader every second): while NATS is away, said once every 30 s. */
   private sayOnce(kind: string, err: unknown): void {

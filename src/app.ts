@@ -65,7 +65,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   // The audience runner: its own thread beside a processor thread, or on this loop beside an inline processor.
   let audiences: AudienceFollower | null = null;
   // With a checkpoint thread, that thread copies the embedded log's WAL, not this one.
-  const { log, embedded, follow } = await openEdgeLog(config.log, {
+  const { log, embedded, follow } = await openEdgeLog(config.log, store, {
     walAutocheckpoint: config.processor === 'worker' ? WRITER_FALLBACK_PAGES : undefined,
     onError: (err) => runtime.logger.error({ err }, 'durable log'),
   });

@@ -12,7 +12,7 @@ import { Processor, processorSettings } from '../processor/processor.ts';
 import type { Store } from '../storage/store.ts';
 
 export async function loadDirect<T>(config: Config, store: Store, append: (log: EventLog) => Promise<T>): Promise<T> {
-  const { log, follow } = await openClientLog(config.log);
+  const { log, follow } = await openClientLog(config.log, store);
   try {
     const result = await append(log);
     const head = log.headSeq();

@@ -25,6 +25,12 @@ export type LogBackend =
       maxBytes: number;
       /** Copies of each entry kept by a NATS cluster (1 on a single server). */
       replicas: number;
+      /**
+       * How long an edge encrypts entries with one key before it takes a new one (ms). Keys live in the store
+       * and are deleted once every entry they encrypted is processed: what JetStream keeps on disk after a
+       * purge can no longer be read (`log/nats/log-keyring.ts`).
+       */
+      keyRotateMs: number;
       /** Credentials, when the server asks for them (a user and password, or a token). Never logged. */
       auth: { user: string; pass: string } | { token: string } | null;
       /** TLS to the server (`tls://` or a CA file given): the CA that signed its certificate, and a client certificate if it asks for one. */
@@ -168,6 +174,7 @@ function parseLog(env: Env, dataDir: string): LogBackend {
     stream,
     maxBytes: intSetting(env, 'TESSERA_NATS_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
     replicas: intSetting(env, 'TESSERA_NATS_REPLICAS', 1, 1, 5),
+    keyRotateMs: intSetting(env, 'TESSERA_NATS_KEY_SECONDS', 60, 1, 3600) * 1000,
     auth: user !== undefined && pass !== undefined ? { user, pass } : token !== undefined ? { token } : null,
     tls: parseNatsTls(env, scheme === 'tls'),
   };

@@ -28,6 +28,11 @@ export interface LogEntry {
 export interface LogRecord extends LogEntry {
   /** Position in the log, strictly increasing. */
   seq: number;
+  /**
+   * Set when the entry's body could not be read back (on NATS: its key is gone, or the payload was
+   * altered); `body` is then empty and the processor records the entry as failed, saying why.
+   */
+  unreadable?: string;
 }
 
 export interface EventLog {

@@ -4,8 +4,11 @@
  * - the edge (the server's main thread), which appends and, where the processor runs, truncates;
  * - the processor's reader (its own thread), which follows the log from the processor's cursor;
  * - a client (CLI commands), which only appends.
+ * Each gets the (migrated) store: a NATS log keeps the keys that seal its entries there.
  */
 import type { LogBackend } from '../config/config.ts';
+import { openLogKeys } from '../storage/privacy/log-key-data.ts';
+import type { Store } from '../storage/store.ts';
 import type { EventLog } from './event-log.ts';
 import { NatsEventLog } from './nats/nats-log.ts';
 import { SqliteEventLog } from './sqlite/sqlite-log.ts';
@@ -20,10 +23,11 @@ export interface EdgeLog {
 
 export async function openEdgeLog(
   backend: LogBackend,
+  store: Store,
   opts: { walAutocheckpoint?: number; onError: (err: unknown) => void },
 ): Promise<EdgeLog> {
   if (backend.kind === 'nats') {
-    const log = await NatsEventLog.open(backend, { name: 'tessera-edge', onError: opts.onError });
+    const log = await NatsEventLog.open(backend, { name: 'tessera-edge', keys: await openLogKeys(store), onError: opts.onError });
     return { log, embedded: null, follow: (afterSeq) => log.follow(afterSeq) };
   }
   // This thread is the log's writer: its commits are synced on the thread pool, not here (`sqlite-log.ts`).
@@ -37,10 +41,11 @@ export async function openEdgeLog(
  */
 export async function openReaderLog(
   backend: LogBackend,
+  store: Store,
   opts: { unsyncedFrom?: SharedArrayBuffer; onError: (err: unknown) => void },
 ): Promise<{ log: EventLog; start(afterSeq: number): void }> {
   if (backend.kind === 'nats') {
-    const log = await NatsEventLog.open(backend, { name: 'tessera-processor', onError: opts.onError });
+    const log = await NatsEventLog.open(backend, { name: 'tessera-processor', keys: await openLogKeys(store), onError: opts.onError });
     return { log, start: (afterSeq) => log.follow(afterSeq) };
   }
   return { log: new SqliteEventLog(backend.file, { unsyncedFrom: opts.unsyncedFrom }), start: () => {} };
@@ -50,9 +55,9 @@ export async function openReaderLog(
  * For the command line: operator commands append only; a direct load (no server running) also runs a
  * processor on this thread, which `follow` starts reading for.
  */
-export async function openClientLog(backend: LogBackend): Promise<{ log: EventLog; follow(afterSeq: number): void }> {
+export async function openClientLog(backend: LogBackend, store: Store): Promise<{ log: EventLog; follow(afterSeq: number): void }> {
   if (backend.kind === 'nats') {
-    const log = await NatsEventLog.open(backend, { name: 'tessera-cli' });
+    const log = await NatsEventLog.open(backend, { name: 'tessera-cli', keys: await openLogKeys(store) });
     return { log, follow: (afterSeq) => log.follow(afterSeq) };
   }
   return { log: new SqliteEventLog(backend.file), follow: () => {} };

@@ -35,7 +35,9 @@ export class CommandStep {
       cmd = parseCommand(record.body);
     } catch (err) {
       // Nothing to answer and nothing a retry could change: skip it, said loudly.
-      this.ctx.onError?.(new Error(`skipping log entry ${record.seq}: not a processor command (${(err as Error).message})`));
+      this.ctx.onError?.(
+        new Error(`skipping log entry ${record.seq}: not a processor command (${record.unreadable ?? (err as Error).message})`),
+      );
       await this.ctx.store.runBatch((tx) => tx.write(move));
       return stats;
     }

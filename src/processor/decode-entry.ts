@@ -18,6 +18,18 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 
 export function decodeEntry(record: LogRecord, limits: Pick<Limits, 'maxMessageBytes' | 'maxDepth'>): DecodedEntry {
   const out: DecodedEntry = { events: [], failed: [] };
+  if (record.unreadable !== undefined) {
+    // Its body could not be read back (on NATS: the key that sealed it is gone): say so, once for the entry.
+    out.failed.push({
+      sourceId: record.sourceId,
+      receivedAt: record.receivedAt,
+      reason: 'unreadable_entry',
+      detail: `${record.unreadable} (${record.messages} message(s) lost)`,
+      messageId: null,
+      payload: '',
+    });
+    return out;
+  }
   // The edge only appends bodies that parsed; a failure here means the log itself is damaged.
   const body = JSON.parse(record.body) as unknown;
   let messages: unknown[];

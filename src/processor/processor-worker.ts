@@ -13,7 +13,7 @@ const send = (msg: FromWorker) => port.postMessage(msg);
 
 try {
   const store = await openStore(config.storage);
-  const reader = await openReaderLog(config.log, {
+  const reader = await openReaderLog(config.log, store, {
     unsyncedFrom,
     onError: (err) => send({ kind: 'error', message: `durable log: ${(err as Error).message}` }),
   });

@@ -31,6 +31,7 @@ describe('configuration', () => {
       stream: 'TESSERA',
       maxBytes: 1024 * 1024 * 1024,
       replicas: 1,
+      keyRotateMs: 60_000,
       auth: null,
       tls: null,
     });
@@ -39,6 +40,7 @@ describe('configuration', () => {
       TESSERA_NATS_STREAM: 'EU_EDGES',
       TESSERA_NATS_MAX_MB: '256',
       TESSERA_NATS_REPLICAS: '3',
+      TESSERA_NATS_KEY_SECONDS: '300',
       TESSERA_NATS_USER: 'tessera',
       TESSERA_NATS_PASSWORD: 'hunter2-but-longer',
     });
@@ -48,6 +50,7 @@ describe('configuration', () => {
       stream: 'EU_EDGES',
       maxBytes: 256 * 1024 * 1024,
       replicas: 3,
+      keyRotateMs: 300_000,
       auth: { user: 'tessera', pass: 'hunter2-but-longer' },
       tls: null,
     });
@@ -73,6 +76,7 @@ describe('configuration', () => {
     [{ TESSERA_LOG_LEVEL: 'loud' }, 'TESSERA_LOG_LEVEL'],
     [{ TESSERA_LOG_URL: 'kafka://k:9092' }, 'TESSERA_LOG_URL'],
     [{ TESSERA_LOG_URL: 'nats://' }, 'TESSERA_LOG_URL'],
+    [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_KEY_SECONDS: '0' }, 'TESSERA_NATS_KEY_SECONDS'],
     [{ TESSERA_LOG_URL: 'nats://user:secret@host' }, 'TESSERA_LOG_URL'],
     [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_STREAM: 'a.b' }, 'TESSERA_NATS_STREAM'],
     [{ TESSERA_LOG_URL: 'nats://h:4222', TESSERA_NATS_REPLICAS: '7' }, 'TESSERA_NATS_REPLICAS'],

@@ -59,8 +59,8 @@ async function readAll(log: NatsEventLog, after: number, count: number): Promise
 describe('NATS JetStream log', () => {
   it('hands the reader every appended entry in order, with its metadata, until the reader releases it', async (t) => {
     await withStream(t, async (s) => {
-      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
-      const reader = await NatsEventLog.open(s.settings, { name: 'test-reader' });
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys });
+      const reader = await NatsEventLog.open(s.settings, { name: 'test-reader', keys: s.keys });
       try {
         assert.equal(reader.logId, edge.logId, 'one stream, one log id');
         const seqs = await Promise.all(Array.from({ length: 40 }, (_, i) => edge.append(entry(i))));
@@ -104,8 +104,8 @@ describe('NATS JetStream log', () => {
 
   it('a reader that starts at a cursor gets only what follows it, including entries appended later', async (t) => {
     await withStream(t, async (s) => {
-      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
-      const reader = await NatsEventLog.open(s.settings, { name: 'test-reader' });
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys });
+      const reader = await NatsEventLog.open(s.settings, { name: 'test-reader', keys: s.keys });
       try {
         for (let i = 0; i < 5; i++) await edge.append(entry(i));
         reader.follow(3);
@@ -127,8 +127,8 @@ describe('NATS JetStream log', () => {
     await withStream(
       t,
       async (s) => {
-        const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
-        const reader = await NatsEventLog.open(s.settings, { name: 'test-reader' });
+        const edge = await NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys });
+        const reader = await NatsEventLog.open(s.settings, { name: 'test-reader', keys: s.keys });
         try {
           // 3,000 entries of ~20 KB: 60 MB, about twice the reader's buffer.
           const pad = 'x'.repeat(20_000);
@@ -160,9 +160,69 @@ describe('NATS JetStream log', () => {
     );
   });
 
+  it('seals every body: the stream holds no plain text, and an entry whose key is gone reads back as unreadable', async (t) => {
+    await withStream(t, async (s) => {
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys });
+      const reader = await NatsEventLog.open(s.settings, { name: 'test-reader', keys: s.keys });
+      const nc = await connect({ servers: s.settings.servers });
+      try {
+        const body = JSON.stringify({ batch: [{ type: 'identify', userId: 'u1', traits: { email: 'sealed@example.com' } }] });
+        const seq = await edge.append({ ...entry(0, 1), body });
+        const raw = await (await jetstreamManager(nc)).streams.getMessage(s.settings.stream, { seq });
+        assert.ok(raw !== null, 'the stream holds the entry');
+        assert.ok(!Buffer.from(raw.data).toString('latin1').includes('sealed@example.com'), 'the payload JetStream stores is sealed');
+        const keyId = raw.header.get('Tessera-Key');
+        assert.ok(keyId !== '', 'the message names its key');
+        reader.follow(0);
+        assert.equal((await readAll(reader, 0, 1))[0]!.body, body, 'the reader opens it with the key from the store');
+
+        // The key lost before the entry was read (it should never be: keys go only once their entries are purged).
+        await s.keys.delete(edge.logId, [keyId]);
+        const late = await NatsEventLog.open(s.settings, { name: 'test-late-reader', keys: s.keys });
+        try {
+          late.follow(0);
+          const [record] = await readAll(late, 0, 1);
+          assert.equal(record!.body, '');
+          assert.match(record!.unreadable ?? '', new RegExp(`key ${keyId} is no longer in the store`));
+        } finally {
+          await late.close();
+        }
+      } finally {
+        await nc.close();
+        await reader.close();
+        await edge.close();
+      }
+    });
+  });
+
+  it('shreds a key once every entry it sealed is processed and purged, never before', async (t) => {
+    await withStream(t, async (s) => {
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys });
+      try {
+        for (let i = 0; i < 3; i++) await edge.append(entry(i));
+        edge.scrub(0); // as after an erasure: the next append takes a new key
+        for (let i = 3; i < 6; i++) await edge.append(entry(i));
+        const keysNow = async () => (await s.keys.list(edge.logId)).keys;
+        assert.equal((await keysNow()).length, 2, 'one key per rotation');
+        // The first key is retired (its appends settled) and sealed at the stream's last entry then (6).
+        edge.truncate(3);
+        await eventually(async () => assert.equal((await keysNow())[0]?.sealedSeq, 6, 'the first key sealed at entry 6'));
+        // Entries 4–6 are not processed: shredding the first key now could lose entries it sealed after 3.
+        await new Promise((r) => setTimeout(r, 2_500));
+        assert.equal((await keysNow()).length, 2, 'both keys kept while entries up to 6 wait');
+        // An erasure once everything is processed: the second key is retired too, and with everything purged both go.
+        edge.scrub(6);
+        await eventually(async () => assert.equal((await keysNow()).length, 0, 'every key shredded'));
+        assert.deepEqual(await s.state(), { messages: 0, firstSeq: 7, lastSeq: 6 });
+      } finally {
+        await edge.close();
+      }
+    });
+  });
+
   it('purges what was processed durably, and counts the rest as backlog', async (t) => {
     await withStream(t, async (s) => {
-      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys });
       try {
         for (let i = 0; i < 10; i++) await edge.append(entry(i, 5));
         assert.deepEqual({ ...edge.backlog(0), oldestReceivedAt: null }, { records: 10, messages: 50, oldestReceivedAt: null });
@@ -187,7 +247,7 @@ describe('NATS JetStream log', () => {
     await withStream(
       t,
       async (s) => {
-        const edge = await NatsEventLog.open({ ...s.settings, maxBytes: 64 * 1024 }, { name: 'test-edge' });
+        const edge = await NatsEventLog.open({ ...s.settings, maxBytes: 64 * 1024 }, { name: 'test-edge', keys: s.keys });
         try {
           const big = { ...entry(0), body: JSON.stringify({ pad: 'x'.repeat(4000) }) };
           let accepted = 0;
@@ -217,7 +277,7 @@ describe('NATS JetStream log', () => {
 
   it('refuses a body over the NATS message size with 413, before sending it', async (t) => {
     await withStream(t, async (s) => {
-      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge' });
+      const edge = await NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys });
       try {
         const huge = { ...entry(0), body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }) };
         await assert.rejects(edge.append(huge), (err: unknown) => err instanceof TesseraError && err.code === 'payload_too_large');
@@ -238,7 +298,7 @@ describe('NATS JetStream log', () => {
         await nc.close();
       }
       await assert.rejects(
-        NatsEventLog.open(s.settings, { name: 'test-edge' }),
+        NatsEventLog.open(s.settings, { name: 'test-edge', keys: s.keys }),
         new RegExp(`without the subject ${subjectOf(s.settings.stream)}`),
       );
     });

@@ -12,6 +12,7 @@ import { parseConfig } from '../../src/config/config.ts';
 import { NatsEventLog, type NatsLogSettings } from '../../src/log/nats/nats-log.ts';
 import { tempDir } from '../support/harness.ts';
 import { privateNats, privateNatsUnavailable, type PrivateNats } from '../support/nats-server.ts';
+import { tempLogKeys } from '../support/nats.ts';
 
 function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
   const f = (name: string) => path.join(dir, name);
@@ -83,8 +84,9 @@ describe('the NATS log over TLS', () => {
     if (unavailable) return t.skip(unavailable);
     const s = settings({ TESSERA_NATS_TLS_CA: certs!.ca });
     assert.deepEqual(s.tls, { caFile: certs!.ca });
-    const edge = await NatsEventLog.open(s, { name: 'tls-edge' });
-    const reader = await NatsEventLog.open(s, { name: 'tls-reader' });
+    const keyStore = await tempLogKeys();
+    const edge = await NatsEventLog.open(s, { name: 'tls-edge', keys: keyStore.keys });
+    const reader = await NatsEventLog.open(s, { name: 'tls-reader', keys: keyStore.keys });
     try {
       const seq = await edge.append({ sourceId: 'src', receivedAt: 1, typeHint: null, shape: 'batch', body: '{"batch":[]}', messages: 0 });
       reader.follow(seq - 1);
@@ -97,6 +99,7 @@ describe('the NATS log over TLS', () => {
     } finally {
       await reader.close();
       await edge.close();
+      await keyStore.close();
     }
   });
 
@@ -104,6 +107,8 @@ describe('the NATS log over TLS', () => {
     if (unavailable) return t.skip(unavailable);
     const s = settings({});
     assert.deepEqual(s.tls, {}, 'tls:// alone requires TLS, trusting the system CAs');
-    await assert.rejects(NatsEventLog.open(s, { name: 'tls-untrusted' }), /certificate/i);
+    const keyStore = await tempLogKeys();
+    await assert.rejects(NatsEventLog.open(s, { name: 'tls-untrusted', keys: keyStore.keys }), /certificate/i);
+    await keyStore.close();
   });
 });

@@ -18,6 +18,8 @@ import { WorkerRunner } from '../../src/processor/processor-runner.ts';
 import { rebuildProfiles } from '../../src/profiles/rebuild-profiles.ts';
 import { migrateAll } from '../../src/storage/migrate-all.ts';
 import { openStore } from '../../src/storage/open-store.ts';
+import { openLogKeys } from '../../src/storage/privacy/log-key-data.ts';
+import type { Store } from '../../src/storage/store.ts';
 import { tempDir } from '../support/harness.ts';
 import { natsTestStream, type NatsTestStream } from '../support/nats.ts';
 import { postgresTestUrl } from '../support/postgres.ts';
@@ -67,7 +69,7 @@ describe('parallel processor workers on PostgreSQL', () => {
     try {
       await hammer(
         db,
-        logs,
+        async () => logs,
         dirs.map((d, i) => ({
           dataDir: d,
           log: { kind: 'sqlite', file: path.join(d, 'log.sqlite') },
@@ -83,17 +85,17 @@ describe('parallel processor workers on PostgreSQL', () => {
     const db = await postgresTestUrl();
     if (db === null) return t.skip('PostgreSQL not reachable');
     const streams: NatsTestStream[] = [];
-    const logs: NatsEventLog[] = [];
     try {
       for (let i = 0; i < WORKERS; i++) {
         const s = await natsTestStream();
         if (s === null) return t.skip('NATS is not reachable');
         streams.push(s);
-        logs.push(await NatsEventLog.open(s.settings, { name: 'test-edge' }));
       }
       await hammer(
         db,
-        logs,
+        // The edges keep their keys in the shared store, where the workers find them.
+        async (store) =>
+          Promise.all(streams.map(async (s) => NatsEventLog.open(s.settings, { name: 'test-edge', keys: await openLogKeys(store) }))),
         streams.map((s) => ({ dataDir: tempDir('tessera-worker-'), log: s.settings })),
       );
     } finally {
@@ -106,7 +108,7 @@ describe('parallel processor workers on PostgreSQL', () => {
 /** Deal the traffic to the workers' logs, run the workers on one store, and check the invariants. */
 async function hammer(
   db: { url: string; drop: () => Promise<void> },
-  logs: EventLog[],
+  openLogs: (store: Store) => Promise<EventLog[]>,
   workers: Array<{ dataDir: string; log: LogBackend; unsyncedFrom?: SharedArrayBuffer }>,
 ): Promise<void> {
   const { url } = db;
@@ -115,6 +117,7 @@ async function hammer(
   await migrateAll(store);
   const source = { id: 'src_parallel', name: 'p', writeKey: 'wk_parallel_0123456789', enabled: true, createdAt: Date.now() };
   await store.createSource(source);
+  const logs = await openLogs(store);
 
   const events = traffic(random(42));
   // Batches of 10 dealt round-robin: the same person's identifiers reach every worker.

@@ -31,6 +31,8 @@ async function freePort(): Promise<number> {
 
 export interface PrivateNats {
   port: number;
+  /** Its JetStream store directory (`-sd`): the bytes it keeps on disk. */
+  storeDir: string;
   /** Start it (again, on the same port and store). */
   start(): Promise<void>;
   /** Stop it: SIGKILL, as a crash, or SIGTERM. */
@@ -59,9 +61,10 @@ export async function privateNats(extraArgs: string[] = []): Promise<PrivateNats
   };
   const server: PrivateNats = {
     port,
+    storeDir: path.join(dir, 'js'),
     async start() {
       output = '';
-      child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'js'), ...extraArgs], {
+      child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', server.storeDir, ...extraArgs], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

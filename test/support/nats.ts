@@ -1,17 +1,25 @@
 /**
  * A private NATS JetStream stream for one test. The server is shared between runs, so each test works
  * on a stream of its own (`T_<random>`), deleted afterwards. Outside CI a missing server skips the
- * tests, loudly; in CI it is a failure.
+ * tests, loudly; in CI it is a failure. The keys that seal its entries live in a SQLite store of its own.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { NatsLogSettings } from '../../src/log/nats/nats-log.ts';
+import { migrateAll } from '../../src/storage/migrate-all.ts';
+import { openLogKeys, type LogKeyData } from '../../src/storage/privacy/log-key-data.ts';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 
 export const NATS_TEST_URL = process.env.TESSERA_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
 export interface NatsTestStream {
   settings: NatsLogSettings;
+  /** Where the stream's keys are kept (a real store, in a temporary directory). */
+  keys: LogKeyData;
   /** The environment that points a Tessera at this stream. */
   env: Record<string, string>;
   /** The stream's state as the server reports it. */
@@ -28,8 +36,22 @@ async function withManager<T>(work: (jsm: Awaited<ReturnType<typeof jetstreamMan
   }
 }
 
+/** A key store for a NATS log: a real SQLite store in a temporary directory, removed by `close`. */
+export async function tempLogKeys(): Promise<{ keys: LogKeyData; close(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-nats-keys-'));
+  const store = new SqliteStore(path.join(dir, 'store.sqlite'));
+  await migrateAll(store);
+  return {
+    keys: await openLogKeys(store),
+    close: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A fresh stream name (not created: Tessera creates it), or null when NATS is not reachable outside CI. */
-export async function natsTestStream(options: { maxBytes?: number } = {}): Promise<NatsTestStream | null> {
+export async function natsTestStream(options: { maxBytes?: number; keyRotateMs?: number } = {}): Promise<NatsTestStream | null> {
   try {
     await withManager(async (jsm) => void (await jsm.getAccountInfo()));
   } catch (err) {
@@ -40,13 +62,16 @@ export async function natsTestStream(options: { maxBytes?: number } = {}): Promi
   }
   const stream = `T_${randomBytes(6).toString('hex')}`;
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  const { keys, close } = await tempLogKeys();
   return {
+    keys,
     settings: {
       kind: 'nats',
       servers: NATS_TEST_URL.slice('nats://'.length).split(','),
       stream,
       maxBytes,
       replicas: 1,
+      keyRotateMs: options.keyRotateMs ?? 60_000,
       auth: null,
       tls: null,
     },
@@ -56,6 +81,9 @@ export async function natsTestStream(options: { maxBytes?: number } = {}): Promi
         const s = (await jsm.streams.info(stream)).state;
         return { messages: s.messages, firstSeq: s.first_seq, lastSeq: s.last_seq };
       }),
-    drop: () => withManager(async (jsm) => void (await jsm.streams.delete(stream).catch(() => false))),
+    drop: async () => {
+      await withManager(async (jsm) => void (await jsm.streams.delete(stream).catch(() => false)));
+      await close();
+    },
   };
 }

@@ -14,7 +14,7 @@ import { configFrom, printJson, withStore } from '../context.ts';
 
 async function withPrivacy(config: Config, fn: (privacy: PrivacyModule, store: Store) => Promise<void>): Promise<void> {
   await withStore(config, async (store) => {
-    const { log } = await openClientLog(config.log);
+    const { log } = await openClientLog(config.log, store);
     try {
       const profiles = new ProfileService(store, await openProfileBodies(store), log, {
         phoneRegion: config.phoneRegion,

@@ -12,7 +12,7 @@ import type { Config } from '../../config/config.ts';
 /** Reads need no log; the service is built with one so that its types stay honest. */
 async function withProfiles(config: Config, fn: (profiles: ProfileService, store: Store) => Promise<void>): Promise<void> {
   await withStore(config, async (store) => {
-    const { log } = await openClientLog(config.log);
+    const { log } = await openClientLog(config.log, store);
     try {
       await fn(
         new ProfileService(store, await openProfileBodies(store), log, {

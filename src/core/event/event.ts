@@ -49,6 +49,8 @@ export const FAILURE_REASONS = {
   invalid_timestamp: 'A time field (`timestamp`, `originalTimestamp`, `sentAt`) is not a valid ISO-8601 date.',
   message_too_large: 'The message is larger than the per-message size limit.',
   too_deep: 'The message nests objects or arrays deeper than the configured limit.',
+  unreadable_entry:
+    'A durable log entry could not be read back (on NATS: the key that sealed it is no longer in the store, or the payload was altered); its messages are lost.',
 } as const;
 export type FailureReason = keyof typeof FAILURE_REASONS;
 

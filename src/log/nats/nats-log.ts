@@ -12,6 +12,9 @@
  * - **Reading** (`follow`, on the processor's side: `nats-reader.ts`) pulls the stream from the processor's
  *   cursor into a bounded buffer that `read` answers synchronously, as the port wants. The cursor stays in
  *   the store, committed with the data, so processing stays exactly once whatever NATS delivers twice.
+ * - **Sealed entries**: every body is encrypted with a key kept in the store, and keys are deleted once
+ *   their entries are processed and purged, so the bytes JetStream keeps on disk after a purge cannot be
+ *   read (`log-keyring.ts`, `log-cipher.ts`). The processor's node shreds keys as it purges.
  * - The stream itself, and how an entry travels as a message: `nats-stream.ts`.
  *
  * One processor works a stream at a time: others on the same stream stand by (each batch moves the cursor
@@ -23,6 +26,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { TesseraError } from '../../core/errors/catalogue.ts';
 import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
+import { SEAL_OVERHEAD, sealBody } from './log-cipher.ts';
+import { LogKeyring, type LogKeyStore } from './log-keyring.ts';
 import { NatsLogReader } from './nats-reader.ts';
 import { ensureStream, HEADER, headersOf, subjectOf, type NatsLogSettings } from './nats-stream.ts';
 
@@ -37,6 +42,8 @@ const STREAM_FULL = new Set([10076, 10077]);
 const HEADER_ROOM = 1024;
 /** How often the stream's state (first and last seq) is asked for, for `backlog`. */
 const STATE_EVERY_MS = 500;
+/** How often the processor's node looks for keys to seal and shred. */
+const SHRED_EVERY_MS = 2_000;
 
 export class NatsEventLog implements EventLog {
   private readonly listeners: Array<() => void> = [];
@@ -60,6 +67,10 @@ export class NatsEventLog implements EventLog {
   private reader: NatsLogReader | null = null;
   /** When each kind of repeated failure was last said (see `sayOnce`). */
   private readonly lastSaid = new Map<string, number>();
+  private readonly keyring: LogKeyring;
+  /** Started by the first `truncate`: only the processor's node purges, so only it shreds keys. */
+  private shredTimer: NodeJS.Timeout | null = null;
+  private shredding: Promise<void> | null = null;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -67,11 +78,20 @@ export class NatsEventLog implements EventLog {
     private readonly jsm: JetStreamManager,
     private readonly settings: NatsLogSettings,
     readonly logId: string,
+    keys: LogKeyStore,
     private readonly onError: (err: unknown) => void,
-  ) {}
+  ) {
+    this.keyring = new LogKeyring(keys, logId, settings.keyRotateMs, (err) => this.sayOnce('keys', err));
+  }
 
-  /** Connect and make sure the stream exists as configured (created on first use). */
-  static async open(settings: NatsLogSettings, opts: { name: string; onError?: (err: unknown) => void }): Promise<NatsEventLog> {
+  /**
+   * Connect and make sure the stream exists as configured (created on first use). `keys`: where the keys
+   * that seal entries are kept (the store's `privacy_log_keys`).
+   */
+  static async open(
+    settings: NatsLogSettings,
+    opts: { name: string; keys: LogKeyStore; onError?: (err: unknown) => void },
+  ): Promise<NatsEventLog> {
     const nc = await connect({
       servers: settings.servers,
       name: opts.name,
@@ -85,7 +105,15 @@ export class NatsEventLog implements EventLog {
     try {
       const jsm = await jetstreamManager(nc);
       const created = await ensureStream(jsm, settings);
-      const log = new NatsEventLog(nc, jetstream(nc), jsm, settings, `nats:${settings.stream}:${created}`, opts.onError ?? (() => {}));
+      const log = new NatsEventLog(
+        nc,
+        jetstream(nc),
+        jsm,
+        settings,
+        `nats:${settings.stream}:${created}`,
+        opts.keys,
+        opts.onError ?? (() => {}),
+      );
       await log.refreshState();
       log.stateTimer = setInterval(() => void log.refreshState().catch((err: unknown) => log.sayOnce('state', err)), STATE_EVERY_MS);
       log.stateTimer.unref();
@@ -113,17 +141,32 @@ export class NatsEventLog implements EventLog {
     if (!this.connected) throw new TesseraError('log_unavailable', 'the durable log (NATS JetStream) is not reachable; retry later', 2);
     const limit = this.nc.info?.max_payload;
     const bytes = Buffer.byteLength(entry.body);
-    if (limit !== undefined && bytes > limit - HEADER_ROOM) {
+    if (limit !== undefined && bytes > limit - HEADER_ROOM - SEAL_OVERHEAD) {
       throw new TesseraError(
         'payload_too_large',
-        `the body is ${bytes} bytes; the durable log (NATS) takes at most ${limit - HEADER_ROOM} per request`,
+        `the body is ${bytes} bytes; the durable log (NATS) takes at most ${limit - HEADER_ROOM - SEAL_OVERHEAD} per request`,
       );
     }
-    const h = headersOf(entry);
+    let key;
+    try {
+      key = await this.keyring.acquire();
+    } catch (err) {
+      this.sayOnce('keys', err);
+      throw new TesseraError('log_unavailable', 'the durable log could not store a new encryption key; retry later', 2);
+    }
+    try {
+      return await this.publish(entry, key.id, sealBody(entry.body, key.secret));
+    } finally {
+      this.keyring.settled(key);
+    }
+  }
+
+  private async publish(entry: LogEntry, keyId: string, payload: Uint8Array): Promise<number> {
+    const h = headersOf(entry, keyId);
     const msgID = randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
-        const ack = await this.js.publish(this.subject, entry.body, { headers: h, msgID, timeout: PUBLISH_TIMEOUT_MS });
+        const ack = await this.js.publish(this.subject, payload, { headers: h, msgID, timeout: PUBLISH_TIMEOUT_MS });
         this.seen(entry.messages);
         if (ack.seq > this.head) this.head = ack.seq;
         for (const l of this.listeners) l();
@@ -156,8 +199,11 @@ export class NatsEventLog implements EventLog {
       this.js,
       this.jsm,
       this.settings,
+      this.keyring,
       {
         onRecord: (record, head) => {
+          // Lost data: said every time (the processor records it as a failed event too).
+          if (record.unreadable !== undefined) this.onError(new Error(`${record.unreadable}; ${record.messages} message(s) lost`));
           this.seen(record.messages);
           if (head > this.head) this.head = head;
           for (const l of this.listeners) l();
@@ -179,9 +225,22 @@ export class NatsEventLog implements EventLog {
 
   /** Purge the stream up to `uptoSeq` (entries whose processing is durable), in the background, at most one purge at a time. */
   truncate(uptoSeq: number): void {
+    this.shredTimer ??= setInterval(() => this.shredSoon(), SHRED_EVERY_MS).unref();
     if (uptoSeq <= this.wantPurgeUpTo) return;
     this.wantPurgeUpTo = uptoSeq;
     if (this.purging === null) this.purging = this.purgeLoop();
+  }
+
+  /** Seal unused keys and delete those whose entries are all purged (one pass at a time). */
+  private shredSoon(): void {
+    if (this.shredding !== null || this.closed) return;
+    this.shredding = this.keyring
+      .shred(this.purgedUpTo, async () => (await this.jsm.streams.info(this.settings.stream)).state.last_seq)
+      .then(
+        () => undefined,
+        (err: unknown) => this.sayOnce('shred', err),
+      )
+      .finally(() => (this.shredding = null));
   }
 
   private async purgeLoop(): Promise<void> {
@@ -201,11 +260,14 @@ export class NatsEventLog implements EventLog {
   }
 
   /**
-   * Erasure: purge the processed entries. JetStream drops purged messages from its index at once; their
-   * bytes leave the disk when the file store removes or compacts their block (see `docs/privacy.md`).
+   * Erasure: purge the processed entries, and seal this edge's current key now rather than at its
+   * rotation, so the keys of every entry up to here are shredded as soon as the processor has passed them.
+   * JetStream drops purged messages from its index at once; their bytes stay on its disks, sealed, until
+   * it reuses the block (see `docs/privacy.md`).
    */
   scrub(uptoSeq: number): boolean {
     if (uptoSeq > 0) this.truncate(uptoSeq);
+    this.keyring.rotate();
     return true;
   }
 
@@ -250,7 +312,10 @@ export class NatsEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.stateTimer) clearInterval(this.stateTimer);
+    if (this.shredTimer) clearInterval(this.shredTimer);
     await this.purging;
+    await this.shredding;
+    await this.keyring.close().catch((err: unknown) => this.onError(err));
     this.closed = true;
     await this.reader?.close();
     await this.nc.drain().catch(() => this.nc.close());

@@ -3,12 +3,13 @@
  * buffer, through an ephemeral pull consumer without acknowledgements (the cursor in the store is what
  * counts), and answers `read` from that buffer synchronously. Entries stay readable until `release` (a
  * micro-batch that failed reads them again); it pulls only while the buffer has room, so a backlog stays
- * in the stream, not in this process.
+ * in the stream, not in this process. Bodies are opened as they arrive, with keys from the store.
  */
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { LogRecord } from '../event-log.ts';
-import { recordOf, subjectOf, type NatsLogSettings } from './nats-stream.ts';
+import type { LogKeyring } from './log-keyring.ts';
+import { keyIdOf, recordOf, subjectOf, type NatsLogSettings } from './nats-stream.ts';
 
 /**
  * The buffer holds about this many bytes of entries: it pulls while it holds less than half, about
@@ -47,6 +48,7 @@ export class NatsLogReader {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly settings: NatsLogSettings,
+    private readonly keys: LogKeyring,
     private readonly hooks: ReaderHooks,
     afterSeq: number,
   ) {
@@ -134,7 +136,10 @@ export class NatsLogReader {
           this.consumer = batch;
           for await (const m of batch) {
             if (!live()) break;
-            const record = recordOf(m);
+            // The entry's key: from memory, or the store when it is new (a failure there retries from this entry).
+            const keyId = keyIdOf(m);
+            const record = recordOf(m, keyId === null ? null : await this.keys.secretOf(keyId));
+            if (!live()) break;
             fromSeq = record.seq + 1;
             if (record.seq <= this.releasedUpTo) continue;
             this.buffer.push(record);

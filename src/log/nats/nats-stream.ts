@@ -1,6 +1,6 @@
 /**
  * The NATS side of the durable log that edge and reader share: the stream's one subject and its creation,
- * and how a log entry travels as a NATS message (the body as payload, the rest in headers).
+ * and how a log entry travels as a NATS message (the body sealed as payload, the rest in headers).
  */
 import {
   DiscardPolicy,
@@ -16,6 +16,7 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { LogBackend } from '../../config/config.ts';
 import type { EventType } from '../../core/event/event.ts';
 import type { LogEntry, LogRecord } from '../event-log.ts';
+import { openBody } from './log-cipher.ts';
 
 export type NatsLogSettings = Extract<LogBackend, { kind: 'nats' }>;
 
@@ -28,14 +29,17 @@ export const HEADER = {
   typeHint: 'Tessera-Type-Hint',
   shape: 'Tessera-Shape',
   messages: 'Tessera-Messages',
+  /** The key that sealed the body (`log-keyring.ts`); absent on entries written before entries were sealed. */
+  key: 'Tessera-Key',
 } as const;
 
 /** The stream's duplicate window: a re-sent append within it is recognised (ns). */
 const DUPLICATE_WINDOW_NS = 120 * 1_000_000_000;
 
-/** An entry's metadata as the headers of its message. */
-export function headersOf(entry: LogEntry): MsgHdrs {
+/** An entry's metadata as the headers of its message, with the id of the key that seals its body. */
+export function headersOf(entry: LogEntry, keyId: string): MsgHdrs {
   const h = headers();
+  h.set(HEADER.key, keyId);
   h.set(HEADER.source, entry.sourceId);
   h.set(HEADER.receivedAt, String(entry.receivedAt));
   h.set(HEADER.shape, entry.shape);
@@ -44,19 +48,41 @@ export function headersOf(entry: LogEntry): MsgHdrs {
   return h;
 }
 
-/** A message of the stream as the log record it carries. */
-export function recordOf(m: JsMsg): LogRecord {
+/** The id of the key that sealed a message's body, or null for a plain (older) entry. */
+export function keyIdOf(m: JsMsg): string | null {
+  const id = m.headers?.get(HEADER.key);
+  return id === undefined || id === '' ? null : id;
+}
+
+/**
+ * A message of the stream as the log record it carries, its body opened with `secret` (the key its
+ * `keyIdOf` names; null when that key is gone). A body that cannot be opened makes an `unreadable` record.
+ */
+export function recordOf(m: JsMsg, secret: Buffer | null): LogRecord {
   const h = m.headers;
   const shape = h?.get(HEADER.shape);
   const typeHint = h?.get(HEADER.typeHint);
+  const keyId = keyIdOf(m);
+  let body: string | null = keyId === null ? m.string() : null;
+  let unreadable: string | undefined;
+  if (keyId !== null) {
+    body = secret === null ? null : openBody(m.data, secret);
+    if (body === null) {
+      unreadable =
+        secret === null
+          ? `log entry ${m.seq}: its key ${keyId} is no longer in the store`
+          : `log entry ${m.seq}: its body does not open with key ${keyId} (altered or damaged)`;
+    }
+  }
   return {
     seq: m.seq,
     sourceId: h?.get(HEADER.source) ?? '',
     receivedAt: Number(h?.get(HEADER.receivedAt)) || m.info.timestampNanos / 1e6,
     typeHint: typeHint === undefined || typeHint === '' ? null : (typeHint as EventType),
     shape: shape === 'single' || shape === 'command' ? shape : 'batch',
-    body: m.string(),
+    body: body ?? '',
     messages: Number(h?.get(HEADER.messages)) || 0,
+    ...(unreadable !== undefined ? { unreadable } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ const dialect: Dialect = {
   inList: (column, n) => `${column} = ANY($${n}::text[])`,
   inIntList: (column, n) => `${column} = ANY($${n}::bigint[])`,
   contains: (haystack, n) => `strpos(${haystack}, $${n}) > 0`,
+  nowMs: '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT',
 };
 
 const on = (client: pg.Pool | pg.PoolClient): Queryable => ({

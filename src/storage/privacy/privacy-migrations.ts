@@ -71,6 +71,18 @@ const common = (int: string, serial: string) => `
   CREATE TABLE privacy_cursors (name TEXT PRIMARY KEY, seq ${int} NOT NULL);
 `;
 
+const logKeys = (int: string) => `
+  CREATE TABLE privacy_log_keys (
+    log_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at ${int} NOT NULL,
+    retired INTEGER NOT NULL DEFAULT 0,
+    sealed_seq ${int},
+    PRIMARY KEY (log_id, key_id)
+  )
+`;
+
 export const PRIVACY_MIGRATIONS: readonly PrivacyMigration[] = [
   {
     id: 1,
@@ -85,5 +97,14 @@ export const PRIVACY_MIGRATIONS: readonly PrivacyMigration[] = [
     name: 'consent inbox placement',
     sqlite: 'ALTER TABLE privacy_consent_inbox ADD COLUMN fact_seq INTEGER; ALTER TABLE privacy_consent_inbox ADD COLUMN profile_id TEXT',
     postgres: 'ALTER TABLE privacy_consent_inbox ADD COLUMN fact_seq BIGINT; ALTER TABLE privacy_consent_inbox ADD COLUMN profile_id TEXT',
+  },
+  {
+    // The keys that encrypt the entries of a durable log on NATS JetStream (crypto-shredding: a key is
+    // deleted once every entry it encrypted is processed). `sealed_seq`: the stream's last entry once
+    // the key could no longer be used; the key goes when the processor's purge passes it.
+    id: 3,
+    name: 'log keys',
+    sqlite: logKeys('INTEGER'),
+    postgres: logKeys('BIGINT'),
   },
 ];

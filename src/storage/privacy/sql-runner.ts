@@ -21,6 +21,8 @@ export interface Dialect {
   inIntList(column: string, n: number): string;
   /** The text `haystack` contains the text parameter `$n`. */
   contains(haystack: string, n: number): string;
+  /** The database's clock in epoch milliseconds (one clock for every instance sharing a PostgreSQL store). */
+  readonly nowMs: string;
 }
 
 /**

@@ -9,6 +9,7 @@ const dialect: Dialect = {
   inList: (column, n) => `${column} IN (SELECT value FROM json_each($${n}))`,
   inIntList: (column, n) => `${column} IN (SELECT value FROM json_each($${n}))`,
   contains: (haystack, n) => `instr(${haystack}, $${n}) > 0`,
+  nowMs: `CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`,
 };
 
 /** `$1` → `@p1` (better-sqlite3 binds named parameters from an object). */

@@ -74,15 +74,16 @@ export class ProfileService {
     if (prefix !== undefined && q.identifierType === undefined)
       throw new TesseraError('validation_failed', 'searching by identifier prefix needs `identifierType` (e.g. email)');
     const trait = q.trait === undefined ? undefined : { path: q.trait, value: parseScalar(q.value as string) };
-    const rows = await this.store.searchProfiles({
+    const ids = await this.store.searchProfileIds({
       identifierPrefix: prefix === undefined ? undefined : prefix.toLowerCase().startsWith('email:') ? prefix.toLowerCase() : prefix,
       trait,
       afterId: q.after,
       limit: q.limit,
     });
-    const items = await this.views(await this.bodies.byIds(rows.map((p) => p.snapshot.id)));
-    const last = rows[rows.length - 1];
-    return { items, nextAfter: rows.length === q.limit && last ? last.snapshot.id : null };
+    // The ids only, then the bodies in one read.
+    const items = await this.views(await this.bodies.byIds(ids));
+    const last = ids[ids.length - 1];
+    return { items, nextAfter: ids.length === q.limit && last !== undefined ? last : null };
   }
 
   async events(id: string, page: { before?: number; limit: number }): Promise<{ items: StoredEvent[]; nextBefore: number | null } | null> {

@@ -213,7 +213,8 @@ export interface Store {
   getProfile(id: string): Promise<StoredProfile | null>;
   /** The live profile holding an identifier key (`type:value`), or null: one read (a lookup's hot path). */
   profileHolding(identifierKey: string): Promise<StoredProfile | null>;
-  searchProfiles(search: ProfileSearch): Promise<StoredProfile[]>;
+  /** Ids of live profiles matching the search, in id order, after `afterId` (the bodies are read by the caller's read model). */
+  searchProfileIds(search: ProfileSearch): Promise<string[]>;
   countProfiles(): Promise<number>;
   /** A profile's timeline: events attributed to any of its identifiers, newest first. */
   profileEvents(profileId: string, options: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredEventWithIdent[]>;

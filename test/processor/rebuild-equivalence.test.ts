@@ -18,10 +18,10 @@ async function allProfiles(store: Store): Promise<Map<string, StoredProfile>> {
   const out = new Map<string, StoredProfile>();
   let after: string | undefined;
   for (;;) {
-    const page = await store.searchProfiles({ afterId: after, limit: 500 });
-    for (const p of page) out.set(p.snapshot.id, p);
-    if (page.length < 500) return out;
-    after = page[page.length - 1]!.snapshot.id;
+    const ids = await store.searchProfileIds({ afterId: after, limit: 500 });
+    for (const id of ids) out.set(id, (await store.getProfile(id))!);
+    if (ids.length < 500) return out;
+    after = ids[ids.length - 1];
   }
 }
 

@@ -256,7 +256,7 @@ export async function writeIdentity(db: Db, w: IdentityWrite): Promise<void> {
 
 // ---- reads for the API ----
 
-export async function searchProfiles(db: Db, q: ProfileSearch): Promise<StoredProfile[]> {
+export async function searchProfileIds(db: Db, q: ProfileSearch): Promise<string[]> {
   const after = q.afterId ?? '';
   let ids: string[];
   if (q.identifierPrefix !== undefined) {
@@ -276,7 +276,7 @@ export async function searchProfiles(db: Db, q: ProfileSearch): Promise<StoredPr
       (r) => r.id,
     );
   }
-  return loadProfilesWhere(db, 'SELECT unnest($1::text[])', [ids]);
+  return ids;
 }
 
 export async function countProfiles(db: Db): Promise<number> {

@@ -303,8 +303,8 @@ export class PostgresStore implements Store {
     return (await identity.profilesHolding(this.pool, [key]))[0] ?? null;
   }
 
-  async searchProfiles(search: ProfileSearch): Promise<StoredProfile[]> {
-    return identity.searchProfiles(this.pool, search);
+  async searchProfileIds(search: ProfileSearch): Promise<string[]> {
+    return identity.searchProfileIds(this.pool, search);
   }
 
   async countProfiles(): Promise<number> {

@@ -201,7 +201,7 @@ export class SqliteIdentityTables {
     return this.profilesById([id])[0] ?? null;
   }
 
-  searchProfiles(q: ProfileSearch): StoredProfile[] {
+  searchProfileIds(q: ProfileSearch): string[] {
     const after = q.afterId ?? '';
     let ids: string[];
     if (q.identifierPrefix !== undefined) {
@@ -220,7 +220,7 @@ export class SqliteIdentityTables {
     } else {
       ids = this.db.prepare('SELECT id FROM profiles WHERE id > ? ORDER BY id LIMIT ?').pluck().all(after, q.limit) as string[];
     }
-    return this.loadProfiles(ids);
+    return ids;
   }
 
   countProfiles(): number {

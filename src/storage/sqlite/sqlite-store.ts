@@ -268,8 +268,8 @@ export class SqliteStore implements Store {
     return this.identity.profilesHolding([key])[0] ?? null;
   }
 
-  async searchProfiles(search: ProfileSearch): Promise<StoredProfile[]> {
-    return this.identity.searchProfiles(search);
+  async searchProfileIds(search: ProfileSearch): Promise<string[]> {
+    return this.identity.searchProfileIds(search);
   }
 
   async countProfiles(): Promise<number> {

@@ -196,6 +196,8 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     corsMaxAgeSeconds: config.corsMaxAgeSeconds,
     ready: async () => {
       await store.ping();
+      const why = log.unavailable();
+      if (why !== null) throw new Error(why);
     },
   });
   await privacy.start();

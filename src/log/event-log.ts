@@ -60,6 +60,8 @@ export interface EventLog {
    * arrived (on NATS, the messages are an estimate from entry counts, and the time is up to 0.5 s old).
    */
   backlog(processedSeq: number): { records: number; messages: number; oldestReceivedAt: number | null };
+  /** Why appends cannot succeed now (for `/readyz`: send traffic to another edge), or null when they can. */
+  unavailable(): string | null;
   /** The highest seq known to be appended (0 for an empty log). */
   headSeq(): number;
   /** Called after each durable append so a waiting reader can wake up. */

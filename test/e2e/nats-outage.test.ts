@@ -32,11 +32,16 @@ describe('the NATS log through an outage of NATS', () => {
       };
       for (let b = 0; b < 10; b++) assert.equal((await send(b)).status, 200);
 
+      assert.equal((await fetch(`${harness.url}/readyz`)).status, 200, 'ready while NATS is up');
       await nats.stop('SIGKILL');
       const refused = await send(10);
       assert.equal(refused.status, 503);
       assert.ok(refused.headers.get('retry-after'), 'Retry-After, so SDKs try again');
       assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'log_unavailable');
+      // Not ready meanwhile: a load balancer sends the traffic to edges that can take it.
+      const readiness = await fetch(`${harness.url}/readyz`);
+      assert.equal(readiness.status, 503);
+      assert.match(((await readiness.json()) as { reason: string }).reason, /NATS JetStream\) is not reachable/);
 
       await nats.start();
       // Tessera reconnects by itself: requests are accepted again within a few seconds.
@@ -48,6 +53,7 @@ describe('the NATS log through an outage of NATS', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       for (let k = 0; k < 10; k++) assert.equal((await send(++b)).status, 200);
+      assert.equal((await fetch(`${harness.url}/readyz`)).status, 200, 'ready again');
 
       let stored: string[] = [];
       for (let i = 0; i < 1200; i++) {

@@ -281,6 +281,11 @@ export class NatsEventLog implements EventLog {
     return { records, messages: Math.round(records * perEntry), oldestReceivedAt };
   }
 
+  unavailable(): string | null {
+    if (this.closed) return 'the durable log is closed';
+    return this.connected ? null : 'the durable log (NATS JetStream) is not reachable';
+  }
+
   headSeq(): number {
     return Math.max(this.head, this.state.lastSeq);
   }

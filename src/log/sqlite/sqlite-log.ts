@@ -256,6 +256,11 @@ export class SqliteEventLog implements EventLog {
     return out;
   }
 
+  /** A local file: appends fail only with the disk, which the store's own check covers. */
+  unavailable(): string | null {
+    return null;
+  }
+
   /** Entries are read from the file each time: nothing is held to let go. */
   release(): void {}
 

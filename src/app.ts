@@ -65,7 +65,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
   // The audience runner: its own thread beside a processor thread, or on this loop beside an inline processor.
   let audiences: AudienceFollower | null = null;
   // With a checkpoint thread, that thread copies the embedded log's WAL, not this one.
-  const { log, embedded, follow } = await openEdgeLog(config.log, store, {
+  const { log, embedded, follow, keyStats } = await openEdgeLog(config.log, store, {
     walAutocheckpoint: config.processor === 'worker' ? WRITER_FALLBACK_PAGES : undefined,
     onError: (err) => runtime.logger.error({ err }, 'durable log'),
   });
@@ -86,6 +86,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     now,
     runtime.defaultMetrics ?? true,
     () => segmentStore.runnerBacklog(EVENTS_CURSOR),
+    config.log.kind === 'nats' ? keyStats : undefined,
   );
   // Entries whose processing is durable (`durableSeq`) are deleted here, on the log's writer, at most once a
   // second; the last report of a burst is caught by a timer, so an idle log ends empty (on NATS, edges

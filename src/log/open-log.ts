@@ -19,6 +19,8 @@ export interface EdgeLog {
   embedded: { file: string; unsyncedFrom: SharedArrayBuffer } | null;
   /** For a processor on this thread: start reading after its cursor (a no-op on SQLite). */
   follow(afterSeq: number): void;
+  /** On NATS, the keys sealing entries as the shredder last saw them (for `/metrics`); null otherwise. */
+  keyStats: () => { keys: number; oldestAgeSeconds: number; shredded: number } | null;
 }
 
 export async function openEdgeLog(
@@ -28,11 +30,11 @@ export async function openEdgeLog(
 ): Promise<EdgeLog> {
   if (backend.kind === 'nats') {
     const log = await NatsEventLog.open(backend, { name: 'tessera-edge', keys: await openLogKeys(store), onError: opts.onError });
-    return { log, embedded: null, follow: (afterSeq) => log.follow(afterSeq) };
+    return { log, embedded: null, follow: (afterSeq) => log.follow(afterSeq), keyStats: () => log.keyStats() };
   }
   // This thread is the log's writer: its commits are synced on the thread pool, not here (`sqlite-log.ts`).
   const log = new SqliteEventLog(backend.file, { backgroundSync: true, walAutocheckpoint: opts.walAutocheckpoint });
-  return { log, embedded: { file: backend.file, unsyncedFrom: log.unsyncedFrom }, follow: () => {} };
+  return { log, embedded: { file: backend.file, unsyncedFrom: log.unsyncedFrom }, follow: () => {}, keyStats: () => null };
 }
 
 /**

@@ -106,6 +106,8 @@ export function createMetrics(
   withDefaults = true,
   /** Where the audience runner stands against the stored events (read from the database at each scrape). */
   audienceBacklog?: () => Promise<{ events: number; oldestReceivedAt: number | null }>,
+  /** The NATS log's keys as its shredder last saw them (null: no NATS log, or this instance does not shred). */
+  logKeys?: () => { keys: number; oldestAgeSeconds: number; shredded: number } | null,
 ): Metrics {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
@@ -257,6 +259,35 @@ export function createMetrics(
       async collect() {
         const b = await read();
         this.set(b === null ? Number.NaN : b.oldestReceivedAt === null ? 0 : Math.max(0, (now() - b.oldestReceivedAt) / 1000));
+      },
+    });
+  }
+  if (logKeys) {
+    new Gauge({
+      name: 'tessera_log_keys',
+      help: "Keys sealing the NATS log's entries still in the store (in use, or waiting for their entries to be purged); NaN where this instance does not shred.",
+      registers: [registry],
+      collect() {
+        this.set(logKeys()?.keys ?? Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'tessera_log_keys_oldest_age_seconds',
+      help: 'Age of the oldest key still sealing NATS log entries: past a rotation, the slack and the pipeline lag, keys are not being shredded.',
+      registers: [registry],
+      collect() {
+        this.set(logKeys()?.oldestAgeSeconds ?? Number.NaN);
+      },
+    });
+    let reported = 0;
+    new Counter({
+      name: 'tessera_log_keys_shredded_total',
+      help: 'Keys sealing NATS log entries deleted by this instance once their entries were purged (crypto-shredding).',
+      registers: [registry],
+      collect() {
+        const now = logKeys()?.shredded ?? reported;
+        if (now > reported) this.inc(now - reported);
+        reported = now;
       },
     });
   }

@@ -13,6 +13,12 @@ import { startTessera, type Harness } from '../support/harness.ts';
 import { privateNats, privateNatsUnavailable } from '../support/nats-server.ts';
 import { profileIdOf, runRequest, send } from '../privacy/helpers.ts';
 
+/** A metric without labels from `/metrics` (NaN when absent). */
+async function metric(h: Harness, name: string): Promise<number> {
+  const line = (await (await h.admin('/metrics')).text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ').pop());
+}
+
 /** The files under `dir` whose bytes contain `text`. */
 function filesHolding(dir: string, text: string): string[] {
   const out: string[] = [];
@@ -62,6 +68,11 @@ describe('erasure with the log on NATS JetStream', () => {
         left = before.filter((id) => now.has(id));
       }
       assert.deepEqual(left, [], 'the keys that sealed the subject entries are shredded');
+      // Operators see it: keys shredded, and how old the oldest key still held is.
+      const shredded = await metric(h, 'tessera_log_keys_shredded_total');
+      assert.ok(shredded >= before.length, `tessera_log_keys_shredded_total ${shredded}`);
+      const oldest = await metric(h, 'tessera_log_keys_oldest_age_seconds');
+      assert.ok(oldest >= 0 && oldest < 60, `tessera_log_keys_oldest_age_seconds ${oldest}`);
 
       // Ingestion goes on, under a new key.
       await send(h, [{ type: 'identify', userId: 'sealed-cy', traits: { email: 'sealed.cy@example.net' } }]);

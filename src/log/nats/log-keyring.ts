@@ -55,6 +55,9 @@ export class LogKeyring {
   private readonly secrets = new Map<string, { secret: Buffer; usedAt: number }>();
   private rotateTimer: NodeJS.Timeout | null = null;
   private otherLogsCleared = false;
+  /** As of the last `shred`: keys held, the oldest one's age (database clock), keys deleted by this instance. */
+  private held: { keys: number; oldestAgeMs: number } | null = null;
+  private shredded = 0;
   private readonly retiring = new Set<Promise<void>>();
 
   constructor(
@@ -182,7 +185,16 @@ export class LogKeyring {
       }
     }
     for (const id of gone) this.secrets.delete(id);
-    return this.store.delete(this.logId, gone);
+    const deleted = await this.store.delete(this.logId, gone);
+    this.shredded += deleted;
+    const left = keys.filter((k) => !gone.includes(k.keyId));
+    this.held = { keys: left.length, oldestAgeMs: left.length === 0 ? 0 : now - Math.min(...left.map((k) => k.createdAt)) };
+    return deleted;
+  }
+
+  /** What the shredder saw at its last pass (null before one): a growing oldest age means keys are not being shredded. */
+  stats(): { keys: number; oldestAgeSeconds: number; shredded: number } | null {
+    return this.held === null ? null : { keys: this.held.keys, oldestAgeSeconds: this.held.oldestAgeMs / 1000, shredded: this.shredded };
   }
 
   /** Retire the current key (appends are over): the processor's node need not wait out its slack. */

@@ -281,6 +281,11 @@ export class NatsEventLog implements EventLog {
     return { records, messages: Math.round(records * perEntry), oldestReceivedAt };
   }
 
+  /** The keys this log holds in the store, as of the shredder's last pass (null where this instance does not shred). */
+  keyStats(): { keys: number; oldestAgeSeconds: number; shredded: number } | null {
+    return this.keyring.stats();
+  }
+
   unavailable(): string | null {
     if (this.closed) return 'the durable log is closed';
     return this.connected ? null : 'the durable log (NATS JetStream) is not reachable';

@@ -10,7 +10,9 @@
  *    choice (typically an anonymous visitor merged into a known person); dropping the grant would
  *    silently un-consent people on every login. Absence is not a refusal: defaults still apply
  *    through `mayUse` for purposes neither side recorded.
- * 3. Histories are concatenated in time order; a change present in both is kept once.
+ * 3. Histories are concatenated in time order; a change present in both is kept once. The latest
+ *    observed choices (`ConsentState.observed`) are not carried: judged again later, one side's banner
+ *    grant could undo the refusal rule 1 kept.
  * The rule is commutative (`merge(a, b)` equals `merge(b, a)`), so the outcome does not depend on
  * which profile survives the merge. Channel subscriptions follow the same rule per contact point.
  */

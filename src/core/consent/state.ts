@@ -62,6 +62,13 @@ export interface PurposeConsent {
 export interface ConsentState {
   readonly purposes: Readonly<Record<string, PurposeConsent>>;
   readonly history: readonly ConsentChange[];
+  /**
+   * The latest observed (carried) choice per purpose, whether `history` recorded it or not. An observed
+   * choice that repeated the status in force when it arrived is not recorded; if an older change arrives
+   * later and alters what was in force at its time, this one says something new after all and is recorded
+   * then. Without it the decision would depend on arrival order (see `applyConsentChange`).
+   */
+  readonly observed?: Readonly<Record<string, ConsentChange>>;
 }
 
 export const EMPTY_CONSENT: ConsentState = { purposes: {}, history: [] };
@@ -132,16 +139,32 @@ export function insertChange(history: readonly ConsentChange[], change: ConsentC
  * Record one change. Pure: returns a new state. The change joins the history unless it is a replay
  * of one already there, or an `observed` change that repeats the status in force at its time. It
  * becomes the purpose's state only when it wins against the current one (see the ordering rule above).
+ *
+ * The purpose's latest observed choice is kept (`ConsentState.observed`) and judged again after every
+ * change: a late, older change (an import, a delayed event) that alters what was in force at its time
+ * makes it count, as it would have had it arrived first. So a refusal on the banner after a grant is
+ * never lost to the order in which they reached Tessera.
  */
 export function applyConsentChange(state: ConsentState, change: ConsentChange): ConsentState {
+  let next = record(state, change);
+  if (change.observed === true) {
+    const last = next.observed?.[change.purpose];
+    if (last === undefined || compareChanges(change, last) > 0) next = { ...next, observed: { ...next.observed, [change.purpose]: change } };
+  }
+  const latest = next.observed?.[change.purpose];
+  return latest === undefined || latest === change ? next : record(next, latest);
+}
+
+function record(state: ConsentState, change: ConsentChange): ConsentState {
   const current = purposeConsent(state, change.purpose);
   if (change.observed === true && current !== undefined && repeats(current, change)) return state;
   const history = insertChange(state.history, change);
   if (history === state.history) return state;
+  const observed = state.observed === undefined ? {} : { observed: state.observed };
   if (current !== undefined && compareChanges(change, asChange(current)) <= 0) {
     // A late, older grant does not override, but it turns a later refusal into a revocation.
-    if (current.status !== 'denied' || change.choice !== 'granted') return { purposes: state.purposes, history };
-    return { purposes: { ...state.purposes, [change.purpose]: { ...current, status: 'revoked' } }, history };
+    if (current.status !== 'denied' || change.choice !== 'granted') return { purposes: state.purposes, history, ...observed };
+    return { purposes: { ...state.purposes, [change.purpose]: { ...current, status: 'revoked' } }, history, ...observed };
   }
   const next: PurposeConsent = {
     purpose: change.purpose,
@@ -149,10 +172,14 @@ export function applyConsentChange(state: ConsentState, change: ConsentChange): 
     proof: change.proof,
     ...(change.choice === 'granted' && change.expiresAt !== undefined ? { expiresAt: change.expiresAt } : {}),
   };
-  return { purposes: { ...state.purposes, [change.purpose]: next }, history };
+  return { purposes: { ...state.purposes, [change.purpose]: next }, history, ...observed };
 }
 
-/** Apply several changes in any order; the result does not depend on the order. */
+/**
+ * Apply several changes in any order. The decision (each purpose's status) does not depend on the
+ * order; without observed changes, neither does anything else. With them, the history records the
+ * observed choices that said something new when they arrived, so it may hold a later one of a run.
+ */
 export function applyConsentChanges(state: ConsentState, changes: readonly ConsentChange[]): ConsentState {
   return changes.reduce(applyConsentChange, state);
 }

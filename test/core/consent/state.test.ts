@@ -1,6 +1,7 @@
 /**
  * Consent state: choices ordered by when they were made, refusals after grants become revocations,
- * history keeps everything, and the outcome never depends on arrival order.
+ * history keeps everything, and the decision never depends on arrival order (nor, without observed
+ * choices carried on ordinary events, anything else).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,7 +15,7 @@ import {
   type ConsentChange,
   type ConsentStatus,
 } from '../../../src/core/consent/index.ts';
-import { someChanges } from './arbitraries.ts';
+import { aChange, someChanges } from './arbitraries.ts';
 import { aDenial, aGrant, consentOf, DAY, HOUR, T0 } from './builders.ts';
 
 describe('applyConsentChange', () => {
@@ -70,11 +71,40 @@ describe('applyConsentChange', () => {
 
   it('records a change observed on an ordinary event only when it says something new', () => {
     const granted = consentOf(aGrant('analytics', { at: T0 }));
-    const same = applyConsentChange(granted, aGrant('analytics', { at: T0 + HOUR, observed: true, eventMessageId: 'page-2' }));
-    assert.equal(same, granted);
+    const repeat = aGrant('analytics', { at: T0 + HOUR, observed: true, eventMessageId: 'page-2' });
+    const same = applyConsentChange(granted, repeat);
+    assert.deepEqual(same.purposes, granted.purposes);
+    assert.deepEqual(same.history, granted.history, 'not recorded');
+    assert.deepEqual(same.observed, { analytics: repeat }, 'but remembered as the latest observed choice');
     const refused = applyConsentChange(granted, aDenial('analytics', { at: T0 + HOUR, observed: true }));
     assert.equal(purposeConsent(refused, 'analytics')?.status, 'revoked');
     assert.equal(refused.history.length, 2);
+  });
+
+  it('counts an observed refusal that a late, older grant makes new, whatever the arrival order', () => {
+    // The banner said "denied" at 2 h while a refusal from 0 h was in force; a grant made at 1 h arrives last.
+    const arrivals = [aDenial('analytics', { at: T0 }), aDenial('analytics', { at: T0 + 2 * HOUR, observed: true }), aGrant('analytics', { at: T0 + HOUR })];
+    for (const order of [arrivals, [arrivals[0]!, arrivals[2]!, arrivals[1]!]]) {
+      const state = applyConsentChanges(EMPTY_CONSENT, order);
+      assert.equal(purposeConsent(state, 'analytics')?.status, 'revoked');
+      assert.equal(purposeConsent(state, 'analytics')?.proof.at, T0 + 2 * HOUR);
+    }
+  });
+
+  it('decides the same whatever order observed and other changes arrive in', () => {
+    const withObserved = fc.array(
+      fc.tuple(aChange, fc.boolean()).map(([c, o]) => (o && c.proof.source === 'event' ? { ...c, observed: true } : c)),
+      { maxLength: 12 },
+    );
+    const decided = (changes: readonly ConsentChange[]) =>
+      Object.fromEntries(Object.entries(applyConsentChanges(EMPTY_CONSENT, changes).purposes).map(([p, c]) => [p, c.status]));
+    fc.assert(
+      fc.property(
+        withObserved.chain((changes) => fc.tuple(fc.constant(changes), fc.shuffledSubarray(changes, { minLength: changes.length }))),
+        ([changes, shuffled]) => assert.deepEqual(decided(shuffled), decided(changes)),
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('keeps history in the order choices were made, whatever the arrival order', () => {

@@ -14,7 +14,7 @@
  *    consent follower applies them once that has committed.
  * `apply` is then pure over what was loaded: the same batch is decided the same way on replay.
  */
-import { encodeCarriedChanges } from '../core/consent/carried.ts';
+import { encodeCarriedChanges, keepCarried } from '../core/consent/carried.ts';
 import { consentChangesOf } from '../core/consent/extract.ts';
 import { mergeConsents } from '../core/consent/merge.ts';
 import { DEFAULT_CONSENT_CONFIG, type ConsentConfig } from '../core/consent/purposes.ts';
@@ -66,23 +66,22 @@ export class PrivacyGate implements EventGate {
     }
     this.prepared = new Map();
     const needConsent = new Set<string>();
-    const inbox: ConsentInboxEntry[] = [];
+    const carriedBy: Array<{ event: EventToStore; identifiers: readonly string[]; changes: readonly ConsentChange[] }> = [];
     for (const e of batch) {
       const prep = this.prepare(e);
       const { keys, suppressed } = prep;
       this.prepared.set(e, prep);
       if (suppressed || keys.length === 0) continue;
       if (policyNeedsConsent(this.policies.get(e.event.sourceId))) for (const k of keys) needConsent.add(k);
-      const carried = consentChangesOf(e.event, this.config).changes;
-      if (carried.length > 0)
-        inbox.push({
-          dedupKey: consentInboxKey(e),
-          identifiers: keys,
-          changes: encodeCarriedChanges(carried),
-        });
+      const changes = consentChangesOf(e.event, this.config).changes;
+      if (changes.length > 0) carriedBy.push({ event: e, identifiers: keys, changes });
     }
     this.stored = await data.consentsOfIdentifiers([...needConsent]);
-    this.inbox = inbox;
+    // The banner state repeated on a visitor's events: only the entries that can matter get a row.
+    const keep = keepCarried(carriedBy);
+    this.inbox = carriedBy
+      .filter((_, i) => keep[i])
+      .map((c) => ({ dedupKey: consentInboxKey(c.event), identifiers: c.identifiers, changes: encodeCarriedChanges(c.changes) }));
   }
 
   apply(events: readonly EventToStore[]): GateResult {

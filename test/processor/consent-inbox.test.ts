@@ -2,9 +2,11 @@
  * Consent choices carried by events reach the consent inbox in the same transaction as their batch:
  * a batch that rolls back leaves no row behind, a committed one leaves each choice once (a re-sent
  * event adds nothing), and the rows are ready for the consent follower as soon as the batch commits.
+ * A banner state repeated on a visitor's events takes two rows (its first and last), not one per event.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decodeCarriedChanges } from '../../src/core/consent/carried.ts';
 import { createPrivacyGate } from '../../src/privacy/gate-factory.ts';
 import { Processor, processorSettings } from '../../src/processor/processor.ts';
 import { migrateAll } from '../../src/storage/migrate-all.ts';
@@ -76,6 +78,49 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(await processor.runOnce(), 1);
         assert.equal((await inbox()).length, 1);
         assert.deepEqual(errors, []);
+      } finally {
+        await p.close();
+      }
+    });
+
+    it('writes a row for the first and the last of a visitor repeating the same banner state, and every change', async (t) => {
+      const p = await openPipeline(backend);
+      if (p === null) return t.skip('PostgreSQL not reachable');
+      const { config, store, log } = p;
+      try {
+        await migrateAll(store);
+        const privacy = await openPrivacyStore(store);
+        const processor = new Processor({
+          log,
+          store,
+          ...processorSettings(config),
+          gate: await createPrivacyGate(store, config, () => NOW),
+          now: () => NOW,
+          report: () => {},
+        });
+        await processor.init();
+        // Ten page views carrying the same banner state, then the visitor refuses analytics, then two more.
+        const view = (i: number, analytics: boolean) => ({
+          type: 'page',
+          name: 'Home',
+          anonymousId: 'a-banner',
+          messageId: `m-banner-${i}`,
+          timestamp: new Date(NOW - 60_000 + i * 1000).toISOString(),
+          context: { consent: { categoryPreferences: { Analytics: analytics, Advertising: true } } },
+        });
+        const batch = [...Array.from({ length: 10 }, (_, i) => view(i, true)), view(10, false), view(11, false), view(12, false)];
+        await log.append({
+          sourceId: 'src',
+          receivedAt: NOW,
+          typeHint: null,
+          shape: 'batch',
+          body: JSON.stringify({ batch }),
+          messages: batch.length,
+        });
+        assert.equal(await processor.runOnce(), 1);
+        const rows = await privacy.data.inboxReady(100);
+        const messageIds = rows.map((r) => decodeCarriedChanges(r.changes)[0]!.proof.eventMessageId);
+        assert.deepEqual(messageIds, ['m-banner-0', 'm-banner-9', 'm-banner-10', 'm-banner-12']);
       } finally {
         await p.close();
       }

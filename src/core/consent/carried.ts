@@ -42,3 +42,34 @@ export function decodeCarriedChanges(text: string): ConsentChange[] {
     ...(c.observed !== undefined ? { observed: c.observed } : {}),
   }));
 }
+
+/**
+ * Which of one batch's carried choices to record. SDKs repeat the banner state on every event, so a
+ * visitor's page views carry the same observed choices again and again. Among entries with the same
+ * identifiers carrying the same observed choices (same expiries), only the earliest and the latest (by
+ * when they were made) are kept; the others would change no purpose's status, whatever else changes
+ * the profile's consent and in whatever order (the latest observed choice is judged again after every
+ * change: `applyConsentChange`; the property test in `carried.test.ts` checks this). The earliest keeps
+ * the proof of when the choice was first seen. Entries with an explicit choice are all kept.
+ * Answers, for each entry, whether to keep it.
+ */
+export function keepCarried(entries: ReadonlyArray<{ identifiers: readonly string[]; changes: readonly ConsentChange[] }>): boolean[] {
+  const keep = entries.map(() => true);
+  const runs = new Map<string, number[]>();
+  entries.forEach((e, i) => {
+    const first = e.changes[0];
+    if (first === undefined || !e.changes.every((c) => c.observed === true && c.proof.at === first.proof.at)) return;
+    const choices = e.changes.map((c) => `${c.purpose}=${c.choice}@${c.expiresAt ?? ''}`).sort();
+    const key = JSON.stringify([e.identifiers, choices]);
+    const run = runs.get(key);
+    if (run === undefined) runs.set(key, [i]);
+    else run.push(i);
+  });
+  const at = (i: number) => entries[i]!.changes[0]!.proof.at;
+  for (const run of runs.values()) {
+    if (run.length <= 2) continue;
+    const byTime = [...run].sort((a, b) => at(a) - at(b) || a - b);
+    for (const i of byTime.slice(1, -1)) keep[i] = false;
+  }
+  return keep;
+}

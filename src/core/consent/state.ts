@@ -149,7 +149,8 @@ export function applyConsentChange(state: ConsentState, change: ConsentChange): 
   let next = record(state, change);
   if (change.observed === true) {
     const last = next.observed?.[change.purpose];
-    if (last === undefined || compareChanges(change, last) > 0) next = { ...next, observed: { ...next.observed, [change.purpose]: change } };
+    if (last === undefined || compareChanges(change, last) > 0)
+      next = { ...next, observed: { ...next.observed, [change.purpose]: change } };
   }
   const latest = next.observed?.[change.purpose];
   return latest === undefined || latest === change ? next : record(next, latest);

@@ -83,7 +83,11 @@ describe('applyConsentChange', () => {
 
   it('counts an observed refusal that a late, older grant makes new, whatever the arrival order', () => {
     // The banner said "denied" at 2 h while a refusal from 0 h was in force; a grant made at 1 h arrives last.
-    const arrivals = [aDenial('analytics', { at: T0 }), aDenial('analytics', { at: T0 + 2 * HOUR, observed: true }), aGrant('analytics', { at: T0 + HOUR })];
+    const arrivals = [
+      aDenial('analytics', { at: T0 }),
+      aDenial('analytics', { at: T0 + 2 * HOUR, observed: true }),
+      aGrant('analytics', { at: T0 + HOUR }),
+    ];
     for (const order of [arrivals, [arrivals[0]!, arrivals[2]!, arrivals[1]!]]) {
       const state = applyConsentChanges(EMPTY_CONSENT, order);
       assert.equal(purposeConsent(state, 'analytics')?.status, 'revoked');

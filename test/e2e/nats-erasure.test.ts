@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { openLogKeys } from '../../src/storage/privacy/log-key-data.ts';
-import { startTessera, type Harness } from '../support/harness.ts';
-import { privateNats, privateNatsUnavailable } from '../support/nats-server.ts';
+import type { Harness } from '../support/harness.ts';
+import { withTesseraOnPrivateNats } from '../support/nats-server.ts';
 import { profileIdOf, runRequest, send } from '../privacy/helpers.ts';
 
 /** A metric without labels from `/metrics` (NaN when absent). */
@@ -32,13 +32,7 @@ function filesHolding(dir: string, text: string): string[] {
 
 describe('erasure with the log on NATS JetStream', () => {
   it("keeps the subject's data sealed on JetStream's disk, and shreds the keys that sealed it", async (t) => {
-    const unavailable = privateNatsUnavailable();
-    if (unavailable) return t.skip(unavailable);
-    const nats = await privateNats();
-    await nats.start();
-    let h: Harness | undefined;
-    try {
-      h = await startTessera({ TESSERA_LOG_URL: `nats://127.0.0.1:${nats.port}`, TESSERA_NATS_STREAM: 'ERASURE' });
+    await withTesseraOnPrivateNats(t, 'ERASURE', async (h, nats) => {
       const email = 'sealed.ann@example.net';
       await send(h, [
         { type: 'identify', userId: 'sealed-ann', traits: { email, phone: '+14155550123' } },
@@ -79,9 +73,6 @@ describe('erasure with the log on NATS JetStream', () => {
       for (let i = 0; i < 400 && (await profileIdOf(h, 'email', 'sealed.cy@example.net')) === null; i++)
         await new Promise((r) => setTimeout(r, 25));
       assert.ok(await profileIdOf(h, 'email', 'sealed.cy@example.net'), 'stored after the erasure');
-    } finally {
-      await h?.close();
-      await nats.stop();
-    }
+    });
   });
 });

@@ -6,19 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { basicAuth, startTessera, type Harness } from '../support/harness.ts';
-import { privateNats, privateNatsUnavailable } from '../support/nats-server.ts';
+import { basicAuth } from '../support/harness.ts';
+import { withTesseraOnPrivateNats } from '../support/nats-server.ts';
 
 describe('the NATS log through an outage of NATS', () => {
   it('refuses with 503 while NATS is away, and loses nothing it acknowledged', async (t) => {
-    const unavailable = privateNatsUnavailable();
-    if (unavailable) return t.skip(unavailable);
-    const nats = await privateNats();
-    await nats.start();
-    let h: Harness | undefined;
-    try {
-      h = await startTessera({ TESSERA_LOG_URL: `nats://127.0.0.1:${nats.port}`, TESSERA_NATS_STREAM: 'OUTAGE' });
-      const harness = h;
+    await withTesseraOnPrivateNats(t, 'OUTAGE', async (harness, nats) => {
       const acknowledged = new Set<string>();
       const send = async (b: number): Promise<Response> => {
         const batch = Array.from({ length: 10 }, (_, i) => ({ type: 'track', event: 'Tick', userId: `u${i}`, messageId: `o-${b}-${i}` }));
@@ -66,9 +59,6 @@ describe('the NATS log through an outage of NATS', () => {
       assert.deepEqual(missing, [], 'every acknowledged message is stored');
       assert.equal(new Set(stored).size, stored.length, 'none twice');
       assert.equal(stored.length, acknowledged.size, 'nothing that was refused');
-    } finally {
-      await h?.close();
-      await nats.stop();
-    }
+    });
   });
 });

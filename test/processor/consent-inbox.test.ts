@@ -15,15 +15,44 @@ import { openPipeline } from '../support/pipeline.ts';
 
 const NOW = Date.UTC(2026, 9, 1);
 
+type Pipeline = NonNullable<Awaited<ReturnType<typeof openPipeline>>>;
+
+/** A migrated pipeline on `backend` and its privacy store for `fn`, closed afterwards. */
+async function withPipeline(
+  t: { skip(message: string): void },
+  backend: 'sqlite' | 'postgres',
+  fn: (p: Pipeline, privacy: Awaited<ReturnType<typeof openPrivacyStore>>) => Promise<void>,
+): Promise<void> {
+  const p = await openPipeline(backend);
+  if (p === null) return t.skip('PostgreSQL not reachable');
+  try {
+    await migrateAll(p.store);
+    await fn(p, await openPrivacyStore(p.store));
+  } finally {
+    await p.close();
+  }
+}
+
+/** The processor the server runs, with its collection gate, at a fixed time. */
+async function processorOf({ config, store, log }: Pipeline, onError?: (err: unknown) => void): Promise<Processor> {
+  const processor = new Processor({
+    log,
+    store,
+    ...processorSettings(config),
+    gate: await createPrivacyGate(store, config, () => NOW),
+    now: () => NOW,
+    report: () => {},
+    ...(onError ? { onError } : {}),
+  });
+  await processor.init();
+  return processor;
+}
+
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`consent inbox written with the batch (${backend})`, () => {
     it('rolls back with a failed batch, lands once with a committed one, and is ready for the follower at once', async (t) => {
-      const p = await openPipeline(backend);
-      if (p === null) return t.skip('PostgreSQL not reachable');
-      const { config, store, log } = p;
-      try {
-        await migrateAll(store);
-        const privacy = await openPrivacyStore(store);
+      await withPipeline(t, backend, async (p, privacy) => {
+        const { store, log } = p;
         let failNext = true;
         const runBatch = store.runBatch.bind(store);
         store.runBatch = (work) =>
@@ -36,16 +65,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
             return result;
           });
         const errors: string[] = [];
-        const processor = new Processor({
-          log,
-          store,
-          ...processorSettings(config),
-          gate: await createPrivacyGate(store, config, () => NOW),
-          now: () => NOW,
-          report: () => {},
-          onError: (err) => errors.push((err as Error).message),
-        });
-        await processor.init();
+        const processor = await processorOf(p, (err) => errors.push((err as Error).message));
         const consenting = {
           type: 'track',
           event: 'Viewed',
@@ -78,27 +98,12 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(await processor.runOnce(), 1);
         assert.equal((await inbox()).length, 1);
         assert.deepEqual(errors, []);
-      } finally {
-        await p.close();
-      }
+      });
     });
 
     it('writes a row for the first and the last of a visitor repeating the same banner state, and every change', async (t) => {
-      const p = await openPipeline(backend);
-      if (p === null) return t.skip('PostgreSQL not reachable');
-      const { config, store, log } = p;
-      try {
-        await migrateAll(store);
-        const privacy = await openPrivacyStore(store);
-        const processor = new Processor({
-          log,
-          store,
-          ...processorSettings(config),
-          gate: await createPrivacyGate(store, config, () => NOW),
-          now: () => NOW,
-          report: () => {},
-        });
-        await processor.init();
+      await withPipeline(t, backend, async (p, privacy) => {
+        const processor = await processorOf(p);
         // Ten page views carrying the same banner state, then the visitor refuses analytics, then two more.
         const view = (i: number, analytics: boolean) => ({
           type: 'page',
@@ -109,7 +114,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
           context: { consent: { categoryPreferences: { Analytics: analytics, Advertising: true } } },
         });
         const batch = [...Array.from({ length: 10 }, (_, i) => view(i, true)), view(10, false), view(11, false), view(12, false)];
-        await log.append({
+        await p.log.append({
           sourceId: 'src',
           receivedAt: NOW,
           typeHint: null,
@@ -121,9 +126,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const rows = await privacy.data.inboxReady(100);
         const messageIds = rows.map((r) => decodeCarriedChanges(r.changes)[0]!.proof.eventMessageId);
         assert.deepEqual(messageIds, ['m-banner-0', 'm-banner-9', 'm-banner-10', 'm-banner-12']);
-      } finally {
-        await p.close();
-      }
+      });
     });
   });
 }

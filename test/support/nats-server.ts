@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { tempDir } from './harness.ts';
+import { startTessera, tempDir, type Harness } from './harness.ts';
 
 const NATS_SERVER = process.env.TESSERA_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 
@@ -81,4 +81,27 @@ export async function privateNats(extraArgs: string[] = []): Promise<PrivateNats
     },
   };
   return server;
+}
+
+/**
+ * Run `fn` against a Tessera whose durable log is a stream on a NATS server of the test's own; both are
+ * stopped afterwards. Skips (loudly, outside CI) where no nats-server binary is installed.
+ */
+export async function withTesseraOnPrivateNats(
+  t: { skip(message: string): void },
+  stream: string,
+  fn: (h: Harness, nats: PrivateNats) => Promise<void>,
+): Promise<void> {
+  const unavailable = privateNatsUnavailable();
+  if (unavailable) return t.skip(unavailable);
+  const nats = await privateNats();
+  await nats.start();
+  let h: Harness | undefined;
+  try {
+    h = await startTessera({ TESSERA_LOG_URL: `nats://127.0.0.1:${nats.port}`, TESSERA_NATS_STREAM: stream });
+    await fn(h, nats);
+  } finally {
+    await h?.close();
+    await nats.stop();
+  }
 }

@@ -56,15 +56,26 @@ export function decodeCarriedChanges(text: string): ConsentChange[] {
 export function keepCarried(entries: ReadonlyArray<{ identifiers: readonly string[]; changes: readonly ConsentChange[] }>): boolean[] {
   const keep = entries.map(() => true);
   const runs = new Map<string, number[]>();
-  entries.forEach((e, i) => {
-    const first = e.changes[0];
-    if (first === undefined || !e.changes.every((c) => c.observed === true && c.proof.at === first.proof.at)) return;
-    const choices = e.changes.map((c) => `${c.purpose}=${c.choice}@${c.expiresAt ?? ''}`).sort();
-    const key = JSON.stringify([e.identifiers, choices]);
+  for (let i = 0; i < entries.length; i++) {
+    const { identifiers, changes } = entries[i]!;
+    const first = changes[0];
+    if (first === undefined) continue;
+    // The key: the identifiers, then the choices in purpose order (identifiers and purposes hold no control characters).
+    let choices = '';
+    let thinnable = true;
+    for (const c of [...changes].sort((x, y) => (x.purpose < y.purpose ? -1 : x.purpose > y.purpose ? 1 : 0))) {
+      if (c.observed !== true || c.proof.at !== first.proof.at) {
+        thinnable = false;
+        break;
+      }
+      choices += `\u0001${c.purpose}\u0002${c.choice}\u0002${c.expiresAt ?? ''}`;
+    }
+    if (!thinnable) continue;
+    const key = `${identifiers.join('\u0003')}${choices}`;
     const run = runs.get(key);
     if (run === undefined) runs.set(key, [i]);
     else run.push(i);
-  });
+  }
   const at = (i: number) => entries[i]!.changes[0]!.proof.at;
   for (const run of runs.values()) {
     if (run.length <= 2) continue;

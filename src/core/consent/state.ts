@@ -129,7 +129,9 @@ export function compareChanges(a: ConsentChange, b: ConsentChange): number {
 /** Insert keeping time order; identical changes (same key) are kept once. */
 export function insertChange(history: readonly ConsentChange[], change: ConsentChange): readonly ConsentChange[] {
   const key = changeKey(change);
-  if (history.some((h) => changeKey(h) === key)) return history;
+  // The full key only for changes of the same purpose, choice and instant: most of a history differs there.
+  const same = (h: ConsentChange) => h.proof.at === change.proof.at && h.purpose === change.purpose && h.choice === change.choice;
+  if (history.some((h) => same(h) && changeKey(h) === key)) return history;
   let i = history.length;
   while (i > 0 && compareChanges(history[i - 1] as ConsentChange, change) > 0) i--;
   return [...history.slice(0, i), change, ...history.slice(i)];

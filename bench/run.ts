@@ -200,6 +200,12 @@ if (wanted('identity')) {
       limit: { name: 'in-memory, same batches', value: ceiling.map((c) => c.merges) },
     });
     rows.push({ scenario, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
+    rows.push({
+      scenario,
+      figure: "load generator's own CPU while sending (shares the cores)",
+      value: figures.map((f) => f.generatorCpuUsPerEvent),
+      unit: 'µs/event',
+    });
   }
 }
 

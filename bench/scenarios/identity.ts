@@ -27,6 +27,8 @@ export function identityCeiling(demo: DemoSpec): Promise<CeilingFigures> {
 interface SendResult {
   startedAt: number;
   elapsed: number;
+  /** The load generator's own CPU while sending, ms: it shares the machine's cores with the server. */
+  cpuMs: number;
   accepted: number;
   acceptedPerSec: number;
   backpressured: number;
@@ -52,6 +54,8 @@ export interface EndToEndFigures {
   p50: number;
   p99: number;
   peakRssMb: number;
+  /** CPU the load generator spent per accepted event, µs: the harness's share of the two cores. */
+  generatorCpuUsPerEvent: number;
 }
 
 async function identityCounts(server: BenchServer) {
@@ -86,6 +90,7 @@ export async function identityEndToEnd(opts: {
       p50: load.p50,
       p99: load.p99,
       peakRssMb: server.peakRssMb(),
+      generatorCpuUsPerEvent: load.accepted > 0 ? (load.cpuMs * 1000) / load.accepted : 0,
     };
   } finally {
     await server.stop();

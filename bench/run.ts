@@ -26,6 +26,7 @@ import { bareLookupLimit, identityCeiling, identityEndToEnd, profileReads, type 
 import { ingestScenario, type IngestFigures } from './scenarios/ingest.ts';
 import { bareLimit, postgresInsertLimit, sqliteInsertLimit } from './scenarios/limits.ts';
 import { natsReachable } from './scenarios/nats-log.ts';
+import { processorAlone } from './scenarios/processor.ts';
 import { dropBenchSchema, postgresUrlForBench } from './scenarios/postgres-url.ts';
 
 const quick = process.argv.includes('--quick');
@@ -205,6 +206,34 @@ if (wanted('identity')) {
       figure: "load generator's own CPU while sending (shares the cores)",
       value: figures.map((f) => f.generatorCpuUsPerEvent),
       unit: 'µs/event',
+    });
+    if (natsLog) continue;
+    // The same batches through the processor alone: its own cost per event, without the cores' other work.
+    const alone = await attempt(`${scenario}, processor alone`, () =>
+      repeat(`processor alone on ${label}: ${demo.events.toLocaleString('en-US')} demo events from a filled log`, async (warm) =>
+        processorAlone(warm ? { ...demo, events: 20_000 } : demo, await backend.url()),
+      ),
+    );
+    if (alone === null) continue;
+    rows.push({
+      scenario,
+      figure: `processor alone, demo mix (${demo.events.toLocaleString('en-US')} events drained from a filled log, nothing else running)`,
+      value: alone.map((f) => f.perSec),
+      unit: 'events/s',
+      limit: ceilingLimit,
+      alsoBeside: rawInsert[backend.name] ? [rawInsert[backend.name]!] : [],
+    });
+    rows.push({
+      scenario,
+      figure: 'processor alone: CPU per event (the process: its thread, GC helpers, checkpoints)',
+      value: alone.map((f) => f.cpuUsPerEvent),
+      unit: 'µs/event',
+    });
+    rows.push({
+      scenario,
+      figure: `processor alone: bytes written per event (${backend.name === 'sqlite' ? 'WAL and checkpoints' : 'sent to PostgreSQL'})`,
+      value: alone.map((f) => f.bytesWrittenPerEvent),
+      unit: 'bytes',
     });
   }
 }

@@ -95,8 +95,11 @@ export async function runLoad(
 }
 
 /** Run a bench script in its own process and return the JSON line it prints last. */
-export async function runJsonScript<T>(script: string, args: string[]): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function runJsonScript<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<T> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise((r) => child.once('exit', r));

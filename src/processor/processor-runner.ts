@@ -52,7 +52,7 @@ export type FromWorker =
  * scenario's 60,000 demo events, alternated four times: 72–76 µs an event against 85–99 with the default.
  * It costs at most ~100 MB more memory.
  */
-const PROCESSOR_YOUNG_GENERATION_MB = 192;
+export const PROCESSOR_YOUNG_GENERATION_MB = 192;
 
 export interface WorkerData {
   config: Config;

@@ -1,0 +1,32 @@
+/**
+ * The processor alone (`bench/processor-alone.ts`, its own process): the identity scenario's demo batches
+ * drained from a pre-filled log into a fresh store by one processor, nothing else running. The end-to-end
+ * figure shares two cores between the edge, the processor, the audience runner, V8's helpers and the load
+ * generator; this one shows the pipeline's own cost per event, for judging a change to it.
+ */
+import { PROCESSOR_YOUNG_GENERATION_MB } from '../../src/processor/processor-runner.ts';
+import type { DemoSpec } from '../demo-traffic.ts';
+import { dropBenchSchema } from './postgres-url.ts';
+import { runJsonScript } from './processes.ts';
+
+export interface ProcessorAloneFigures {
+  events: number;
+  perSec: number;
+  /** CPU of the whole process per event (its thread, V8's GC helpers, SQLite's checkpoint thread), µs. */
+  cpuUsPerEvent: number;
+  /** Bytes the process handed to write(2) per event: SQLite's WAL and checkpoints, or what it sent PostgreSQL. */
+  bytesWrittenPerEvent: number;
+}
+
+export async function processorAlone(demo: DemoSpec, databaseUrl?: string): Promise<ProcessorAloneFigures> {
+  try {
+    // The young generation of the server's processor thread (a semi-space is a third of it).
+    return await runJsonScript<ProcessorAloneFigures>(
+      'bench/processor-alone.ts',
+      [JSON.stringify(demo), ...(databaseUrl ? [databaseUrl] : [])],
+      [`--max-semi-space-size=${PROCESSOR_YOUNG_GENERATION_MB / 3}`],
+    );
+  } finally {
+    if (databaseUrl) await dropBenchSchema(databaseUrl);
+  }
+}

@@ -178,13 +178,14 @@ if (wanted('identity')) {
       ),
     );
     if (figures === null) continue;
+    const rawBeside = rawInsert[backend.name] ? [rawInsert[backend.name]!] : [];
     rows.push({
       scenario,
       figure: `sustained end-to-end, demo mix (${demo.events.toLocaleString('en-US')} events)`,
       value: figures.map((f) => f.sustainedPerSec),
       unit: 'events/s',
       limit: ceilingLimit,
-      alsoBeside: rawInsert[backend.name] ? [rawInsert[backend.name]!] : [],
+      alsoBeside: rawBeside,
     });
     rows.push({
       scenario,
@@ -221,7 +222,7 @@ if (wanted('identity')) {
       value: alone.map((f) => f.perSec),
       unit: 'events/s',
       limit: ceilingLimit,
-      alsoBeside: rawInsert[backend.name] ? [rawInsert[backend.name]!] : [],
+      alsoBeside: rawBeside,
     });
     rows.push({
       scenario,

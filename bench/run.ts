@@ -18,15 +18,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateDemo } from '../src/demo/generator.ts';
 import type { DemoSpec } from './demo-traffic.ts';
 import { createHarness, type Backend, type Limit, type Row } from './harness.ts';
 import { median, spread } from './stats.ts';
-import { bareLookupLimit, identityCeiling, identityEndToEnd, profileReads, type LookupWindows } from './scenarios/identity.ts';
+import { bareLookupLimit, profileReads, type LookupWindows } from './scenarios/identity.ts';
 import { ingestScenario, type IngestFigures } from './scenarios/ingest.ts';
 import { bareLimit, postgresInsertLimit, sqliteInsertLimit } from './scenarios/limits.ts';
 import { natsReachable } from './scenarios/nats-log.ts';
-import { processorAlone } from './scenarios/processor.ts';
 import { dropBenchSchema, postgresUrlForBench } from './scenarios/postgres-url.ts';
 
 const quick = process.argv.includes('--quick');
@@ -139,104 +137,10 @@ if (wanted('ingest')) {
   }
 }
 
-// ---- identity: in-memory ceiling and sustained end to end with the demo mix ------------------------
+// ---- identity: in-memory ceiling, end to end with the demo mix, the processor alone (bench/sections/identity.ts) ----
 if (wanted('identity')) {
-  const ceiling = await repeat(`limit: in-memory resolution ceiling on ${demo.events.toLocaleString('en-US')} demo events`, () =>
-    identityCeiling(demo),
-  );
-  const ceilingLimit: Limit = { name: 'in-memory ceiling, same batches', value: ceiling.map((c) => c.perSec) };
-  rows.push({
-    scenario: 'identity (in-memory)',
-    figure: 'ceiling: JSON.parse + resolve + trait merge, 1 thread',
-    value: ceiling.map((c) => c.perSec),
-    unit: 'events/s',
-  });
-  // The raw insert limits on the demo's own rows (~1 KB events), so "same rows" holds.
-  const demoMessages: Array<Record<string, unknown>> = [];
-  for (const m of generateDemo({ seed: demo.seed, events: demo.events, start: new Date(demo.startMs), days: demo.days })) {
-    demoMessages.push(m as unknown as Record<string, unknown>);
-    if (demoMessages.length === 5000) break;
-  }
-  const rawInsert: Record<string, Limit> = {
-    sqlite: {
-      name: 'raw SQLite insert of the demo rows',
-      value: await repeat('limit: raw SQLite batch insert of the demo rows', () => sqliteInsertLimit(rawRows, demoMessages)),
-    },
-  };
-  if (pgProbe)
-    rawInsert.postgres = {
-      name: 'raw PostgreSQL insert of the demo rows',
-      value: await repeat('limit: raw PostgreSQL batch insert of the demo rows', async () =>
-        postgresInsertLimit((await postgresUrlForBench())!, rawRowsPostgres, demoMessages),
-      ),
-    };
-  for (const { backend, natsLog, label } of logVariants) {
-    const scenario = `identity (${label})`;
-    const figures = await attempt(scenario, () =>
-      repeat(`identity end to end on ${label}: ${demo.events.toLocaleString('en-US')} demo events`, async (warm) =>
-        identityEndToEnd({ databaseUrl: await backend.url(), natsLog, connections, demo: warm ? { ...demo, events: 20_000 } : demo }),
-      ),
-    );
-    if (figures === null) continue;
-    const rawBeside = rawInsert[backend.name] ? [rawInsert[backend.name]!] : [];
-    rows.push({
-      scenario,
-      figure: `sustained end-to-end, demo mix (${demo.events.toLocaleString('en-US')} events)`,
-      value: figures.map((f) => f.sustainedPerSec),
-      unit: 'events/s',
-      limit: ceilingLimit,
-      alsoBeside: rawBeside,
-    });
-    rows.push({
-      scenario,
-      figure: 'profiles created (server /metrics)',
-      value: figures.map((f) => f.profilesCreated),
-      unit: 'profiles',
-      limit: { name: 'in-memory, same batches', value: ceiling.map((c) => c.profilesCreated) },
-    });
-    rows.push({
-      scenario,
-      figure: 'merges (server /metrics)',
-      value: figures.map((f) => f.merges),
-      unit: 'merges',
-      limit: { name: 'in-memory, same batches', value: ceiling.map((c) => c.merges) },
-    });
-    rows.push({ scenario, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
-    rows.push({
-      scenario,
-      figure: "load generator's own CPU while sending (shares the cores)",
-      value: figures.map((f) => f.generatorCpuUsPerEvent),
-      unit: 'µs/event',
-    });
-    if (natsLog) continue;
-    // The same batches through the processor alone: its own cost per event, without the cores' other work.
-    const alone = await attempt(`${scenario}, processor alone`, () =>
-      repeat(`processor alone on ${label}: ${demo.events.toLocaleString('en-US')} demo events from a filled log`, async (warm) =>
-        processorAlone(warm ? { ...demo, events: 20_000 } : demo, await backend.url()),
-      ),
-    );
-    if (alone === null) continue;
-    rows.push({
-      scenario,
-      figure: `processor alone, demo mix (${demo.events.toLocaleString('en-US')} events drained from a filled log, nothing else running)`,
-      value: alone.map((f) => f.perSec),
-      unit: 'events/s',
-      limit: ceilingLimit,
-      alsoBeside: rawBeside,
-    });
-    rows.push({
-      scenario,
-      figure: 'processor alone: CPU per event (the process: its thread, GC helpers, checkpoints)',
-      value: alone.map((f) => f.cpuUsPerEvent),
-      unit: 'µs/event',
-    });
-    rows.push({
-      scenario,
-      figure: `processor alone: bytes written per event (${backend.name === 'sqlite' ? 'WAL and checkpoints' : 'sent to PostgreSQL'})`,
-      value: alone.map((f) => f.bytesWrittenPerEvent),
-      unit: 'bytes',
-    });
-  }
+  const { identitySection } = await import('./sections/identity.ts');
+  await identitySection(h, { demo, logVariants, connections, rawRows, rawRowsPostgres, postgres: pgProbe !== null });
 }
 
 // ---- profiles: read by identifier with many profiles in the store; memory of the largest run ------

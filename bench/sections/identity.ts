@@ -1,0 +1,129 @@
+/**
+ * The identity section of `npm run bench` (issue 3): the in-memory resolution ceiling on the demo
+ * batches, raw inserts of the demo's rows, then per backend (and log) the demo business end to end
+ * through a real server, and per backend the processor alone on the same batches.
+ */
+import { generateDemo } from '../../src/demo/generator.ts';
+import type { DemoSpec } from '../demo-traffic.ts';
+import type { Backend, Harness, Limit } from '../harness.ts';
+import { identityCeiling, identityEndToEnd } from '../scenarios/identity.ts';
+import { postgresInsertLimit, sqliteInsertLimit } from '../scenarios/limits.ts';
+import { postgresUrlForBench } from '../scenarios/postgres-url.ts';
+import { processorAlone } from '../scenarios/processor.ts';
+
+export interface IdentitySectionOptions {
+  demo: DemoSpec;
+  /** Each backend, and PostgreSQL again with the durable log on NATS when it answers. */
+  logVariants: Array<{ backend: Backend; natsLog: boolean; label: string }>;
+  connections: number;
+  /** Rows of the raw insert limits (SQLite, PostgreSQL). */
+  rawRows: number;
+  rawRowsPostgres: number;
+  /** PostgreSQL answers: its raw insert limit is measured too. */
+  postgres: boolean;
+}
+
+export async function identitySection(h: Harness, o: IdentitySectionOptions): Promise<void> {
+  const demo = o.demo;
+  const ceiling = await h.repeat(`limit: in-memory resolution ceiling on ${demo.events.toLocaleString('en-US')} demo events`, () =>
+    identityCeiling(demo),
+  );
+  const ceilingLimit: Limit = { name: 'in-memory ceiling, same batches', value: ceiling.map((c) => c.perSec) };
+  h.rows.push({
+    scenario: 'identity (in-memory)',
+    figure: 'ceiling: JSON.parse + resolve + trait merge, 1 thread',
+    value: ceiling.map((c) => c.perSec),
+    unit: 'events/s',
+  });
+  // The raw insert limits on the demo's own rows (~1 KB events), so "same rows" holds.
+  const demoMessages: Array<Record<string, unknown>> = [];
+  for (const m of generateDemo({ seed: demo.seed, events: demo.events, start: new Date(demo.startMs), days: demo.days })) {
+    demoMessages.push(m as unknown as Record<string, unknown>);
+    if (demoMessages.length === 5000) break;
+  }
+  const rawInsert: Record<string, Limit> = {
+    sqlite: {
+      name: 'raw SQLite insert of the demo rows',
+      value: await h.repeat('limit: raw SQLite batch insert of the demo rows', () => sqliteInsertLimit(o.rawRows, demoMessages)),
+    },
+  };
+  if (o.postgres)
+    rawInsert.postgres = {
+      name: 'raw PostgreSQL insert of the demo rows',
+      value: await h.repeat('limit: raw PostgreSQL batch insert of the demo rows', async () =>
+        postgresInsertLimit((await postgresUrlForBench())!, o.rawRowsPostgres, demoMessages),
+      ),
+    };
+  for (const { backend, natsLog, label } of o.logVariants) {
+    const scenario = `identity (${label})`;
+    const figures = await h.attempt(scenario, () =>
+      h.repeat(`identity end to end on ${label}: ${demo.events.toLocaleString('en-US')} demo events`, async (warm) =>
+        identityEndToEnd({
+          databaseUrl: await backend.url(),
+          natsLog,
+          connections: o.connections,
+          demo: warm ? { ...demo, events: 20_000 } : demo,
+        }),
+      ),
+    );
+    if (figures === null) continue;
+    const rawBeside = rawInsert[backend.name] ? [rawInsert[backend.name]!] : [];
+    h.rows.push({
+      scenario,
+      figure: `sustained end-to-end, demo mix (${demo.events.toLocaleString('en-US')} events)`,
+      value: figures.map((f) => f.sustainedPerSec),
+      unit: 'events/s',
+      limit: ceilingLimit,
+      alsoBeside: rawBeside,
+    });
+    h.rows.push({
+      scenario,
+      figure: 'profiles created (server /metrics)',
+      value: figures.map((f) => f.profilesCreated),
+      unit: 'profiles',
+      limit: { name: 'in-memory, same batches', value: ceiling.map((c) => c.profilesCreated) },
+    });
+    h.rows.push({
+      scenario,
+      figure: 'merges (server /metrics)',
+      value: figures.map((f) => f.merges),
+      unit: 'merges',
+      limit: { name: 'in-memory, same batches', value: ceiling.map((c) => c.merges) },
+    });
+    h.rows.push({ scenario, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
+    h.rows.push({
+      scenario,
+      figure: "load generator's own CPU while sending (shares the cores)",
+      value: figures.map((f) => f.generatorCpuUsPerEvent),
+      unit: 'µs/event',
+    });
+    if (natsLog) continue;
+    // The same batches through the processor alone: its own cost per event, without the cores' other work.
+    const alone = await h.attempt(`${scenario}, processor alone`, () =>
+      h.repeat(`processor alone on ${label}: ${demo.events.toLocaleString('en-US')} demo events from a filled log`, async (warm) =>
+        processorAlone(warm ? { ...demo, events: 20_000 } : demo, await backend.url()),
+      ),
+    );
+    if (alone === null) continue;
+    h.rows.push({
+      scenario,
+      figure: `processor alone, demo mix (${demo.events.toLocaleString('en-US')} events drained from a filled log, nothing else running)`,
+      value: alone.map((f) => f.perSec),
+      unit: 'events/s',
+      limit: ceilingLimit,
+      alsoBeside: rawBeside,
+    });
+    h.rows.push({
+      scenario,
+      figure: 'processor alone: CPU per event (the process: its thread, GC helpers, checkpoints)',
+      value: alone.map((f) => f.cpuUsPerEvent),
+      unit: 'µs/event',
+    });
+    h.rows.push({
+      scenario,
+      figure: `processor alone: bytes written per event (${backend.name === 'sqlite' ? 'WAL and checkpoints' : 'sent to PostgreSQL'})`,
+      value: alone.map((f) => f.bytesWrittenPerEvent),
+      unit: 'bytes',
+    });
+  }
+}

@@ -27,6 +27,13 @@ export interface Backend {
   url: () => Promise<string | undefined>;
 }
 
+/** A backend, and for PostgreSQL also with its durable log on NATS JetStream (the ingestion and identity sections). */
+export interface LogVariant {
+  backend: Backend;
+  natsLog: boolean;
+  label: string;
+}
+
 export interface Harness {
   quick: boolean;
   runs: number;

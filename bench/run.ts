@@ -19,11 +19,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DemoSpec } from './demo-traffic.ts';
-import { createHarness, type Backend, type Limit, type Row } from './harness.ts';
+import { createHarness, type Backend, type LogVariant } from './harness.ts';
 import { median, spread } from './stats.ts';
-import { bareLookupLimit, profileReads, type LookupWindows } from './scenarios/identity.ts';
-import { ingestScenario, type IngestFigures } from './scenarios/ingest.ts';
-import { bareLimit, postgresInsertLimit, sqliteInsertLimit } from './scenarios/limits.ts';
 import { natsReachable } from './scenarios/nats-log.ts';
 import { dropBenchSchema, postgresUrlForBench } from './scenarios/postgres-url.ts';
 
@@ -85,56 +82,23 @@ if (pgProbe)
 // deployment for edges on several machines), when NATS answers.
 const natsOk = await natsReachable();
 if (!natsOk) log('  NATS JetStream not reachable: the NATS-log rows are left out of this run');
-const logVariants = backends.flatMap((b) => [
+const logVariants: LogVariant[] = backends.flatMap((b) => [
   { backend: b, natsLog: false, label: b.name },
   ...(b.name === 'postgres' && natsOk ? [{ backend: b, natsLog: true, label: 'postgres, NATS log' }] : []),
 ]);
 
-// ---- ingestion -----------------------------------------------------------------------------------
+// ---- ingestion: accepted and sustained rates, latency, back-pressure (bench/sections/ingest.ts) ----------
 if (wanted('ingest')) {
-  const limitRuns = await repeat('limit: bare node:http + JSON.parse', () => bareLimit(seconds, connections));
-  const limit = limitRuns.map((r) => r.acceptedPerSec);
-  const rawInsert: Record<string, Limit> = {
-    sqlite: {
-      name: 'raw SQLite insert of the rows',
-      value: await repeat('limit: raw SQLite batch insert of the same rows', () => sqliteInsertLimit(rawRows)),
-    },
-  };
-  if (pgProbe)
-    rawInsert.postgres = {
-      name: 'raw PostgreSQL insert of the rows',
-      value: await repeat('limit: raw PostgreSQL batch insert of the same rows', async () =>
-        postgresInsertLimit((await postgresUrlForBench())!, rawRowsPostgres),
-      ),
-    };
-  for (const { backend, natsLog, label } of logVariants) {
-    const scenario = `ingest (${label})`;
-    const figures: IngestFigures[] | null = await attempt(scenario, () =>
-      repeat(`ingest on ${label}`, async (warm) =>
-        ingestScenario({
-          seconds: warm ? 2 : seconds,
-          connections,
-          databaseUrl: await backend.url(),
-          natsLog,
-          maxEvents: warm ? 50_000 : ingestMaxEvents,
-        }),
-      ),
-    );
-    if (figures === null) continue;
-    const ratioLimit = { name: 'bare node:http + JSON.parse', value: limit };
-    rows.push({ scenario, figure: 'accepted rate', value: figures.map((f) => f.acceptedPerSec), unit: 'events/s', limit: ratioLimit });
-    rows.push({
-      scenario,
-      figure: 'sustained end-to-end (stored by processor)',
-      value: figures.map((f) => f.sustainedPerSec),
-      unit: 'events/s',
-      limit: rawInsert[backend.name],
-    });
-    rows.push({ scenario, figure: 'request latency p50', value: figures.map((f) => f.p50), unit: 'ms' });
-    rows.push({ scenario, figure: 'request latency p99', value: figures.map((f) => f.p99), unit: 'ms' });
-    rows.push({ scenario, figure: 'server peak RSS', value: figures.map((f) => f.peakRssMb), unit: 'MB' });
-    rows.push({ scenario, figure: '429/503 answers (back-pressure)', value: figures.map((f) => f.backpressured), unit: 'requests' });
-  }
+  const { ingestSection } = await import('./sections/ingest.ts');
+  await ingestSection(h, {
+    logVariants,
+    connections,
+    seconds,
+    maxEvents: ingestMaxEvents,
+    rawRows,
+    rawRowsPostgres,
+    postgres: pgProbe !== null,
+  });
 }
 
 // ---- identity: in-memory ceiling, end to end with the demo mix, the processor alone (bench/sections/identity.ts) ----
@@ -143,73 +107,10 @@ if (wanted('identity')) {
   await identitySection(h, { demo, logVariants, connections, rawRows, rawRowsPostgres, postgres: pgProbe !== null });
 }
 
-// ---- profiles: read by identifier with many profiles in the store; memory of the largest run ------
+// ---- profiles: read by identifier with many profiles in the store; memory of the largest run (bench/sections/profiles.ts) ----
 if (wanted('profiles')) {
-  const windows = quick ? 1 : runs;
-  let largest = 0;
-  const measured: Array<{ backend: string; figures: Awaited<ReturnType<typeof profileReads>> }> = [];
-  for (const backend of backends) {
-    const target = profileLoad[backend.name];
-    log(`  profile reads on ${backend.name}`);
-    const figures = await attempt(`profiles (${backend.name})`, async () =>
-      profileReads({
-        databaseUrl: await backend.url(),
-        profiles: target.profiles,
-        loadBudgetSeconds: target.budget,
-        connections,
-        seconds: lookupSeconds,
-        windows,
-        warmup: !quick,
-        log,
-      }),
-    );
-    if (figures === null) continue;
-    largest = Math.max(largest, figures.profiles);
-    measured.push({ backend: backend.name, figures });
-  }
-  log(`  limit: bare node:http + Map lookup (${largest.toLocaleString('en-US')} people)`);
-  const bare: LookupWindows = await bareLookupLimit({
-    profiles: Math.max(1, largest),
-    connections,
-    seconds: lookupSeconds,
-    windows,
-    warmup: !quick,
-  });
-  const bareName = 'bare node:http + Map lookup';
-  for (const { backend, figures: f } of measured) {
-    const scenario = `profiles (${backend})`;
-    const n = f.profiles.toLocaleString('en-US');
-    const lat = (w: keyof LookupWindows, p: 'p50' | 'p99', label: string): Row => ({
-      scenario,
-      figure: `lookup by identifier ${p}, ${label} (${n} profiles)`,
-      value: f[w].map((x) => x[p]),
-      unit: 'ms',
-      limit: { name: bareName, value: bare[w].map((x) => x[p]) },
-      lowerIsBetter: true,
-    });
-    rows.push(lat('single', 'p50', '1 connection'));
-    rows.push(lat('single', 'p99', '1 connection'));
-    rows.push({
-      scenario,
-      figure: `lookups per second, ${connections} connections`,
-      value: f.concurrent.map((x) => x.perSec),
-      unit: 'req/s',
-      limit: { name: bareName, value: bare.concurrent.map((x) => x.perSec) },
-    });
-    rows.push(lat('concurrent', 'p99', `${connections} connections`));
-    rows.push({
-      scenario,
-      figure: `profile load rate (identify calls, 1 new profile each)`,
-      value: [f.loadPerSec],
-      unit: 'events/s',
-    });
-    rows.push({
-      scenario,
-      figure: `memory: server peak RSS, largest run (${f.events.toLocaleString('en-US')} events → ${n} profiles, then reads)`,
-      value: [f.peakRssMb],
-      unit: 'MB',
-    });
-  }
+  const { profilesSection } = await import('./sections/profiles.ts');
+  await profilesSection(h, { backends, connections, lookupSeconds, profileLoad });
 }
 
 // ---- segments (issue 4): backfill and preview on a large store, each backend (bench/sections/segments.ts) ----

@@ -5,7 +5,7 @@
  */
 import { generateDemo } from '../../src/demo/generator.ts';
 import type { DemoSpec } from '../demo-traffic.ts';
-import type { Backend, Harness, Limit } from '../harness.ts';
+import type { Harness, Limit, LogVariant } from '../harness.ts';
 import { identityCeiling, identityEndToEnd } from '../scenarios/identity.ts';
 import { postgresInsertLimit, sqliteInsertLimit } from '../scenarios/limits.ts';
 import { postgresUrlForBench } from '../scenarios/postgres-url.ts';
@@ -14,7 +14,7 @@ import { processorAlone } from '../scenarios/processor.ts';
 export interface IdentitySectionOptions {
   demo: DemoSpec;
   /** Each backend, and PostgreSQL again with the durable log on NATS when it answers. */
-  logVariants: Array<{ backend: Backend; natsLog: boolean; label: string }>;
+  logVariants: LogVariant[];
   connections: number;
   /** Rows of the raw insert limits (SQLite, PostgreSQL). */
   rawRows: number;

@@ -12,7 +12,7 @@ import { runJsonScript } from './processes.ts';
 export interface ProcessorAloneFigures {
   events: number;
   perSec: number;
-  /** CPU of the whole process per event (its thread, V8's GC helpers, SQLite's checkpoint thread), µs. */
+  /** CPU of the whole process per event (its one thread, where SQLite's own checkpoints run too, and V8's GC helpers), µs. */
   cpuUsPerEvent: number;
   /** Bytes the process handed to write(2) per event: SQLite's WAL and checkpoints, or what it sent PostgreSQL. */
   bytesWrittenPerEvent: number;

@@ -5,12 +5,13 @@
  * its batch and the edge stays cheap.
  */
 import type { Limits } from '../config/config.ts';
-import type { EventType, JsonObject } from '../core/event/event.ts';
+import type { EventType } from '../core/event/event.ts';
 import { TesseraError } from '../core/errors/catalogue.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { asciiJsonFromUtf8 } from '../log/ascii-json.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SourceService } from '../sources/source-service.ts';
+import { outlineJson, outlineOf } from './body-outline.ts';
 import { inflate, parseJson } from './decode-body.ts';
 
 export interface IngestRequest {
@@ -38,10 +39,8 @@ export interface IngestOptions {
   processedSeq: () => number;
 }
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** The write key from `Authorization: Basic base64(key:)`, `Bearer key`, or the body's `writeKey`. */
-export function writeKeyOf(authorization: string | undefined, body: unknown): string | null {
+export function writeKeyOf(authorization: string | undefined, bodyWriteKey: string | undefined): string | null {
   if (authorization) {
     const [scheme, value] = authorization.trim().split(/\s+/, 2);
     if (scheme?.toLowerCase() === 'basic' && value) {
@@ -50,12 +49,11 @@ export function writeKeyOf(authorization: string | undefined, body: unknown): st
       const user = colon === -1 ? decoded : decoded.slice(0, colon);
       if (user) return user;
     }
-    if (isObject(body) && typeof body.writeKey === 'string' && body.writeKey) return body.writeKey;
+    if (bodyWriteKey) return bodyWriteKey;
     if (scheme?.toLowerCase() === 'bearer' && value) return value;
     return null;
   }
-  if (isObject(body) && typeof body.writeKey === 'string' && body.writeKey) return body.writeKey;
-  return null;
+  return bodyWriteKey || null;
 }
 
 export class IngestService {
@@ -77,10 +75,12 @@ export class IngestService {
     // Decoded straight to ASCII JSON (the form the log stores): the same value, without V8's slow
     // decoding of non-ASCII text (see `ascii-json.ts`).
     const text = asciiJsonFromUtf8(inflated);
-    const body = parseJson(text);
-    if (!isObject(body)) throw new TesseraError('invalid_body', 'the body must be a JSON object');
+    // The body is checked and outlined, not built (`body-outline.ts`); only what the scan cannot vouch
+    // for is parsed, which also words the error of invalid JSON.
+    const body = outlineJson(inflated) ?? outlineOf(parseJson(text));
+    if (!body.isObject) throw new TesseraError('invalid_body', 'the body must be a JSON object');
 
-    const writeKey = writeKeyOf(req.authorization, body);
+    const writeKey = writeKeyOf(req.authorization, body.writeKey);
     if (writeKey === null)
       throw new TesseraError('missing_write_key', 'send the write key as Basic auth user name or as writeKey in the body');
     const source = await this.opts.sources.byWriteKey(writeKey);
@@ -88,8 +88,8 @@ export class IngestService {
 
     let messages = 1;
     if (req.shape === 'batch') {
-      if (!Array.isArray(body.batch)) throw new TesseraError('invalid_body', 'a batch request needs a "batch" array');
-      messages = body.batch.length;
+      if (body.batchLength === null) throw new TesseraError('invalid_body', 'a batch request needs a "batch" array');
+      messages = body.batchLength;
       if (messages > limits.maxBatchMessages) {
         throw new TesseraError(
           'too_many_messages',

@@ -24,6 +24,7 @@ import { openProfileBodies } from './storage/profile-bodies/open-profile-bodies.
 import { ImportService } from './imports/import-service.ts';
 import { openStore, storeWalFiles } from './storage/open-store.ts';
 import { CheckpointThread } from './storage/sqlite/checkpoint-thread.ts';
+import { runningWorkerThreads } from './threads/ts-worker.ts';
 import { CHECKPOINT_INTERVAL_MS, WRITER_FALLBACK_PAGES } from './storage/sqlite/wal-checkpointer.ts';
 import { createPrivacyModule, type PrivacyModule } from './privacy/privacy-module.ts';
 import type { Store } from './storage/store.ts';
@@ -87,6 +88,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     runtime.defaultMetrics ?? true,
     () => segmentStore.runnerBacklog(EVENTS_CURSOR),
     config.log.kind === 'nats' ? keyStats : undefined,
+    runningWorkerThreads,
   );
   // Entries whose processing is durable (`durableSeq`) are deleted here, on the log's writer, at most once a
   // second; the last report of a burst is caught by a timer, so an idle log ends empty (on NATS, edges

@@ -56,6 +56,20 @@ export interface EndToEndFigures {
   peakRssMb: number;
   /** CPU the load generator spent per accepted event, µs: the harness's share of the two cores. */
   generatorCpuUsPerEvent: number;
+  /** The server's CPU per stored event, µs, by thread (`tessera_thread_cpu_seconds_total`); empty off Linux. */
+  serverCpuUsPerEvent: Record<string, number>;
+}
+
+const THREAD_CPU = /^tessera_thread_cpu_seconds_total\{thread="([^"]+)"\}$/;
+
+/** The server's CPU seconds by thread, from its metrics. */
+function threadCpu(m: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(m)) {
+    const thread = THREAD_CPU.exec(name)?.[1];
+    if (thread !== undefined) out[thread] = value;
+  }
+  return out;
 }
 
 async function identityCounts(server: BenchServer) {
@@ -78,9 +92,14 @@ export async function identityEndToEnd(opts: {
   const server = await startServer({ databaseUrl: opts.databaseUrl, natsLog: opts.natsLog });
   try {
     const writeKey = await server.createSource('bench-demo');
+    const cpuBefore = threadCpu(await server.metrics());
     const load = await send({ mode: 'demo', url: server.url, writeKey, connections: opts.connections, demo: opts.demo });
     const done = await server.drained();
+    const cpuAfter = threadCpu(await server.metrics());
     const counts = await identityCounts(server);
+    const serverCpuUsPerEvent: Record<string, number> = {};
+    for (const [thread, seconds] of Object.entries(cpuAfter))
+      if (counts.stored > 0) serverCpuUsPerEvent[thread] = ((seconds - (cpuBefore[thread] ?? 0)) * 1e6) / counts.stored;
     return {
       sustainedPerSec: counts.stored / ((done - load.startedAt) / 1000),
       acceptedPerSec: load.acceptedPerSec,
@@ -91,6 +110,7 @@ export async function identityEndToEnd(opts: {
       p99: load.p99,
       peakRssMb: server.peakRssMb(),
       generatorCpuUsPerEvent: load.accepted > 0 ? (load.cpuMs * 1000) / load.accepted : 0,
+      serverCpuUsPerEvent,
     };
   } finally {
     await server.stop();

@@ -23,6 +23,15 @@ export interface IdentitySectionOptions {
   postgres: boolean;
 }
 
+/** The server's threads as `tessera_thread_cpu_seconds_total` names them, and what each does. */
+const SERVER_THREADS: ReadonlyArray<[string, string]> = [
+  ['main', 'main thread (HTTP edge, log appends, consent follower)'],
+  ['processor', 'processor thread'],
+  ['audience', 'audience thread'],
+  ['checkpoint', 'WAL checkpoint thread'],
+  ['other', 'rest of the process (GC and compiler helpers, libuv pool)'],
+];
+
 export async function identitySection(h: Harness, o: IdentitySectionOptions): Promise<void> {
   const demo = o.demo;
   const ceiling = await h.repeat(`limit: in-memory resolution ceiling on ${demo.events.toLocaleString('en-US')} demo events`, () =>
@@ -97,6 +106,16 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
       value: figures.map((f) => f.generatorCpuUsPerEvent),
       unit: 'µs/event',
     });
+    // Where the server's CPU went, per stored event: which thread nears a full core.
+    for (const [thread, what] of SERVER_THREADS) {
+      if (figures.some((f) => f.serverCpuUsPerEvent[thread] === undefined)) continue;
+      h.rows.push({
+        scenario,
+        figure: `server CPU per event: ${what}`,
+        value: figures.map((f) => f.serverCpuUsPerEvent[thread]!),
+        unit: 'µs/event',
+      });
+    }
     if (natsLog) continue;
     // The same batches through the processor alone: its own cost per event, without the cores' other work.
     const alone = await h.attempt(`${scenario}, processor alone`, () =>

@@ -1,5 +1,6 @@
 /** Prometheus metrics, one registry per running instance (tests can build as many as they like). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ThreadCpuSampler } from './thread-cpu.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -34,6 +35,28 @@ export interface Metrics {
   checkpointFrames: Counter<'database'>;
   checkpointDuration: Histogram<'database'>;
   walFrames: Gauge<'database'>;
+}
+
+/** `tessera_thread_cpu_seconds_total{thread}`: the process's CPU by thread, read at each scrape (`thread-cpu.ts`). */
+function registerThreadCpu(registry: Registry, sampler: ThreadCpuSampler): void {
+  const published: Record<string, number> = {};
+  new Counter({
+    name: 'tessera_thread_cpu_seconds_total',
+    help: 'CPU time of this process by thread: main (event loop: HTTP edge, log appends, consent follower), processor, audience, checkpoint, other (GC and compiler helpers, libuv pool). Linux only.',
+    labelNames: ['thread'],
+    registers: [registry],
+    collect() {
+      const sample = sampler.sample();
+      if (sample === null) return;
+      for (const [thread, seconds] of Object.entries(sample)) {
+        // Counters never fall: a figure rounded a tick down (or a thread id reused) waits until it is passed.
+        const delta = seconds - (published[thread] ?? 0);
+        if (delta <= 0) continue;
+        this.inc({ thread }, delta);
+        published[thread] = seconds;
+      }
+    },
+  });
 }
 
 /** Record the checkpoint thread's passes (`WalCheckpointer`'s `CheckpointPass`). */
@@ -108,9 +131,12 @@ export function createMetrics(
   audienceBacklog?: () => Promise<{ events: number; oldestReceivedAt: number | null }>,
   /** The NATS log's keys as its shredder last saw them (null: no NATS log, or this instance does not shred). */
   logKeys?: () => { keys: number; oldestAgeSeconds: number; shredded: number } | null,
+  /** The worker threads running now, for the process's CPU by thread (published with the defaults). */
+  workerThreads?: () => Iterable<{ role: string; osThreadId: number }>,
 ): Metrics {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
+  if (withDefaults && workerThreads) registerThreadCpu(registry, new ThreadCpuSampler(workerThreads));
   const metrics: Metrics = {
     registry,
     accepted: new Counter({

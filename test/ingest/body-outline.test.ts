@@ -124,6 +124,9 @@ describe('body outline: the cases in words', () => {
   it('decodes an escaped or non-ASCII write key exactly as parsing would', () => {
     assert.equal(outline('{"writeKey":"k\\u00e9y\\n"}')?.writeKey, 'kéy\n');
     assert.equal(outline('{"writeKey":"clé"}')?.writeKey, 'clé');
+    // A body that is a view into a larger buffer (Node pools small buffers): offsets are the view's.
+    const pooled = Buffer.from('{"writeKey":"decoy"}{"writeKey":"w\\u00e9"}', 'utf8').subarray(20);
+    assert.equal(outlineJson(pooled)?.writeKey, 'wé');
   });
 
   it('says a body that is not an object is one', () => {

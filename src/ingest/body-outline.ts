@@ -99,44 +99,29 @@ class Scan {
 
   outline(): BodyOutline | null {
     const start = this.skipSpace(0);
-    if (this.at(start) !== OPEN_BRACE) {
-      const end = this.scanValue(start, 0);
-      if (end < 0 || this.skipSpace(end) !== this.n) return null;
-      return { isObject: false, writeKey: undefined, batchLength: null };
-    }
-    const out: BodyOutline = { isObject: true, writeKey: undefined, batchLength: null };
-    let i = this.skipSpace(start + 1);
-    if (this.at(i) === CLOSE_BRACE) return this.skipSpace(i + 1) === this.n ? out : null;
-    for (;;) {
-      if (this.at(i) !== QUOTE) return null;
-      const keyEnd = this.scanString(i);
-      if (keyEnd < 0 || this.escaped) return null;
-      // Only two keys matter; a later duplicate overrides an earlier one, as in `JSON.parse`.
-      const key =
-        keyEnd - i === BATCH.length && this.matches(i, BATCH)
-          ? 'batch'
-          : keyEnd - i === WRITE_KEY.length && this.matches(i, WRITE_KEY)
-            ? 'writeKey'
-            : null;
-      i = this.skipSpace(keyEnd);
-      if (this.at(i) !== COLON) return null;
-      const valueStart = this.skipSpace(i + 1);
-      const valueEnd = this.scanValue(valueStart, 1);
-      if (valueEnd < 0) return null;
-      if (key === 'batch') out.batchLength = this.at(valueStart) === OPEN_BRACKET ? this.elements : null;
-      else if (key === 'writeKey') {
-        // One short string a request: decoded exactly as the whole body would be.
-        out.writeKey =
-          this.at(valueStart) === QUOTE
-            ? (JSON.parse(asciiJsonFromUtf8(Buffer.from(this.b.buffer, this.b.byteOffset + valueStart, valueEnd - valueStart))) as string)
-            : undefined;
-      }
-      i = this.skipSpace(valueEnd);
-      const c = this.at(i);
-      if (c === COMMA) i = this.skipSpace(i + 1);
-      else if (c === CLOSE_BRACE) return this.skipSpace(i + 1) === this.n ? out : null;
-      else return null;
-    }
+    const out: BodyOutline = { isObject: this.at(start) === OPEN_BRACE, writeKey: undefined, batchLength: null };
+    const end = out.isObject ? this.scanObject(start, 1, out) : this.scanValue(start, 0);
+    return end >= 0 && this.skipSpace(end) === this.n ? out : null;
+  }
+
+  /** Which of the two keys that matter the key string at `start…end` is; `escaped` when it holds an escape. */
+  private topKey(start: number, end: number): 'batch' | 'writeKey' | 'escaped' | null {
+    if (this.escaped) return 'escaped';
+    if (end - start === BATCH.length && this.matches(start, BATCH)) return 'batch';
+    if (end - start === WRITE_KEY.length && this.matches(start, WRITE_KEY)) return 'writeKey';
+    return null;
+  }
+
+  /** Note a top-level member's value in the outline; a later duplicate overrides an earlier one, as in `JSON.parse`. */
+  private note(out: BodyOutline, key: 'batch' | 'writeKey', start: number, end: number): void {
+    const first = this.at(start);
+    if (key === 'batch') out.batchLength = first === OPEN_BRACKET ? this.elements : null;
+    // One short string a request: decoded exactly as the whole body would be.
+    else
+      out.writeKey =
+        first === QUOTE
+          ? (JSON.parse(asciiJsonFromUtf8(Buffer.from(this.b.buffer, this.b.byteOffset + start, end - start))) as string)
+          : undefined;
   }
 
   private skipSpace(i: number): number {
@@ -223,17 +208,24 @@ class Scan {
     }
   }
 
-  private scanObject(i: number, depth: number): number {
+  /** An object; with `top`, the body itself, whose `batch` and `writeKey` are noted in `top`. */
+  private scanObject(i: number, depth: number, top: BodyOutline | null = null): number {
     i = this.skipSpace(i + 1);
     if (this.at(i) === CLOSE_BRACE) return i + 1;
     for (;;) {
       if (this.at(i) !== QUOTE) return -1;
+      const keyStart = i;
       i = this.scanString(i);
       if (i < 0) return -1;
+      const key = top === null ? null : this.topKey(keyStart, i);
+      // A top-level key written with escapes is left to JSON.parse.
+      if (key === 'escaped') return -1;
       i = this.skipSpace(i);
       if (this.at(i) !== COLON) return -1;
-      i = this.scanValue(this.skipSpace(i + 1), depth);
+      const valueStart = this.skipSpace(i + 1);
+      i = this.scanValue(valueStart, depth);
       if (i < 0) return -1;
+      if (key !== null) this.note(top!, key, valueStart, i);
       i = this.skipSpace(i);
       const c = this.at(i);
       if (c === COMMA) i = this.skipSpace(i + 1);

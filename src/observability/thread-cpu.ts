@@ -1,8 +1,9 @@
 /**
  * The process's CPU time split by thread: `main` (the event loop: HTTP edge, log appends, the consent
- * follower), each worker thread by its role (`processor`, `audience`, `checkpoint`), and `other`: the rest
- * of the process (V8's garbage-collection and compiler helpers, libuv's thread pool, threads that have
- * exited). Which thread is near a full core says where throughput is lost.
+ * follower), each worker thread by its role (`processor`, `audience`, `checkpoint`; an exited worker keeps
+ * the figure it was last read at), and `other`: the rest of the process (V8's garbage-collection and
+ * compiler helpers, libuv's thread pool, what exited workers used after their last reading). Which thread
+ * is near a full core says where throughput is lost.
  *
  * Linux only: read from `/proc/self/task/<tid>/stat`, in clock ticks of 1/100 s (USER_HZ, fixed at 100 on
  * Linux's mainstream architectures, which is what /proc reports in whatever the kernel's own HZ). Elsewhere

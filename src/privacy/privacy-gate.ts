@@ -24,9 +24,9 @@ import { applyCollectionPolicy } from '../core/privacy/apply-policy.ts';
 import type { CollectionPolicy } from '../core/privacy/collection-policy.ts';
 import { suppressionKey } from '../core/privacy/suppression.ts';
 import type { CountryCode } from 'libphonenumber-js';
-import { consentInboxKey, type EventGate, type GateResult } from '../processor/event-gate.ts';
+import { consentInboxKey, type DecodedEvent, type EventGate, type GateResult } from '../processor/event-gate.ts';
 import type { PrivacyData } from '../storage/privacy/privacy-data.ts';
-import type { ConsentInboxEntry, EventToStore } from '../storage/store.ts';
+import type { ConsentInboxEntry } from '../storage/store.ts';
 import { loadConsentConfig } from './consent-config.ts';
 import type { PrivacySecrets } from './installation-secret.ts';
 
@@ -49,13 +49,13 @@ export class PrivacyGate implements EventGate {
   private suppressed = new Set<string>();
   private policies = new Map<string, CollectionPolicy>();
   private config: ConsentConfig = DEFAULT_CONSENT_CONFIG;
-  private prepared = new Map<EventToStore, Prepared>();
+  private prepared = new Map<DecodedEvent, Prepared>();
   private stored = new Map<string, ConsentState>();
   private inbox: ConsentInboxEntry[] = [];
 
   constructor(private readonly opts: PrivacyGateOptions) {}
 
-  async refresh(batch: readonly EventToStore[] = []): Promise<void> {
+  async refresh(batch: readonly DecodedEvent[] = []): Promise<void> {
     const data = this.opts.data;
     const version = await data.version();
     if (version !== this.version) {
@@ -66,7 +66,7 @@ export class PrivacyGate implements EventGate {
     }
     this.prepared = new Map();
     const needConsent = new Set<string>();
-    const carriedBy: Array<{ event: EventToStore; identifiers: readonly string[]; changes: readonly ConsentChange[] }> = [];
+    const carriedBy: Array<{ event: DecodedEvent; identifiers: readonly string[]; changes: readonly ConsentChange[] }> = [];
     for (const e of batch) {
       const prep = this.prepare(e);
       const { keys, suppressed } = prep;
@@ -84,9 +84,9 @@ export class PrivacyGate implements EventGate {
       .map((c) => ({ dedupKey: consentInboxKey(c.event), identifiers: c.identifiers, changes: encodeCarriedChanges(c.changes) }));
   }
 
-  apply(events: readonly EventToStore[]): GateResult {
+  apply(events: readonly DecodedEvent[]): GateResult {
     // Kept events it did not change, with what was extracted from them (for identity resolution).
-    const unchanged = new Map<EventToStore, ExtractedIdentifiers>();
+    const unchanged = new Map<DecodedEvent, ExtractedIdentifiers>();
     const region = this.opts.phoneRegion;
     const result: GateResult = {
       kept: [],
@@ -142,7 +142,7 @@ export class PrivacyGate implements EventGate {
   }
 
   /** What `refresh` works out per event (also for an event `apply` gets without a `refresh`). */
-  private prepare(e: EventToStore): Prepared {
+  private prepare(e: DecodedEvent): Prepared {
     const extracted = extractIdentifiers(e.event, { defaultRegion: this.opts.phoneRegion });
     const suppressed = this.suppressed.size > 0 && this.isSuppressed(e, extracted.identifiers);
     return { extracted, keys: extracted.identifiers.map(identifierKey), suppressed };
@@ -158,7 +158,7 @@ export class PrivacyGate implements EventGate {
     return [...states].reduce(mergeConsents, EMPTY_CONSENT);
   }
 
-  private isSuppressed(e: EventToStore, identifiers: readonly Identifier[]): boolean {
+  private isSuppressed(e: DecodedEvent, identifiers: readonly Identifier[]): boolean {
     const secret = this.opts.secrets.suppression;
     if (identifiers.some((id) => this.suppressed.has(suppressionKey(secret, id)))) return true;
     // An alias's previousId is typed by graph state the gate does not have: check it as a user id too.

@@ -7,10 +7,10 @@ import type { FailedEvent, JsonObject } from '../core/event/event.ts';
 import { normalizeMessage } from '../core/event/normalize.ts';
 import type { Limits } from '../config/config.ts';
 import type { LogRecord } from '../log/event-log.ts';
-import type { EventToStore } from '../storage/store.ts';
+import type { DecodedEvent } from './event-gate.ts';
 
 export interface DecodedEntry {
-  events: EventToStore[];
+  events: DecodedEvent[];
   failed: FailedEvent[];
 }
 

@@ -6,17 +6,26 @@
  * dropped. Every decision is counted. A gate is pure per event: replaying a batch decides the same way.
  */
 import type { CountryCode } from 'libphonenumber-js';
+import type { EventHeader, TrackedEvent } from '../core/event/event.ts';
 import type { ExtractedIdentifiers } from '../core/identity/identifiers.ts';
-import type { ConsentInboxEntry, EventToStore } from '../storage/store.ts';
+import type { ConsentInboxEntry } from '../storage/store.ts';
+
+/** A message decoded from the log: the normalised event, with its message as an object, and its stored JSON. */
+export interface DecodedEvent {
+  event: TrackedEvent;
+  payload: string;
+  /** Stored but restricted by a collection policy: kept for the record, never used for segments or activation. */
+  restricted?: boolean;
+}
 
 /** The consent inbox key of an event (`ConsentInboxEntry.dedupKey`): unique per event, so a re-sent event adds nothing. */
-export function consentInboxKey(e: EventToStore): string {
+export function consentInboxKey(e: { event: EventHeader }): string {
   return JSON.stringify([e.event.sourceId, e.event.messageId]);
 }
 
 export interface GateResult {
   /** Events to store, in their order; a transformed event is a new object (inputs are not mutated). */
-  kept: EventToStore[];
+  kept: DecodedEvent[];
   /** Dropped events by reason (e.g. `suppressed`, `policy_drop`). */
   dropped: Record<string, number>;
   /** What was done to kept events, by decision (e.g. `anonymise`, `hash:properties.email`, `restrict`). */
@@ -28,7 +37,7 @@ export interface GateResult {
    * this default phone region (and no graph state), so that identity resolution need not do it again.
    * Belongs to this result: the gate may already be deciding the next batch while this one commits.
    */
-  extractedOf?(event: EventToStore, region: CountryCode): ExtractedIdentifiers | undefined;
+  extractedOf?(event: DecodedEvent, region: CountryCode): ExtractedIdentifiers | undefined;
 }
 
 export interface EventGate {
@@ -36,6 +45,6 @@ export interface EventGate {
    * Before each micro-batch, outside its transaction: pick up changed policies or suppression lists, and
    * load what deciding on `batch` needs (e.g. the stored consent of the people it names).
    */
-  refresh(batch: readonly EventToStore[]): Promise<void>;
-  apply(events: readonly EventToStore[]): GateResult;
+  refresh(batch: readonly DecodedEvent[]): Promise<void>;
+  apply(events: readonly DecodedEvent[]): GateResult;
 }

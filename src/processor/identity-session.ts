@@ -8,7 +8,7 @@
  * the oldest profile absorbs the others unless a rule forbids it (then the lowest-priority identifiers
  * are dropped and matching is retried). Traits of absorbed profiles merge per trait by event time.
  */
-import type { TrackedEvent } from '../core/event/event.ts';
+import type { EventHeader } from '../core/event/event.ts';
 import type { ExtractedIdentifiers } from '../core/identity/identifiers.ts';
 import {
   describeTrait,
@@ -32,7 +32,7 @@ import {
 } from '../core/identity/index.ts';
 import type { CountryCode } from 'libphonenumber-js';
 import { emptyIdentityWrite, type IdentityReader, type IdentityWrite, type StoredProfile } from '../storage/identity-records.ts';
-import type { EventToStore } from '../storage/store.ts';
+import { trackedEventOf, type BatchEvent } from './batch-event.ts';
 
 export interface IdentitySettings {
   rules: IdentityRules;
@@ -110,24 +110,20 @@ export class IdentitySession {
   }
 
   /**
-   * Extract every event's identifiers and hydrate the profiles and accounts they name (two queries for
-   * the whole batch). Aliases are looked up under both types of `previousId` and extracted again at
-   * apply time, when the graph knows whether it is a known user id.
+   * Extract every event's identifiers (unless the collection gate did) and hydrate the profiles and
+   * accounts they name (two queries for the whole batch). Aliases are looked up under both types of
+   * `previousId` and extracted again at apply time, when the graph knows whether it is a known user id.
    */
-  async prepare(
-    events: readonly EventToStore[],
-    /** Identifiers already extracted from an event (the collection gate's), if with this region. */
-    known?: (e: EventToStore, region: CountryCode) => ExtractedIdentifiers | undefined,
-  ): Promise<ExtractedIdentifiers[]> {
+  async prepare(events: readonly BatchEvent[]): Promise<ExtractedIdentifiers[]> {
     const region = this.settings.defaultRegion;
     const keys: string[] = [];
     const groups: string[] = [];
     const extracted = events.map((e) => {
       const event = e.event;
-      const x = known?.(e, region) ?? extractIdentifiers(event, { defaultRegion: region });
+      const x = e.extracted ?? extractIdentifiers(trackedEventOf(e), { defaultRegion: region });
       for (const id of x.identifiers) keys.push(identifierKey(id));
       if (event.type === 'alias') {
-        const prev = event.message.previousId;
+        const prev = trackedEventOf(e).message.previousId;
         if (typeof prev === 'string' || typeof prev === 'number') keys.push(`user_id:${String(prev)}`);
       }
       if (x.groupId !== null) groups.push(x.groupId);
@@ -139,11 +135,11 @@ export class IdentitySession {
   }
 
   /** Resolve one event: apply its link fact, merge traits, and answer the identifier it is attributed to. */
-  applyEvent(e: EventToStore, seq: number, prepared: ExtractedIdentifiers): string | null {
+  applyEvent(e: BatchEvent, seq: number, prepared: ExtractedIdentifiers): string | null {
     const event = e.event;
     const extracted =
       event.type === 'alias'
-        ? extractIdentifiers(event, {
+        ? extractIdentifiers(trackedEventOf(e), {
             defaultRegion: this.settings.defaultRegion,
             isKnownUserId: (v) => this.graph.isKnown({ type: 'user_id', value: v }),
           })
@@ -158,7 +154,7 @@ export class IdentitySession {
     this.record(fact, outcome, event, 'auto', 'processor', `event ${event.messageId} linked identifiers of both profiles`);
     const profileId = outcome.profileId;
     if (profileId === null) return null;
-    const update = traitUpdateOf(event);
+    const update = e.message === undefined ? null : traitUpdateOf({ type: event.type, message: e.message });
     if (update?.target === 'profile') {
       const state = this.profiles.get(profileId) as ProfileState;
       if (writeTraits(state.traits, update.traits, provenanceOf(event)) > 0) state.traitsDirty = true;
@@ -190,7 +186,7 @@ export class IdentitySession {
   private record(
     fact: IdentityFact,
     outcome: ResolutionOutcome,
-    event: TrackedEvent | null,
+    event: EventHeader | null,
     kind: 'auto' | 'operator_merge',
     actor: string,
     reason: string,
@@ -238,7 +234,7 @@ export class IdentitySession {
     return a;
   }
 
-  private warn(w: IdentityWarning, profileId: string | null, event: TrackedEvent | null, identifier: string | null): void {
+  private warn(w: IdentityWarning, profileId: string | null, event: EventHeader | null, identifier: string | null): void {
     this.count(w.code);
     this.write.warnings.push({
       at: this.now,

@@ -1,15 +1,18 @@
 /**
  * Everything a micro-batch of events goes through before its transaction: decoding each log record
- * into messages (`decode-entry.ts`), removing duplicates within the batch, and the collection gate.
+ * into messages (`decode-entry.ts`), removing duplicates within the batch, the collection gate, and the
+ * batch form of the kept events (`batch-event.ts`: the message objects resolution does not read let go).
  * The processor runs it just before a commit, or, on a store that commits in another process, for the
  * next batch while the current one commits.
  */
+import type { CountryCode } from 'libphonenumber-js';
 import type { Limits } from '../config/config.ts';
 import type { FailedEvent } from '../core/event/event.ts';
 import type { LogRecord } from '../log/event-log.ts';
-import type { EventToStore } from '../storage/store.ts';
+import type { ConsentInboxEntry } from '../storage/store.ts';
+import { toBatchEvent, type BatchEvent } from './batch-event.ts';
 import { decodeEntry } from './decode-entry.ts';
-import type { EventGate, GateResult } from './event-gate.ts';
+import type { DecodedEvent, EventGate, GateResult } from './event-gate.ts';
 
 /** A micro-batch decoded and through the collection gate, ready for its transaction. */
 export interface PreparedEvents {
@@ -23,7 +26,13 @@ export interface PreparedEvents {
   firstReceivedAt: number;
   failed: FailedEvent[];
   duplicatesInBatch: number;
-  gated: GateResult;
+  /** The events the gate kept, in their order. */
+  events: BatchEvent[];
+  /** The gate's counts: events dropped by reason, decisions applied to kept events. */
+  dropped: GateResult['dropped'];
+  decisions: GateResult['decisions'];
+  /** Consent choices the batch's events carry, to be written with it. */
+  consentInbox: ConsentInboxEntry[] | undefined;
 }
 
 /** While a batch commits elsewhere, the next one's decoding lets the event loop run this often (messages). */
@@ -37,9 +46,15 @@ const YIELD_EVERY_MESSAGES = 500;
 export async function prepareEvents(
   after: number,
   records: readonly LogRecord[],
-  options: { limits: Pick<Limits, 'maxMessageBytes' | 'maxDepth'>; gate?: EventGate; yielding: boolean },
+  options: {
+    limits: Pick<Limits, 'maxMessageBytes' | 'maxDepth'>;
+    gate?: EventGate;
+    /** Identity resolution's default phone region: identifiers the gate extracted with another are not reused. */
+    region: CountryCode;
+    yielding: boolean;
+  },
 ): Promise<PreparedEvents> {
-  const events: EventToStore[] = [];
+  const events: DecodedEvent[] = [];
   const failed: FailedEvent[] = [];
   const seen = new Set<string>();
   let duplicatesInBatch = 0;
@@ -70,12 +85,16 @@ export async function prepareEvents(
     await gate.refresh(events);
     gated = gate.apply(events);
   }
+  const extractedOf = gated.extractedOf;
   return {
     after,
     last: records[records.length - 1]!,
     failed,
     duplicatesInBatch,
-    gated,
+    events: gated.kept.map((e) => toBatchEvent(e, extractedOf?.(e, options.region))),
+    dropped: gated.dropped,
+    decisions: gated.decisions,
+    consentInbox: gated.consentInbox,
     records: records.length,
     messages,
     firstReceivedAt: records[0]!.receivedAt,

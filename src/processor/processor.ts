@@ -7,7 +7,7 @@
 import type { Config, Limits } from '../config/config.ts';
 import { DEFAULT_RULES, validateRules } from '../core/identity/rules.ts';
 import type { EventLog, LogRecord } from '../log/event-log.ts';
-import { CursorMovedError, type EventToStore, type Store } from '../storage/store.ts';
+import { CursorMovedError, type Store } from '../storage/store.ts';
 import { CommandStep } from './command-step.ts';
 import { consentInboxKey, type EventGate } from './event-gate.ts';
 import { prepareEvents, type PreparedEvents } from './prepare-events.ts';
@@ -157,7 +157,7 @@ export class Processor {
       const records = this.nextRecords(this.cursor);
       if (records.length === 0) return 0;
       if (records[0]!.shape === 'command') return this.runCommand(records[0]!);
-      batch = await prepareEvents(this.cursor, records, { limits: this.opts.limits, gate: this.opts.gate, yielding: false });
+      batch = await prepareEvents(this.cursor, records, this.prepareOptions(false));
     }
     return this.commitEvents(batch, startedAt);
   }
@@ -182,32 +182,36 @@ export class Processor {
     const messages = records.reduce((n, r) => n + r.messages, 0);
     const full = records.length >= this.maxRecords || messages >= this.maxMessages / 2;
     if (!full) return Promise.resolve(null);
-    return prepareEvents(seq, records, { limits: this.opts.limits, gate: this.opts.gate, yielding: true }).catch((err: unknown) => {
+    return prepareEvents(seq, records, this.prepareOptions(true)).catch((err: unknown) => {
       this.opts.onError?.(err);
       return null;
     });
   }
 
+  private prepareOptions(yielding: boolean): Parameters<typeof prepareEvents>[2] {
+    return { limits: this.opts.limits, gate: this.opts.gate, region: this.opts.identity.defaultRegion, yielding };
+  }
+
   private async commitEvents(batch: PreparedEvents, startedAt: number): Promise<number> {
-    const { last, failed, gated } = batch;
+    const { last, failed } = batch;
     const now = this.opts.now();
     const cursorName = this.cursorName;
-    const admitted = gated.kept;
+    const admitted = batch.events;
     const committing = this.opts.store.runBatch(async (tx) => {
       const fresh = await tx.claim(admitted, now);
       const kept = admitted.filter((_, i) => fresh[i]);
       const session = new IdentitySession(tx, this.opts.identity, now);
       this.traitNames ??= await tx.catalogueNames();
       session.setKnownTraitNames(this.traitNames);
-      const extracted = await session.prepare(kept, gated.extractedOf);
+      const extracted = await session.prepare(kept);
       const base = await tx.nextFactSeq();
       // Where each event carrying consent was resolved, for the consent follower to apply its choices
       // in order with the merges (a choice belongs to the profile of its moment).
-      const carried =
-        gated.consentInbox !== undefined && gated.consentInbox.length > 0 ? new Set(gated.consentInbox.map((r) => r.dedupKey)) : null;
+      const inbox = batch.consentInbox;
+      const carried = inbox !== undefined && inbox.length > 0 ? new Set(inbox.map((r) => r.dedupKey)) : null;
       const placements = new Map<string, { factSeq: number; profileId: string }>();
       for (let i = 0; i < kept.length; i++) {
-        const e = kept[i] as EventToStore;
+        const e = kept[i]!;
         e.ident = session.applyEvent(e, base + i, extracted[i]!);
         if (carried === null || e.ident === null) continue;
         const key = consentInboxKey(e);
@@ -215,7 +219,7 @@ export class Processor {
         if (profileId !== null) placements.set(key, { factSeq: base + i, profileId });
       }
       const identity = session.finish();
-      const consentInbox = gated.consentInbox?.map((r) => {
+      const consentInbox = inbox?.map((r) => {
         const placement = placements.get(r.dedupKey);
         return placement === undefined ? r : { ...r, placement };
       });
@@ -245,8 +249,8 @@ export class Processor {
       failedByReason,
       lastReceivedAt: last.receivedAt,
       identity: result.stats,
-      gateDropped: gated.dropped,
-      gateDecisions: gated.decisions,
+      gateDropped: batch.dropped,
+      gateDecisions: batch.decisions,
       batch: {
         messages: batch.messages,
         busyMs: performance.now() - startedAt,

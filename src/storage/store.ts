@@ -3,7 +3,7 @@
  * cursors) goes through this interface; `sqlite/` and `postgres/` implement it and one contract suite
  * (`test/storage/store.contract.ts`) runs against both. Only `open-store.ts` chooses the backend.
  */
-import type { EventType, FailedEvent, FailureReason, TrackedEvent } from '../core/event/event.ts';
+import type { EventHeader, EventType, FailedEvent, FailureReason } from '../core/event/event.ts';
 import type { IdentityFact } from '../core/identity/facts.ts';
 import type {
   IdentityReader,
@@ -25,9 +25,12 @@ export interface Source {
   createdAt: number;
 }
 
-/** An event as the processor hands it to the store: the normalised event plus its stored JSON. */
+/**
+ * An event as the processor hands it to the store: the normalised event's header plus its stored JSON
+ * (the message as text; the store never reads the message as an object).
+ */
 export interface EventToStore {
-  event: TrackedEvent;
+  event: EventHeader;
   payload: string;
   /**
    * The identifier (`type:value`) the event is attributed to; its profile is whichever profile holds that

@@ -12,12 +12,12 @@ import { redactPayload } from '../../src/privacy/subject-operations.ts';
 import { openPrivacyStore } from '../../src/storage/privacy/open-privacy-store.ts';
 import type { PrivacyStore } from '../../src/storage/privacy/privacy-store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
-import type { EventToStore } from '../../src/storage/store.ts';
+import type { DecodedEvent } from '../../src/processor/event-gate.ts';
 
 const secrets = deriveSecrets('unit-test-installation-secret-0123456789');
 const NOW = Date.parse('2026-11-01T12:00:00Z');
 
-function anEvent(message: Record<string, unknown>, sourceId = 'src_a'): EventToStore {
+function anEvent(message: Record<string, unknown>, sourceId = 'src_a'): DecodedEvent {
   const event: TrackedEvent = {
     sourceId,
     messageId: `m-${Math.random()}`,

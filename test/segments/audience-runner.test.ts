@@ -326,7 +326,6 @@ for (const { name, fresh } of backends) {
               anonymousId: null,
               timestamp: T0,
               receivedAt: T0,
-              message: { type: 'track', event: 'Order Completed', userId: 'ivy', properties: {} },
             },
             payload: JSON.stringify({ type: 'track', event: 'Order Completed', userId: 'ivy', properties: {} }),
             ident: 'user_id:ivy',

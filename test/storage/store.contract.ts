@@ -52,7 +52,7 @@ export function anEvent(spec: EventSpec): EventToStore {
   message.timestamp = new Date(timestamp).toISOString();
   message.receivedAt = new Date(receivedAt).toISOString();
   return {
-    event: { sourceId: spec.sourceId, messageId, type, name, userId, anonymousId, timestamp, receivedAt, message },
+    event: { sourceId: spec.sourceId, messageId, type, name, userId, anonymousId, timestamp, receivedAt },
     payload: JSON.stringify(message),
   };
 }

@@ -20,8 +20,8 @@ export const TYPE_BY_LETTER: Record<string, EventType> = {
 /** A JSON object as it came off the wire. */
 export type JsonObject = Record<string, unknown>;
 
-/** One accepted, normalised message. `message` is the full Segment-shaped payload as stored. */
-export interface TrackedEvent {
+/** What the store and identity resolution read of an accepted message: every field but the message itself. */
+export interface EventHeader {
   sourceId: string;
   messageId: string;
   type: EventType;
@@ -33,7 +33,25 @@ export interface TrackedEvent {
   timestamp: number;
   /** Server clock when the request arrived, ms since the epoch. */
   receivedAt: number;
+}
+
+/** One accepted, normalised message. `message` is the full Segment-shaped payload as stored. */
+export interface TrackedEvent extends EventHeader {
   message: JsonObject;
+}
+
+/** An event's header alone: a new object, so that the message it came with can be let go. */
+export function headerOf(e: EventHeader): EventHeader {
+  return {
+    sourceId: e.sourceId,
+    messageId: e.messageId,
+    type: e.type,
+    name: e.name,
+    userId: e.userId,
+    anonymousId: e.anonymousId,
+    timestamp: e.timestamp,
+    receivedAt: e.receivedAt,
+  };
 }
 
 /** Why a message was not accepted. A closed list, documented in docs/errors.md. */

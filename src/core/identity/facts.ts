@@ -2,7 +2,7 @@
  * Identity is a log of append-only facts with provenance; profiles are a view computed from them.
  * `seq` is the fact's position in that log (assigned by whoever appends it), and breaks ties of time.
  */
-import type { TrackedEvent } from '../event/event.ts';
+import type { EventHeader } from '../event/event.ts';
 import type { Identifier } from './identifiers.ts';
 
 /** "Event `eventMessageId` from `sourceId` asserted at `at` that these identifiers belong together." */
@@ -70,7 +70,7 @@ export function factIdentifiers(fact: IdentityFact): readonly Identifier[] {
 }
 
 /** The link fact of an event, from its extracted identifiers (`extractIdentifiers(event).identifiers`). */
-export function linkFactOf(event: TrackedEvent, identifiers: readonly Identifier[], seq: number): LinkFact {
+export function linkFactOf(event: EventHeader, identifiers: readonly Identifier[], seq: number): LinkFact {
   return { kind: 'link', identifiers, eventMessageId: event.messageId, sourceId: event.sourceId, at: event.timestamp, seq };
 }
 

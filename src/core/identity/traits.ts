@@ -14,7 +14,7 @@
  * Merging two trait maps applies one's writes to the other: commutative, and no newest value is lost.
  * Functions named `write…`/`…Into` mutate the map they are given (the processor's cached copy).
  */
-import type { JsonObject, TrackedEvent } from '../event/event.ts';
+import type { EventHeader, JsonObject, TrackedEvent } from '../event/event.ts';
 
 /** One stored trait write. `value` is a JSON leaf (scalar or array) or null for "unset". */
 export interface TraitEntry {
@@ -143,7 +143,7 @@ export type TraitUpdate = { target: 'profile'; traits: JsonObject } | { target: 
  * The trait write an event asks for: identify `traits` go to the person's profile, group `traits` to
  * the account `groupId`. Other events (and `context.traits`) do not change stored traits.
  */
-export function traitUpdateOf(event: TrackedEvent): TraitUpdate | null {
+export function traitUpdateOf(event: Pick<TrackedEvent, 'type' | 'message'>): TraitUpdate | null {
   const traits = event.message.traits;
   if (!isPlainObject(traits)) return null;
   if (event.type === 'identify') return { target: 'profile', traits };
@@ -154,6 +154,6 @@ export function traitUpdateOf(event: TrackedEvent): TraitUpdate | null {
   return null;
 }
 
-export function provenanceOf(event: TrackedEvent): TraitProvenance {
+export function provenanceOf(event: EventHeader): TraitProvenance {
   return { at: event.timestamp, sourceId: event.sourceId, messageId: event.messageId };
 }

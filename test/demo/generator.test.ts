@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { normalizeMessage, type NormalizeContext } from '../../src/core/event/normalize.ts';
+import { normalizeMessage } from '../../src/core/event/normalize.ts';
 import { generateDemo, JUNK_IDS, type DemoMessage, type DemoOptions } from '../../src/demo/generator.ts';
+import { normalizeContext } from '../support/fixtures.ts';
 
 const START = new Date('2025-03-03T00:00:00Z');
 const DAYS = 28;
@@ -111,18 +112,7 @@ describe('shape and validity', () => {
   });
 
   it('every message passes the project’s own validation', () => {
-    const ctx: NormalizeContext = {
-      sourceId: 's',
-      receivedAt: Date.now(),
-      receivedAtIso: new Date().toISOString(),
-      batchContext: undefined,
-      batchIntegrations: undefined,
-      batchSentAt: undefined,
-      typeHint: null,
-      fallbackMessageId: 'x',
-      maxMessageBytes: 32768,
-      maxDepth: 32,
-    };
+    const ctx = normalizeContext({ sourceId: 's', receivedAt: Date.now(), fallbackMessageId: 'x' });
     const failures = sample.map((m) => normalizeMessage(m, ctx)).filter((r) => !r.ok);
     assert.deepEqual(failures, []);
   });

@@ -6,23 +6,13 @@ import { normalizeMessage } from '../../src/core/event/normalize.ts';
 import { extractIdentifiers } from '../../src/core/identity/identifiers.ts';
 import { resolutionReadsMessage, toBatchEvent, trackedEventOf } from '../../src/processor/batch-event.ts';
 import type { DecodedEvent } from '../../src/processor/event-gate.ts';
+import { normalizeContext } from '../support/fixtures.ts';
 
 const RECEIVED = Date.parse('2026-12-01T08:00:00Z');
 
 function decoded(type: EventType, extra: Record<string, unknown> = {}): DecodedEvent {
   const raw = { type, userId: 'u1', anonymousId: 'a1', messageId: `m-${type}`, event: 'Viewed', groupId: 'g1', previousId: 'a0', ...extra };
-  const result = normalizeMessage(raw, {
-    sourceId: 'src_web',
-    receivedAt: RECEIVED,
-    receivedAtIso: new Date(RECEIVED).toISOString(),
-    batchContext: undefined,
-    batchIntegrations: undefined,
-    batchSentAt: undefined,
-    typeHint: null,
-    fallbackMessageId: 'tessera-1-0',
-    maxMessageBytes: 32 * 1024,
-    maxDepth: 32,
-  });
+  const result = normalizeMessage(raw, normalizeContext({ sourceId: 'src_web', receivedAt: RECEIVED }));
   assert.ok(result.ok);
   return { event: result.event, payload: result.payload };
 }

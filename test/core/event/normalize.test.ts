@@ -1,22 +1,10 @@
 /** Per-message validation and normalisation, in the protocol's own terms. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeMessage, type NormalizeContext } from '../../../src/core/event/normalize.ts';
+import { normalizeMessage } from '../../../src/core/event/normalize.ts';
+import { normalizeContext as ctx } from '../../support/fixtures.ts';
 
 const RECEIVED = Date.parse('2026-11-29T12:00:00.000Z');
-const ctx = (over: Partial<NormalizeContext> = {}): NormalizeContext => ({
-  sourceId: 'src',
-  receivedAt: RECEIVED,
-  receivedAtIso: new Date(RECEIVED).toISOString(),
-  batchContext: undefined,
-  batchIntegrations: undefined,
-  batchSentAt: undefined,
-  typeHint: null,
-  fallbackMessageId: 'tessera-7-0',
-  maxMessageBytes: 32_768,
-  maxDepth: 32,
-  ...over,
-});
 
 function accepted(raw: unknown, c = ctx()) {
   const r = normalizeMessage(raw, c);

@@ -58,17 +58,26 @@ export interface EndToEndFigures {
   generatorCpuUsPerEvent: number;
   /** The server's CPU per stored event, µs, by thread (`tessera_thread_cpu_seconds_total`); empty off Linux. */
   serverCpuUsPerEvent: Record<string, number>;
+  /** How long the server's threads waited for a core per stored event, µs (`tessera_thread_run_queue_seconds_total`). */
+  serverRunQueueUsPerEvent: Record<string, number>;
 }
 
-const THREAD_CPU = /^tessera_thread_cpu_seconds_total\{thread="([^"]+)"\}$/;
-
-/** The server's CPU seconds by thread, from its metrics. */
-function threadCpu(m: Record<string, number>): Record<string, number> {
+/** A per-thread counter of the server's metrics, by thread. */
+function perThread(m: Record<string, number>, metric: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(m)) {
-    const thread = THREAD_CPU.exec(name)?.[1];
-    if (thread !== undefined) out[thread] = value;
-  }
+  const prefix = `${metric}{thread="`;
+  for (const [name, value] of Object.entries(m))
+    if (name.startsWith(prefix) && name.endsWith('"}')) out[name.slice(prefix.length, -2)] = value;
+  return out;
+}
+
+const CPU = 'tessera_thread_cpu_seconds_total';
+const RUN_QUEUE = 'tessera_thread_run_queue_seconds_total';
+
+/** µs per stored event of each thread's growth between two readings of a per-thread counter. */
+function perEvent(before: Record<string, number>, after: Record<string, number>, stored: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (stored > 0) for (const [thread, seconds] of Object.entries(after)) out[thread] = ((seconds - (before[thread] ?? 0)) * 1e6) / stored;
   return out;
 }
 
@@ -92,14 +101,11 @@ export async function identityEndToEnd(opts: {
   const server = await startServer({ databaseUrl: opts.databaseUrl, natsLog: opts.natsLog });
   try {
     const writeKey = await server.createSource('bench-demo');
-    const cpuBefore = threadCpu(await server.metrics());
+    const before = await server.metrics();
     const load = await send({ mode: 'demo', url: server.url, writeKey, connections: opts.connections, demo: opts.demo });
     const done = await server.drained();
-    const cpuAfter = threadCpu(await server.metrics());
+    const after = await server.metrics();
     const counts = await identityCounts(server);
-    const serverCpuUsPerEvent: Record<string, number> = {};
-    for (const [thread, seconds] of Object.entries(cpuAfter))
-      if (counts.stored > 0) serverCpuUsPerEvent[thread] = ((seconds - (cpuBefore[thread] ?? 0)) * 1e6) / counts.stored;
     return {
       sustainedPerSec: counts.stored / ((done - load.startedAt) / 1000),
       acceptedPerSec: load.acceptedPerSec,
@@ -110,7 +116,8 @@ export async function identityEndToEnd(opts: {
       p99: load.p99,
       peakRssMb: server.peakRssMb(),
       generatorCpuUsPerEvent: load.accepted > 0 ? (load.cpuMs * 1000) / load.accepted : 0,
-      serverCpuUsPerEvent,
+      serverCpuUsPerEvent: perEvent(perThread(before, CPU), perThread(after, CPU), counts.stored),
+      serverRunQueueUsPerEvent: perEvent(perThread(before, RUN_QUEUE), perThread(after, RUN_QUEUE), counts.stored),
     };
   } finally {
     await server.stop();

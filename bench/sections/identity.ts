@@ -116,6 +116,16 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
         unit: 'µs/event',
       });
     }
+    // The two threads that set the pace: time they were ready to run but waited for a core.
+    for (const [thread, what] of SERVER_THREADS.filter(([t]) => t === 'main' || t === 'processor')) {
+      if (figures.some((f) => f.serverRunQueueUsPerEvent[thread] === undefined)) continue;
+      h.rows.push({
+        scenario,
+        figure: `server run-queue wait per event: ${what}`,
+        value: figures.map((f) => f.serverRunQueueUsPerEvent[thread]!),
+        unit: 'µs/event',
+      });
+    }
     if (natsLog) continue;
     // The same batches through the processor alone: its own cost per event, without the cores' other work.
     const alone = await h.attempt(`${scenario}, processor alone`, () =>

@@ -37,26 +37,41 @@ export interface Metrics {
   walFrames: Gauge<'database'>;
 }
 
-/** `tessera_thread_cpu_seconds_total{thread}`: the process's CPU by thread, read at each scrape (`thread-cpu.ts`). */
+/**
+ * `tessera_thread_cpu_seconds_total{thread}` and `tessera_thread_run_queue_seconds_total{thread}`: the
+ * process's CPU by thread, and how long its threads waited for a core, read at each scrape (`thread-cpu.ts`).
+ */
 function registerThreadCpu(registry: Registry, sampler: ThreadCpuSampler): void {
-  const published: Record<string, number> = {};
-  new Counter({
-    name: 'tessera_thread_cpu_seconds_total',
-    help: 'CPU time of this process by thread: main (event loop: HTTP edge, log appends, consent follower), processor, audience, checkpoint, other (GC and compiler helpers, libuv pool). Linux only.',
-    labelNames: ['thread'],
-    registers: [registry],
-    collect() {
-      const sample = sampler.sample();
-      if (sample === null) return;
-      for (const [thread, seconds] of Object.entries(sample)) {
-        // Counters never fall: a figure rounded a tick down (or a thread id reused) waits until it is passed.
-        const delta = seconds - (published[thread] ?? 0);
-        if (delta <= 0) continue;
-        this.inc({ thread }, delta);
-        published[thread] = seconds;
-      }
-    },
-  });
+  const perThread = (name: string, help: string, read: () => Record<string, number> | null) => {
+    const published: Record<string, number> = {};
+    new Counter({
+      name,
+      help,
+      labelNames: ['thread'],
+      registers: [registry],
+      collect() {
+        const sample = read();
+        if (sample === null) return;
+        for (const [thread, seconds] of Object.entries(sample)) {
+          // Counters never fall: a figure rounded a tick down (or a thread id reused) waits until it is passed.
+          const delta = seconds - (published[thread] ?? 0);
+          if (delta <= 0) continue;
+          this.inc({ thread }, delta);
+          published[thread] = seconds;
+        }
+      },
+    });
+  };
+  perThread(
+    'tessera_thread_cpu_seconds_total',
+    'CPU time of this process by thread: main (event loop: HTTP edge, log appends, consent follower), processor, audience, checkpoint, other (GC and compiler helpers, libuv pool). Linux only.',
+    () => sampler.sample(),
+  );
+  perThread(
+    'tessera_thread_run_queue_seconds_total',
+    'Time the threads of this process were ready to run but waited for a core (the run queue), by thread: main, processor, audience, checkpoint. Waiting while others run means the machine is short of cores. Linux only.',
+    () => sampler.runQueue(),
+  );
 }
 
 /** Record the checkpoint thread's passes (`WalCheckpointer`'s `CheckpointPass`). */

@@ -5,9 +5,15 @@
  * compiler helpers, libuv's thread pool, what exited workers used after their last reading). Which thread
  * is near a full core says where throughput is lost.
  *
- * Linux only: read from `/proc/self/task/<tid>/stat`, in clock ticks of 1/100 s (USER_HZ, fixed at 100 on
- * Linux's mainstream architectures, which is what /proc reports in whatever the kernel's own HZ). Elsewhere
- * `sample()` answers null and no figure is published.
+ * Beside it, the time each named thread spent runnable but waiting for a core (the kernel's run queue): a
+ * thread that waits while the others run is short of cores, not slow. On two cores under the demo load the
+ * processor's thread waited 0.25–0.45 s a second while requests arrived (docs/benchmarks-history.md,
+ * session 21).
+ *
+ * Linux only: CPU from `/proc/self/task/<tid>/stat`, in clock ticks of 1/100 s (USER_HZ, fixed at 100 on
+ * Linux's mainstream architectures, which is what /proc reports in whatever the kernel's own HZ); waits from
+ * `/proc/self/task/<tid>/schedstat`, in nanoseconds (kernels built without scheduler statistics have none).
+ * Elsewhere the samplers answer null and no figure is published.
  */
 import fs from 'node:fs';
 
@@ -35,9 +41,30 @@ export function cpuSecondsOfStat(stat: string): number | null {
   return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : null;
 }
 
+/** Seconds a thread of this process has been runnable but waiting for a core, or null (gone, or not on Linux). */
+export function threadRunQueueSeconds(osThreadId: number): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/self/task/${osThreadId}/schedstat`, 'latin1');
+  } catch {
+    return null;
+  }
+  return runQueueSecondsOfSchedstat(text);
+}
+
+/** The run-queue wait from a `schedstat` line (`<on-CPU ns> <run-queue ns> <time slices>`); null when it does not read as one. */
+export function runQueueSecondsOfSchedstat(text: string): number | null {
+  const fields = text.trim().split(' ');
+  if (fields.length !== 3) return null;
+  const ns = Number(fields[1]);
+  return Number.isFinite(ns) ? ns / 1e9 : null;
+}
+
 export class ThreadCpuSampler {
   /** Every thread seen, by OS id: its role and its CPU when last read (kept once it exits, so totals never fall). */
   private readonly seen = new Map<number, { role: string; seconds: number }>();
+  /** The same for run-queue waits, of the main thread and the named workers. */
+  private readonly waits = new Map<number, { role: string; seconds: number }>();
 
   constructor(
     /** The worker threads running now (`threads/ts-worker.ts`'s `runningWorkerThreads`). */
@@ -68,6 +95,20 @@ export class ThreadCpuSampler {
     }
     // Tick-rounded thread figures can exceed the process's exact total by a tick or two.
     out.other = Math.max(0, this.processSeconds() - named);
+    return out;
+  }
+
+  /** Cumulative run-queue seconds per role (`main` and the workers'; not `other`); null when they cannot be read here. */
+  runQueue(): Record<string, number> | null {
+    const main = threadRunQueueSeconds(this.mainThreadId);
+    if (main === null) return null;
+    this.waits.set(this.mainThreadId, { role: 'main', seconds: main });
+    for (const { role, osThreadId } of this.workers()) {
+      const seconds = threadRunQueueSeconds(osThreadId);
+      if (seconds !== null) this.waits.set(osThreadId, { role, seconds });
+    }
+    const out: Record<string, number> = {};
+    for (const { role, seconds } of this.waits.values()) out[role] = (out[role] ?? 0) + seconds;
     return out;
   }
 }

@@ -6,11 +6,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { once } from 'node:events';
+import os from 'node:os';
 import { describe, it } from 'node:test';
-import { cpuSecondsOfStat, ThreadCpuSampler, threadCpuSeconds } from '../../src/observability/thread-cpu.ts';
+import {
+  cpuSecondsOfStat,
+  runQueueSecondsOfSchedstat,
+  ThreadCpuSampler,
+  threadCpuSeconds,
+  threadRunQueueSeconds,
+} from '../../src/observability/thread-cpu.ts';
 import { runningWorkerThreads, startTsWorker } from '../../src/threads/ts-worker.ts';
 
 const linux = fs.existsSync('/proc/thread-self');
+const schedstat = fs.existsSync('/proc/thread-self/schedstat');
 
 describe('thread CPU', () => {
   it('reads utime + stime from a stat line whose command name holds spaces and parentheses', () => {
@@ -20,10 +28,43 @@ describe('thread CPU', () => {
     assert.equal(cpuSecondsOfStat('garbage'), null);
   });
 
+  it('reads the run-queue wait from a schedstat line', () => {
+    // <on-CPU ns> <run-queue ns> <time slices>
+    assert.equal(runQueueSecondsOfSchedstat('5000000000 1250000000 812\n'), 1.25);
+    assert.equal(runQueueSecondsOfSchedstat('garbage'), null);
+    assert.equal(runQueueSecondsOfSchedstat('1 x 3'), null);
+  });
+
   it('answers null where threads cannot be read', () => {
     assert.equal(threadCpuSeconds(-1), null);
+    assert.equal(threadRunQueueSeconds(-1), null);
     assert.equal(new ThreadCpuSampler(() => [], undefined, -1).sample(), null);
+    assert.equal(new ThreadCpuSampler(() => [], undefined, -1).runQueue(), null);
   });
+
+  it(
+    'counts the time busy threads waited for a core when there are more of them than cores',
+    { skip: !schedstat && 'no /proc/thread-self/schedstat here (not Linux, or no scheduler statistics)' },
+    async () => {
+      // Twice as many threads burning CPU as there are cores: each spends part of its time in the run queue.
+      const count = 2 * os.availableParallelism();
+      const started = await Promise.all(
+        Array.from({ length: count }, () =>
+          startTsWorker(new URL('../support/busy-worker.ts', import.meta.url), { burnSeconds: 0.15 }, 'crowd'),
+        ),
+      );
+      try {
+        const sampler = new ThreadCpuSampler(runningWorkerThreads);
+        await Promise.all(started.map(({ worker }) => once(worker, 'message')));
+        const waits = sampler.runQueue()!;
+        assert.ok(waits.crowd! > 0, `threads crowding the cores waited: ${JSON.stringify(waits)}`);
+        assert.ok(waits.main !== undefined, 'the main thread is counted too');
+        assert.equal(waits.other, undefined, 'no figure for the unnamed rest');
+      } finally {
+        await Promise.all(started.map(({ worker }) => worker.terminate()));
+      }
+    },
+  );
 
   it(
     'splits the CPU of a busy worker thread out of the process, and keeps it once the thread exits',

@@ -11,6 +11,7 @@ import { IngestService } from './ingest/ingest-service.ts';
 import type { EventLog } from './log/event-log.ts';
 import { openEdgeLog } from './log/open-log.ts';
 import { createMetrics, recordAudienceStep, recordBatch, recordCheckpoints, type Metrics } from './observability/metrics.ts';
+import { pipelineStatus } from './observability/pipeline-status.ts';
 import { cursorNameFor, Processor, processorSettings, type BatchReport } from './processor/processor.ts';
 import { InlineRunner, WorkerRunner, type ProcessorRunner } from './processor/processor-runner.ts';
 import { SourceService } from './sources/source-service.ts';
@@ -82,11 +83,13 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     sourceExists: async (id) => (await store.getSource(id)) !== null,
     onError: (err, context) => runtime.logger.error({ err }, `${context} failed`),
   });
+  const ingestBacklog = () => log.backlog(runner?.processedSeq ?? processedSeq);
+  const audienceBacklog = () => segmentStore.runnerBacklog(EVENTS_CURSOR);
   const metrics = createMetrics(
-    () => log.backlog(runner?.processedSeq ?? processedSeq),
+    ingestBacklog,
     now,
     runtime.defaultMetrics ?? true,
-    () => segmentStore.runnerBacklog(EVENTS_CURSOR),
+    audienceBacklog,
     config.log.kind === 'nats' ? keyStats : undefined,
     runningWorkerThreads,
   );
@@ -197,6 +200,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     metrics,
     maxRequestBytes: config.limits.maxRequestBytes,
     corsMaxAgeSeconds: config.corsMaxAgeSeconds,
+    pipeline: () => pipelineStatus({ ingest: ingestBacklog, audiences: audienceBacklog, now }),
     ready: async () => {
       await store.ping();
       const why = log.unavailable();

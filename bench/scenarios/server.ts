@@ -98,8 +98,14 @@ export async function startServer(
     async drained(stallMs = 30_000) {
       let best = Infinity;
       let progressAt = Date.now();
+      // The pipeline status, not /metrics: a scrape also reads every thread's /proc files and V8's heap
+      // statistics, several milliseconds of the server's main thread, ten times a second.
+      const backlogNow = async () => {
+        const res = await fetch(`${url}/api/v1/pipeline`, { headers: auth });
+        return ((await res.json()) as { ingest: { items: number } }).ingest.items;
+      };
       for (;;) {
-        const backlog = (await metrics()).tessera_pipeline_backlog_messages ?? 1;
+        const backlog = await backlogNow();
         if (backlog === 0) return Date.now();
         if (backlog < best) {
           best = backlog;

@@ -28,6 +28,8 @@ import { consentWebhookRoutes } from './routes/consent-webhooks.routes.ts';
 import { privacyRoutes } from './routes/privacy.routes.ts';
 import { errorsPage } from './routes/errors-page.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
+import { pipelineRoutes } from './routes/pipeline.routes.ts';
+import type { PipelineStatus } from '../observability/pipeline-status.ts';
 import { ingestRoutes } from './routes/ingest.routes.ts';
 import { sourcesRoutes } from './routes/sources.routes.ts';
 
@@ -48,6 +50,8 @@ export interface HttpDeps {
   corsMaxAgeSeconds: number;
   /** Readiness: resolves when the store answers and the pipeline runs; rejects with the reason otherwise. */
   ready: () => Promise<void>;
+  /** The pipeline's backlogs (`GET /api/v1/pipeline`). */
+  pipeline: () => Promise<PipelineStatus>;
 }
 
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -101,6 +105,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       });
       await admin.register(sourcesRoutes, { sources: deps.sources });
       await admin.register(eventsRoutes, { store: deps.store });
+      await admin.register(pipelineRoutes, { status: deps.pipeline });
       await admin.register(profilesRoutes, { profiles: deps.profiles, store: deps.store });
       await admin.register(segmentsRoutes, { segments: deps.segments });
       await admin.register(computedTraitsRoutes, { segments: deps.segments });

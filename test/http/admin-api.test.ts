@@ -1,7 +1,8 @@
 /** The admin API: credentials required, sources lifecycle, one error body, ops endpoints. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { basicAuth, startTessera, type Harness } from '../support/harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { basicAuth, startTessera, tempDir, type Harness } from '../support/harness.ts';
 
 let h: Harness;
 before(async () => (h = await startTessera()));
@@ -15,7 +16,7 @@ const track = (writeKey: string, id: string) =>
   });
 
 describe('admin API security', () => {
-  for (const path of ['/api/v1/sources', '/api/v1/events', '/api/v1/failed-events', '/metrics']) {
+  for (const path of ['/api/v1/sources', '/api/v1/events', '/api/v1/failed-events', '/api/v1/pipeline', '/metrics']) {
     it(`${path} refuses a missing or wrong token with 401 unauthorized`, async () => {
       const attempts: Array<Record<string, string>> = [
         {},
@@ -118,6 +119,50 @@ describe('operations', () => {
       'tessera_pipeline_backlog_messages',
     ]) {
       assert.match(text, new RegExp(`^# TYPE ${name}`, 'm'));
+    }
+  });
+  it('the pipeline status counts what the processor has yet to store, and the audience runner to evaluate', async () => {
+    type Backlog = { items: number; oldestReceivedAt: string | null; lagSeconds: number };
+    type Status = { ingest: Backlog; audiences: Backlog };
+    const status = async (of: Harness) => {
+      const res = await of.admin('/api/v1/pipeline');
+      assert.equal(res.status, 200);
+      return (await res.json()) as Status;
+    };
+    // An edge-only instance stores nothing: what it accepts waits in the durable log.
+    const dataDir = tempDir();
+    const edge = await startTessera({ TESSERA_PROCESSOR: 'off' }, dataDir);
+    const sentAt = Date.now();
+    try {
+      const batch = ['p-1', 'p-2', 'p-3'].map((messageId) => ({ type: 'track', event: 'Waiting', userId: 'piper', messageId }));
+      const res = await fetch(`${edge.url}/v1/batch`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(edge.writeKey), 'content-type': 'application/json' },
+        body: JSON.stringify({ batch }),
+      });
+      assert.equal(res.status, 200);
+      const waiting = await status(edge);
+      assert.equal(waiting.ingest.items, 3);
+      assert.ok(Math.abs(Date.parse(waiting.ingest.oldestReceivedAt!) - sentAt) < 60_000, JSON.stringify(waiting.ingest));
+      assert.ok(waiting.ingest.lagSeconds >= 0);
+      assert.deepEqual(waiting.audiences, { items: 0, oldestReceivedAt: null, lagSeconds: 0 });
+    } finally {
+      await edge.close();
+    }
+    // A full instance on the same data drains it: the processor stores the three, the runner evaluates them.
+    const full = await startTessera({}, dataDir);
+    try {
+      await full.drained();
+      const done = await eventually('the audience runner to catch up', async () => {
+        const s = await status(full);
+        return s.audiences.items === 0 ? s : undefined;
+      });
+      assert.deepEqual(done, {
+        ingest: { items: 0, oldestReceivedAt: null, lagSeconds: 0 },
+        audiences: { items: 0, oldestReceivedAt: null, lagSeconds: 0 },
+      });
+    } finally {
+      await full.close();
     }
   });
   it('serves the OpenAPI description and the docs page', async () => {

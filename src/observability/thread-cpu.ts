@@ -19,15 +19,20 @@ import fs from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
-/** User + system CPU seconds of one thread of this process, or null when it is gone (or not on Linux). */
-export function threadCpuSeconds(osThreadId: number): number | null {
-  let stat: string;
+/** A file of one thread of this process under `/proc/self/task/<tid>/`, parsed; null when it is gone (or not on Linux). */
+function readTaskFile(osThreadId: number, file: 'stat' | 'schedstat', parse: (text: string) => number | null): number | null {
+  let text: string;
   try {
-    stat = fs.readFileSync(`/proc/self/task/${osThreadId}/stat`, 'latin1');
+    text = fs.readFileSync(`/proc/self/task/${osThreadId}/${file}`, 'latin1');
   } catch {
     return null;
   }
-  return cpuSecondsOfStat(stat);
+  return parse(text);
+}
+
+/** User + system CPU seconds of one thread of this process, or null when it is gone (or not on Linux). */
+export function threadCpuSeconds(osThreadId: number): number | null {
+  return readTaskFile(osThreadId, 'stat', cpuSecondsOfStat);
 }
 
 /** User + system CPU seconds from a `/proc/…/stat` line; null when it does not read as one. */
@@ -43,13 +48,7 @@ export function cpuSecondsOfStat(stat: string): number | null {
 
 /** Seconds a thread of this process has been runnable but waiting for a core, or null (gone, or not on Linux). */
 export function threadRunQueueSeconds(osThreadId: number): number | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/self/task/${osThreadId}/schedstat`, 'latin1');
-  } catch {
-    return null;
-  }
-  return runQueueSecondsOfSchedstat(text);
+  return readTaskFile(osThreadId, 'schedstat', runQueueSecondsOfSchedstat);
 }
 
 /** The run-queue wait from a `schedstat` line (`<on-CPU ns> <run-queue ns> <time slices>`); null when it does not read as one. */
@@ -60,11 +59,12 @@ export function runQueueSecondsOfSchedstat(text: string): number | null {
   return Number.isFinite(ns) ? ns / 1e9 : null;
 }
 
+/** Per thread seen, by OS id: its role and its figure when last read (kept once it exits, so totals never fall). */
+type LastReadings = Map<number, { role: string; seconds: number }>;
+
 export class ThreadCpuSampler {
-  /** Every thread seen, by OS id: its role and its CPU when last read (kept once it exits, so totals never fall). */
-  private readonly seen = new Map<number, { role: string; seconds: number }>();
-  /** The same for run-queue waits, of the main thread and the named workers. */
-  private readonly waits = new Map<number, { role: string; seconds: number }>();
+  private readonly cpu: LastReadings = new Map();
+  private readonly waits: LastReadings = new Map();
 
   constructor(
     /** The worker threads running now (`threads/ts-worker.ts`'s `runningWorkerThreads`). */
@@ -80,19 +80,9 @@ export class ThreadCpuSampler {
 
   /** Cumulative CPU seconds per role, `other` included; null when threads cannot be read here. */
   sample(): Record<string, number> | null {
-    const main = threadCpuSeconds(this.mainThreadId);
-    if (main === null) return null;
-    this.seen.set(this.mainThreadId, { role: 'main', seconds: main });
-    for (const { role, osThreadId } of this.workers()) {
-      const seconds = threadCpuSeconds(osThreadId);
-      if (seconds !== null) this.seen.set(osThreadId, { role, seconds });
-    }
-    const out: Record<string, number> = {};
-    let named = 0;
-    for (const { role, seconds } of this.seen.values()) {
-      out[role] = (out[role] ?? 0) + seconds;
-      named += seconds;
-    }
+    const out = this.read(this.cpu, threadCpuSeconds);
+    if (out === null) return null;
+    const named = Object.values(out).reduce((a, b) => a + b, 0);
     // Tick-rounded thread figures can exceed the process's exact total by a tick or two.
     out.other = Math.max(0, this.processSeconds() - named);
     return out;
@@ -100,15 +90,20 @@ export class ThreadCpuSampler {
 
   /** Cumulative run-queue seconds per role (`main` and the workers'; not `other`); null when they cannot be read here. */
   runQueue(): Record<string, number> | null {
-    const main = threadRunQueueSeconds(this.mainThreadId);
+    return this.read(this.waits, threadRunQueueSeconds);
+  }
+
+  /** Read the main thread and every running worker into `last`, and sum what it holds by role. */
+  private read(last: LastReadings, reading: (osThreadId: number) => number | null): Record<string, number> | null {
+    const main = reading(this.mainThreadId);
     if (main === null) return null;
-    this.waits.set(this.mainThreadId, { role: 'main', seconds: main });
+    last.set(this.mainThreadId, { role: 'main', seconds: main });
     for (const { role, osThreadId } of this.workers()) {
-      const seconds = threadRunQueueSeconds(osThreadId);
-      if (seconds !== null) this.waits.set(osThreadId, { role, seconds });
+      const seconds = reading(osThreadId);
+      if (seconds !== null) last.set(osThreadId, { role, seconds });
     }
     const out: Record<string, number> = {};
-    for (const { role, seconds } of this.waits.values()) out[role] = (out[role] ?? 0) + seconds;
+    for (const { role, seconds } of last.values()) out[role] = (out[role] ?? 0) + seconds;
     return out;
   }
 }

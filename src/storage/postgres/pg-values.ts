@@ -19,6 +19,37 @@ const MAX_PARAMETERS = 65_535;
 const MAX_ROWS = 1_000;
 
 /**
+ * Full chunks go as named (prepared) statements: PostgreSQL then parses each shape once per connection and,
+ * after its first few runs, keeps a generic plan. Unnamed, every 1,000-row event insert was parsed and
+ * planned again at bind: in the processor alone on the demo (60,000 events), bind took 1.6 s of the
+ * server's time and execution 1.6 s (`log_min_duration_statement`; docs/benchmarks-history.md, session 21).
+ * Only full chunks are named, so a connection holds at most one such statement per shape; the last,
+ * shorter chunk of a batch goes unnamed.
+ */
+const statementNames = new Map<string, string>();
+
+/** `($1, …), (…)` for `rows` rows of `width` values, built once per shape. */
+const placeholderLists = new Map<string, string>();
+function placeholders(width: number, rows: number, casts?: readonly string[]): string {
+  const key = `${width}|${rows}|${casts?.join(',') ?? ''}`;
+  let list = placeholderLists.get(key);
+  if (list === undefined) {
+    const tuples: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const cells: string[] = [];
+      for (let i = 0; i < width; i++) {
+        const n = r * width + i + 1;
+        cells.push(casts ? `$${n}::${casts[i]}` : `$${n}`);
+      }
+      tuples.push(`(${cells.join(', ')})`);
+    }
+    list = tuples.join(', ');
+    placeholderLists.set(key, list);
+  }
+  return list;
+}
+
+/**
  * Run `statement(values)` once per chunk of rows, where `values` is `($1, …), (…)` for that chunk;
  * `casts` (one per column) type the placeholders where the statement gives them no type (`FROM (VALUES …)`).
  */
@@ -34,15 +65,18 @@ export async function withValues(
   for (let start = 0; start < rows.length; start += perStatement) {
     const chunk = rows.slice(start, start + perStatement);
     const params: unknown[] = [];
-    const tuples: string[] = [];
-    for (const row of chunk) {
-      const first = params.length + 1;
-      params.push(...row);
-      const placeholders: string[] = [];
-      for (let i = 0; i < width; i++) placeholders.push(casts ? `$${first + i}::${casts[i]}` : `$${first + i}`);
-      tuples.push(`(${placeholders.join(', ')})`);
+    for (const row of chunk) params.push(...row);
+    const text = statement(placeholders(width, chunk.length, casts));
+    if (chunk.length < perStatement) {
+      await c.query(text, params);
+      continue;
     }
-    await c.query(statement(tuples.join(', ')), params);
+    let name = statementNames.get(text);
+    if (name === undefined) {
+      name = `tessera_rows_${statementNames.size + 1}`;
+      statementNames.set(text, name);
+    }
+    await c.query({ name, text, values: params });
   }
 }
 

@@ -202,6 +202,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(desc, [...asc].reverse());
       });
 
+      it('stores batches larger than one statement holds (PostgreSQL: 1,000 rows), whole and in order, one after another', async () => {
+        // Two full chunks and a shorter one, twice: the full ones reuse one prepared statement on PostgreSQL.
+        for (let round = 0; round < 2; round++) {
+          const sourceId = uid('src');
+          const events = Array.from({ length: 2_300 }, (_, i) => anEvent({ sourceId, messageId: `big-${round}-${i}`, timestamp: T0 + i }));
+          assert.deepEqual(await commit(events), { stored: 2_300, duplicates: 0 });
+          const stored: StoredEvent[] = [];
+          for (let after = 0; ;) {
+            const page = await store.listEvents({ sourceId, afterSeq: after, limit: 1000 });
+            if (page.length === 0) break;
+            stored.push(...page);
+            after = page[page.length - 1]!.seq;
+          }
+          assert.deepEqual(ids(stored), events.map((e) => e.event.messageId));
+        }
+      });
+
       it('filters by source, type, name, userId and anonymousId', async () => {
         const [userId, anonymousId, name] = [uid('user'), uid('anon'), uid('name')];
         const { sourceId, events } = await seeded((sourceId) => [

@@ -28,23 +28,28 @@ const MAX_ROWS = 1_000;
  */
 const statementNames = new Map<string, string>();
 
-/** `($1, …), (…)` for `rows` rows of `width` values, built once per shape. */
-const placeholderLists = new Map<string, string>();
+/** `($1, …), (…)` for `rows` rows of `width` values. */
 function placeholders(width: number, rows: number, casts?: readonly string[]): string {
-  const key = `${width}|${rows}|${casts?.join(',') ?? ''}`;
-  let list = placeholderLists.get(key);
-  if (list === undefined) {
-    const tuples: string[] = [];
-    for (let r = 0; r < rows; r++) {
-      const cells: string[] = [];
-      for (let i = 0; i < width; i++) {
-        const n = r * width + i + 1;
-        cells.push(casts ? `$${n}::${casts[i]}` : `$${n}`);
-      }
-      tuples.push(`(${cells.join(', ')})`);
+  const tuples: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let i = 0; i < width; i++) {
+      const n = r * width + i + 1;
+      cells.push(casts ? `$${n}::${casts[i]}` : `$${n}`);
     }
-    list = tuples.join(', ');
-    placeholderLists.set(key, list);
+    tuples.push(`(${cells.join(', ')})`);
+  }
+  return tuples.join(', ');
+}
+
+/** The placeholders of full chunks, built once per shape (a handful); shorter chunks' are built each time. */
+const fullChunkPlaceholders = new Map<string, string>();
+function fullChunk(width: number, rows: number, casts?: readonly string[]): string {
+  const key = `${width}|${rows}|${casts?.join(',') ?? ''}`;
+  let list = fullChunkPlaceholders.get(key);
+  if (list === undefined) {
+    list = placeholders(width, rows, casts);
+    fullChunkPlaceholders.set(key, list);
   }
   return list;
 }
@@ -66,11 +71,11 @@ export async function withValues(
     const chunk = rows.slice(start, start + perStatement);
     const params: unknown[] = [];
     for (const row of chunk) params.push(...row);
-    const text = statement(placeholders(width, chunk.length, casts));
     if (chunk.length < perStatement) {
-      await c.query(text, params);
+      await c.query(statement(placeholders(width, chunk.length, casts)), params);
       continue;
     }
+    const text = statement(fullChunk(width, chunk.length, casts));
     let name = statementNames.get(text);
     if (name === undefined) {
       name = `tessera_rows_${statementNames.size + 1}`;

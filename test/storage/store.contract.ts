@@ -215,7 +215,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
             stored.push(...page);
             after = page[page.length - 1]!.seq;
           }
-          assert.deepEqual(ids(stored), events.map((e) => e.event.messageId));
+          assert.deepEqual(
+            ids(stored),
+            events.map((e) => e.event.messageId),
+          );
         }
       });
 

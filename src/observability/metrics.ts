@@ -1,5 +1,6 @@
 /** Prometheus metrics, one registry per running instance (tests can build as many as they like). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { lagSeconds } from './pipeline-status.ts';
 import { ThreadCpuSampler } from './thread-cpu.ts';
 
 export interface Metrics {
@@ -299,7 +300,7 @@ export function createMetrics(
       registers: [registry],
       async collect() {
         const b = await read();
-        this.set(b === null ? Number.NaN : b.oldestReceivedAt === null ? 0 : Math.max(0, (now() - b.oldestReceivedAt) / 1000));
+        this.set(b === null ? Number.NaN : lagSeconds(b.oldestReceivedAt, now()));
       },
     });
   }
@@ -337,8 +338,7 @@ export function createMetrics(
     help: 'Age of the oldest unprocessed message (0 when caught up).',
     registers: [registry],
     collect() {
-      const oldest = backlog().oldestReceivedAt;
-      this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
+      this.set(lagSeconds(backlog().oldestReceivedAt, now()));
     },
   });
   return metrics;

@@ -25,18 +25,19 @@ export interface PipelineStatus {
   audiences: Backlog & { lagSeconds: number };
 }
 
-const lagOf = (oldest: number | null, now: number) => (oldest === null ? 0 : Math.max(0, (now - oldest) / 1000));
+/** Seconds since `oldest` was accepted; 0 when there is nothing waiting (for the status and the lag gauges). */
+export const lagSeconds = (oldest: number | null, now: number): number => (oldest === null ? 0 : Math.max(0, (now - oldest) / 1000));
 
 export async function pipelineStatus(sources: PipelineStatusSources): Promise<PipelineStatus> {
   const ingest = sources.ingest();
   const audiences = await sources.audiences();
   const now = sources.now();
   return {
-    ingest: { items: ingest.messages, oldestReceivedAt: ingest.oldestReceivedAt, lagSeconds: lagOf(ingest.oldestReceivedAt, now) },
+    ingest: { items: ingest.messages, oldestReceivedAt: ingest.oldestReceivedAt, lagSeconds: lagSeconds(ingest.oldestReceivedAt, now) },
     audiences: {
       items: audiences.events,
       oldestReceivedAt: audiences.oldestReceivedAt,
-      lagSeconds: lagOf(audiences.oldestReceivedAt, now),
+      lagSeconds: lagSeconds(audiences.oldestReceivedAt, now),
     },
   };
 }

@@ -79,6 +79,7 @@ export async function createTessera(config: Config, runtime: Runtime): Promise<T
     log,
     now,
     processedSeq: () => (runner ? runner.processedSeq : null),
+    durableSeq: () => (runner ? runner.durableSeq : null),
     profileView: (id) => profiles.get(id),
     sourceExists: async (id) => (await store.getSource(id)) !== null,
     onError: (err, context) => runtime.logger.error({ err }, `${context} failed`),

@@ -1,7 +1,8 @@
 /**
  * Builds the consent and privacy services for the composition root, and runs their background work:
- * the consent follower after each processor batch, pending privacy requests, the retention job, and a
- * scrub of the durable log after the gate dropped suppressed events (their bodies sat in the log).
+ * the consent follower after each processor batch, pending privacy requests, the retention job, and the
+ * scrubs of the durable log (after an erasure, and after the gate dropped suppressed events: their bodies
+ * sat in the log).
  */
 import type { Config } from '../config/config.ts';
 import { ConsentFollower } from '../consent/consent-follower.ts';
@@ -10,6 +11,7 @@ import { openPrivacyStore } from '../storage/privacy/open-privacy-store.ts';
 import type { PrivacyStore } from '../storage/privacy/privacy-store.ts';
 import type { Store } from '../storage/store.ts';
 import { loadSecrets } from './installation-secret.ts';
+import { LogScrubber, type ScrubbableLog } from './log-scrubber.ts';
 import { PrivacyGate } from './privacy-gate.ts';
 import { PrivacyService } from './privacy-service.ts';
 import { SubjectOperations, type LogAccess } from './subject-operations.ts';
@@ -17,10 +19,12 @@ import { SubjectOperations, type LogAccess } from './subject-operations.ts';
 export interface PrivacyModuleDeps {
   config: Config;
   store: Store;
-  log: LogAccess;
+  log: Pick<LogAccess, 'append'> & ScrubbableLog;
   now: () => number;
   /** Log position this instance's processor has committed; null when none runs here. */
   processedSeq: () => number | null;
+  /** Log position up to which that processor's commits survive power loss; null when none runs here. */
+  durableSeq: () => number | null;
   profileView: (id: string) => Promise<unknown>;
   sourceExists: (id: string) => Promise<boolean>;
   /** Run privacy requests in the background as they arrive (default true; the CLI only records them). */
@@ -58,6 +62,12 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
     now,
     sms: { brand: config.smsBrand, helpContact: config.smsHelpContact },
   });
+  const scrubber = new LogScrubber({
+    log: deps.log,
+    durableSeq: deps.durableSeq,
+    now,
+    onError: (err) => deps.onError(err, 'durable log scrub'),
+  });
   const operations = new SubjectOperations({
     privacy: store,
     follower,
@@ -65,7 +75,7 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
     phoneRegion: config.phoneRegion,
     now,
     profileView: deps.profileView,
-    log: deps.log,
+    log: { append: (entry) => deps.log.append(entry), scrub: (seq) => scrubber.scrubNow(seq, 10_000) },
     processedSeq: deps.processedSeq,
     barrierWaitMs: 60_000,
   });
@@ -81,9 +91,6 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
 
   const timers: NodeJS.Timeout[] = [];
   let syncQueued = false;
-  let scrubTimer: NodeJS.Timeout | null = null;
-  let scrubUpTo = 0;
-  let lastScrub = 0;
   const sync = () => {
     if (syncQueued) return;
     syncQueued = true;
@@ -91,15 +98,6 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
       syncQueued = false;
       follower.sync().catch((err: unknown) => deps.onError(err, 'consent follower'));
     });
-  };
-  const scrub = () => {
-    scrubTimer = null;
-    lastScrub = Date.now();
-    try {
-      deps.log.scrub(scrubUpTo);
-    } catch (err) {
-      deps.onError(err, 'durable log scrub');
-    }
   };
 
   return {
@@ -118,11 +116,8 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
       }),
     onBatch(report) {
       sync();
-      if ((report.gateDropped['suppressed'] ?? 0) > 0) {
-        // Suppressed bodies were in the log; rewrite it once they are processed, at most every 2 s.
-        scrubUpTo = Math.max(scrubUpTo, report.processedSeq);
-        scrubTimer ??= setTimeout(scrub, Math.max(0, lastScrub + 2_000 - Date.now())).unref();
-      }
+      // Suppressed bodies were in the log: rewrite it once they are processed, at most every 2 s.
+      if ((report.gateDropped['suppressed'] ?? 0) > 0) scrubber.request(report.processedSeq);
     },
     async start() {
       await service.recoverInterrupted();
@@ -134,10 +129,7 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
     },
     async close() {
       for (const t of timers) clearInterval(t);
-      if (scrubTimer !== null) {
-        clearTimeout(scrubTimer);
-        scrub();
-      }
+      scrubber.close();
       await service.close();
       await follower.sync().catch(() => undefined);
     },

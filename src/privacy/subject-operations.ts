@@ -39,8 +39,11 @@ import type { PrivacySecrets } from './installation-secret.ts';
 export interface LogAccess {
   /** Append an entry to the durable log; resolves with its seq once durable. */
   append(entry: { sourceId: string; receivedAt: number; typeHint: null; shape: 'batch'; body: string; messages: number }): Promise<number>;
-  /** Forget processed entries and rewrite the log file without their bytes. */
-  scrub(uptoSeq: number): boolean;
+  /**
+   * Forget processed entries up to `uptoSeq` and rewrite the log's files without their bytes, trying
+   * again while they are busy: true once done, false if still not done after a while (the tries go on).
+   */
+  scrub(uptoSeq: number): Promise<boolean>;
 }
 
 export interface SubjectOperationsOptions {
@@ -184,8 +187,7 @@ export class SubjectOperations {
   async reclaim(): Promise<void> {
     const tables = [...ERASURE_TABLES, ...(await segmentTables(this.o.privacy.runner))];
     await this.o.privacy.runner.reclaim(tables);
-    const seq = this.o.processedSeq();
-    this.o.log.scrub(seq ?? 0);
+    await this.o.log.scrub(this.o.processedSeq() ?? 0);
   }
 }
 

@@ -27,6 +27,7 @@ async function withPrivacy(config: Config, fn: (privacy: PrivacyModule, store: S
         log,
         now: Date.now,
         processedSeq: () => null,
+        durableSeq: () => null,
         profileView: (id) => profiles.get(id),
         sourceExists: async (id) => (await store.getSource(id)) !== null,
         runRequests: false,

@@ -20,6 +20,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { datasyncWal } from '../../storage/sqlite/wal-sync.ts';
+import { truncateWal } from '../../storage/sqlite/wal-truncate.ts';
 import { asciiJson } from '../ascii-json.ts';
 import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
 
@@ -27,6 +28,8 @@ import type { EventLog, LogEntry, LogRecord } from '../event-log.ts';
 const ALL_DURABLE = 2n ** 62n;
 /** After a failed sync, the next try, ms. */
 const SYNC_RETRY_MS = 100;
+/** An erasure's WAL truncation waits at most this long for readers and the checkpointer, ms. */
+const SCRUB_WAIT_MS = 50;
 
 export interface SqliteLogOptions {
   readonly?: boolean;
@@ -294,22 +297,18 @@ export class SqliteEventLog implements EventLog {
     this.listeners.push(listener);
   }
 
-  /** Checkpoint and shrink the WAL so erased bytes do not linger in it. */
-  compact(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-  }
-
   /**
    * Erasure: forget processed entries up to `uptoSeq`, then rewrite the file without free pages (where
    * deleted bodies linger, secure_delete being off) and empty the WAL. Answers whether the WAL could be
-   * emptied (a reader holding an old snapshot can block it; the next scrub catches up).
+   * emptied: a reader of an old snapshot, or the background checkpointer copying at that moment, makes
+   * the truncation busy. It waits for them at most `SCRUB_WAIT_MS` (this is the edge's event loop);
+   * the caller tries again later (see `LogScrubber`).
    */
   scrub(uptoSeq: number): boolean {
     if (this.closed) return false;
     if (uptoSeq > 0) this.truncate(uptoSeq);
     this.db.exec('VACUUM');
-    const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-    return (r[0]?.busy ?? 0) === 0;
+    return truncateWal(this.db, SCRUB_WAIT_MS);
   }
 
   async close(): Promise<void> {

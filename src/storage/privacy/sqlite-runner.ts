@@ -1,5 +1,6 @@
 /** The privacy SQL runner on SQLite (better-sqlite3, synchronous: every call settles at once). */
 import { sqliteTransaction } from '../sqlite/sqlite-transaction.ts';
+import { truncateWal } from '../sqlite/wal-truncate.ts';
 import type Database from 'better-sqlite3';
 import type { Dialect, Queryable, SqlRunner, TxLock } from './sql-runner.ts';
 import { quoteIdent } from './sql-runner.ts';
@@ -11,6 +12,9 @@ const dialect: Dialect = {
   contains: (haystack, n) => `instr(${haystack}, $${n}) > 0`,
   nowMs: `CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`,
 };
+
+/** How long an erasure keeps trying to empty the store's WAL, ms. */
+const RECLAIM_GIVE_UP_MS = 30_000;
 
 /** `$1` → `@p1` (better-sqlite3 binds named parameters from an object). */
 const translate = (sql: string): string => sql.replace(/\$(\d+)/g, '@p$1');
@@ -58,15 +62,17 @@ export class SqliteRunner implements SqlRunner {
 
   async reclaim(): Promise<void> {
     // secure_delete is ON in the store: deleted content is zeroed in the database pages. Old copies of
-    // those pages remain in the WAL until a checkpoint; TRUNCATE also empties the WAL file. A reader
-    // holding an old snapshot blocks it, so try a few times (busy_timeout waits inside each try).
-    for (let i = 0; i < 5; i++) {
-      const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      if ((r[0]?.busy ?? 0) === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    // those pages stay in the WAL until it is emptied. A reader of an old snapshot, or the background
+    // checkpointer, can hold it: each try waits for them at most 50 ms (this thread serves requests),
+    // then a growing pause, for up to RECLAIM_GIVE_UP_MS. Past that the request fails, and runs again.
+    let pause = 25;
+    for (const started = Date.now(); !truncateWal(this.db, 50); pause = Math.min(pause * 2, 1_000)) {
+      if (Date.now() - started > RECLAIM_GIVE_UP_MS)
+        throw new Error(
+          `the SQLite store's WAL stayed in use for ${String(RECLAIM_GIVE_UP_MS / 1000)} s: old copies of erased rows may remain in it`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
-    this.db.exec('VACUUM');
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   async tablesWithColumn(prefix: string, column: string): Promise<string[]> {

@@ -109,7 +109,7 @@ describe('SQLite event log with background sync (the edge)', () => {
       assert.deepEqual(reader.read(0, 100, 100), [], 'not known to be on disk: still not read');
       // The retry (after a short pause) covers it, and what was committed since.
       const later = writer.append(entry(2));
-      for (let i = 0; i < 100 && syncs.calls.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && syncs.calls.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(syncs.calls.length, 2);
       syncs.calls[1]!.resolve();
       await later;

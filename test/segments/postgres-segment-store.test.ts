@@ -37,7 +37,7 @@ if (!db) {
              AND objsubid = 1 AND objid = ((hashtext('tessera:audiences:' || current_schema())::bigint) & 4294967295)::oid`,
         );
         let third = null;
-        for (let i = 0; i < 50 && third === null; i++) {
+        for (let i = 0; i < 500 && third === null; i++) {
           third = await a.acquireLease();
           if (third === null) await new Promise((r) => setTimeout(r, 20));
         }

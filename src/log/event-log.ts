@@ -53,8 +53,12 @@ export interface EventLog {
   release(uptoSeq: number): void;
   /** Forget entries up to and including `seq` (their processing is durable). Called by the processor's node only. */
   truncate(uptoSeq: number): void;
-  /** Erasure: forget processed entries up to `uptoSeq` and, where the log can, the bytes they left on disk. */
-  scrub(uptoSeq: number): boolean;
+  /**
+   * Erasure: forget processed entries up to `uptoSeq` and, where the log can, the bytes they left on disk.
+   * False when some could not be cleared yet (try again). `rewrite` false, for such a retry: the file was
+   * already rewritten after those entries were deleted, so only what is left (a SQLite WAL) is cleared.
+   */
+  scrub(uptoSeq: number, rewrite?: boolean): boolean;
   /**
    * Messages appended but not yet truncated or processed past `processedSeq`, and when the oldest of them
    * arrived (on NATS, the messages are an estimate from entry counts, and the time is up to 0.5 s old).

@@ -14,8 +14,11 @@
  */
 
 export interface ScrubbableLog {
-  /** Forget entries up to `uptoSeq` and rewrite the file without their bytes; false when the WAL stayed busy. */
-  scrub(uptoSeq: number): boolean;
+  /**
+   * Forget entries up to `uptoSeq` and rewrite the file without their bytes; false when the WAL stayed
+   * busy. `rewrite` false: the last try's rewrite covered `uptoSeq` already; only empty the WAL.
+   */
+  scrub(uptoSeq: number, rewrite?: boolean): boolean;
 }
 
 export interface LogScrubberOptions {
@@ -35,6 +38,8 @@ export class LogScrubber {
   /** Entries up to here hold erased data (0: only the file's free pages and WAL do). */
   private target = 0;
   private owed = false;
+  /** The last try rewrote the file with entries up to here deleted (-1: none did since the last request). */
+  private rewrittenUpTo = -1;
   private timer: NodeJS.Timeout | null = null;
   private lastRun = -Infinity;
   private pause: number;
@@ -92,6 +97,7 @@ export class LogScrubber {
   private owe(seq: number): void {
     this.target = Math.max(this.target, seq);
     this.owed = true;
+    this.rewrittenUpTo = -1;
   }
 
   private schedule(ms: number): void {
@@ -113,7 +119,9 @@ export class LogScrubber {
     const upto = durable === null ? 0 : Math.min(this.target, durable);
     let emptied = false;
     try {
-      emptied = this.o.log.scrub(upto);
+      // A retry after a busy WAL rewrites the file again only if it has more entries to delete.
+      emptied = this.o.log.scrub(upto, upto > this.rewrittenUpTo);
+      this.rewrittenUpTo = Math.max(this.rewrittenUpTo, upto);
     } catch (err) {
       this.o.onError(err);
     }

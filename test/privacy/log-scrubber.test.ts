@@ -37,8 +37,10 @@ describe('LogScrubber over the SQLite log', () => {
     const { file, log, seq, filesHolding } = await logWithSubject();
     const reader = new Database(file, { readonly: true });
     const errors: unknown[] = [];
+    const rewrites: Array<boolean | undefined> = [];
+    const watched = { scrub: (upto: number, rewrite?: boolean) => (rewrites.push(rewrite), log.scrub(upto, rewrite)) };
     const scrubber = new LogScrubber({
-      log,
+      log: watched,
       durableSeq: () => seq,
       now: Date.now,
       onError: (e) => errors.push(e),
@@ -59,6 +61,11 @@ describe('LogScrubber over the SQLite log', () => {
       reader.exec('COMMIT');
       await until(() => !scrubber.pending);
       assert.deepEqual(filesHolding(), [], 'no file holds the e-mail once the reader is gone');
+      assert.ok(rewrites.length >= 2 && rewrites[0] === true, 'the first try rewrote the file');
+      assert.ok(
+        rewrites.slice(1).every((r) => r === false),
+        'the retries only emptied the WAL: nothing more was deleted',
+      );
       assert.deepEqual(errors, []);
     } finally {
       scrubber.close();

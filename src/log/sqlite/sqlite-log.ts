@@ -302,12 +302,12 @@ export class SqliteEventLog implements EventLog {
    * deleted bodies linger, secure_delete being off) and empty the WAL. Answers whether the WAL could be
    * emptied: a reader of an old snapshot, or the background checkpointer copying at that moment, makes
    * the truncation busy. It waits for them at most `SCRUB_WAIT_MS` (this is the edge's event loop);
-   * the caller tries again later (see `LogScrubber`).
+   * the caller tries again later (see `LogScrubber`), without the rewrite if nothing was deleted since.
    */
-  scrub(uptoSeq: number): boolean {
+  scrub(uptoSeq: number, rewrite = true): boolean {
     if (this.closed) return false;
     if (uptoSeq > 0) this.truncate(uptoSeq);
-    this.db.exec('VACUUM');
+    if (rewrite) this.db.exec('VACUUM');
     return truncateWal(this.db, SCRUB_WAIT_MS);
   }
 

@@ -16,6 +16,8 @@ import { ADMIN_TOKEN, startServer, type BenchServer } from './server.ts';
 export interface CeilingFigures {
   events: number;
   perSec: number;
+  /** Issue 3's reference measure on the same batches: JSON.parse + Map lookup + trait merge, nothing standardised. */
+  naivePerSec: number;
   profilesCreated: number;
   merges: number;
 }

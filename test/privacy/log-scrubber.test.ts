@@ -52,7 +52,7 @@ describe('LogScrubber over the SQLite log', () => {
       reader.prepare('SELECT count(*) FROM log').get(); // an old snapshot, held: the WAL cannot be emptied
       assert.equal(await scrubber.scrubNow(seq, 300), false, 'not done while the reader holds the WAL');
       assert.ok(scrubber.pending);
-      assert.deepEqual(filesHolding(), ['log.sqlite-wal'], 'the old frames are still in the WAL');
+      assert.ok(filesHolding().includes('log.sqlite-wal'), 'the old frames are still in the WAL');
       assert.deepEqual(
         log.read(0, 10, 10).map((r) => r.seq),
         [seq + 1],

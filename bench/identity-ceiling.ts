@@ -5,11 +5,11 @@
  * Nothing is validated, stored or sent anywhere: this is what one core can do at best with the data.
  *
  * After it (so that its warm-up does not flatter the core's figure), on the same batches, the measure
- * issue 3's goal was set against ("JSON.parse + identity
- * lookup + in-memory profile merge in a Map", ~270k events/s a core on ~545-byte events): each message's
- * userId, anonymousId and e-mail looked up in one Map as they come, the first profile found (or a new
- * one) takes them all, and its traits are `Object.assign`ed. Nothing is standardised, no junk id
- * refused, no limit kept, no two profiles merged: `naivePerSec`, what the goal's own ceiling is here.
+ * issue 3's goal was set against ("JSON.parse + identity lookup + in-memory profile merge in a Map",
+ * ~270k events/s a core on ~545-byte events): each message's userId, anonymousId and e-mail looked up in
+ * one Map as they come, the first profile found (or a new one) takes them all, and its traits are
+ * `Object.assign`ed. Nothing is standardised, no junk id refused, no limit kept, no two profiles merged:
+ * `naivePerSec`, what the goal's own ceiling is here.
  *
  * Usage: node --import tsx bench/identity-ceiling.ts '<DemoSpec JSON>'  → one JSON line.
  */

@@ -75,7 +75,7 @@ export async function createPrivacyModule(deps: PrivacyModuleDeps): Promise<Priv
     phoneRegion: config.phoneRegion,
     now,
     profileView: deps.profileView,
-    log: { append: (entry) => deps.log.append(entry), scrub: (seq) => scrubber.scrubNow(seq, 10_000) },
+    log: { append: (entry) => deps.log.append(entry), scrub: (seq) => scrubber.scrubNow(seq, 30_000) },
     processedSeq: deps.processedSeq,
     barrierWaitMs: 60_000,
   });

@@ -187,7 +187,9 @@ export class SubjectOperations {
   async reclaim(): Promise<void> {
     const tables = [...ERASURE_TABLES, ...(await segmentTables(this.o.privacy.runner))];
     await this.o.privacy.runner.reclaim(tables);
-    await this.o.log.scrub(this.o.processedSeq() ?? 0);
+    // A finished erasure means its bytes have left the files; a request that fails here runs again.
+    if (!(await this.o.log.scrub(this.o.processedSeq() ?? 0)))
+      throw new Error('the durable log still held erased entries after its scrubs (busy, or the store not yet durable); it runs again');
   }
 }
 

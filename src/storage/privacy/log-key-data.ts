@@ -51,7 +51,7 @@ export class LogKeyData {
       created_at: number | string;
       retired: number;
       sealed_seq: number | string | null;
-    }>('SELECT key_id, created_at, retired, sealed_seq FROM privacy_log_keys WHERE log_id = $1 ORDER BY created_at', [logId]);
+    }>('SELECT key_id, created_at, retired, sealed_seq FROM privacy_log_keys WHERE log_id = $1 ORDER BY created_at, key_id', [logId]);
     const clock = await this.runner.all<{ now: number | string }>(`SELECT ${this.runner.dialect.nowMs} AS now`);
     return {
       now: Number(clock[0]!.now),

@@ -14,6 +14,11 @@ export interface ProcessorAloneFigures {
   perSec: number;
   /** CPU of the whole process per event (its one thread, where SQLite's own checkpoints run too, and V8's GC helpers), µs. */
   cpuUsPerEvent: number;
+  /**
+   * CPU of the processor's thread alone per event, µs (null off Linux): a change that only moves work to or
+   * from V8's GC helpers shows in `cpuUsPerEvent`, not here, and here is what sets the pace end to end.
+   */
+  threadCpuUsPerEvent: number | null;
   /** Bytes the process handed to write(2) per event: SQLite's WAL and checkpoints, or what it sent PostgreSQL. */
   bytesWrittenPerEvent: number;
 }

@@ -156,6 +156,13 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
       value: alone.map((f) => f.cpuUsPerEvent),
       unit: 'µs/event',
     });
+    if (alone.every((f) => f.threadCpuUsPerEvent !== null))
+      h.rows.push({
+        scenario,
+        figure: "processor alone: CPU per event of its own thread (the process's, less V8's GC helpers)",
+        value: alone.map((f) => f.threadCpuUsPerEvent!),
+        unit: 'µs/event',
+      });
     h.rows.push({
       scenario,
       figure: `processor alone: bytes written per event (${backend.name === 'sqlite' ? 'WAL and checkpoints' : 'sent to PostgreSQL'})`,

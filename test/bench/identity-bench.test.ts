@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bulkUserId, demoBodies, identifyBody, type DemoSpec } from '../../bench/demo-traffic.ts';
+import { processorAlone } from '../../bench/scenarios/processor.ts';
 import { runJsonScript, startProcess, stopProcess } from '../../bench/scenarios/processes.ts';
 import { ADMIN_TOKEN } from '../../bench/scenarios/server.ts';
 
@@ -41,6 +42,16 @@ describe('identity bench', () => {
     assert.ok(r.perSec > 0);
     // The goal's own, naive measure looked people up too (no standardising, so its count differs).
     assert.ok(r.naivePerSec > 0 && r.naiveProfiles > 0 && r.naiveProfiles < spec.events);
+  });
+
+  it("the processor alone stores every event and splits its thread's CPU from the process's", async () => {
+    const r = await processorAlone(spec);
+    assert.equal(r.events, spec.events);
+    assert.ok(r.perSec > 0 && r.cpuUsPerEvent > 0 && r.bytesWrittenPerEvent > 0);
+    if (process.platform !== 'linux') return assert.equal(r.threadCpuUsPerEvent, null);
+    // Its own thread is part of the process, measured in 10 ms ticks (one tick of slack per event count).
+    assert.ok(r.threadCpuUsPerEvent !== null && r.threadCpuUsPerEvent > 0);
+    assert.ok(r.threadCpuUsPerEvent <= r.cpuUsPerEvent + 10_000 / spec.events, `${r.threadCpuUsPerEvent} > ${r.cpuUsPerEvent}`);
   });
 
   it('every lookup the generator sends finds its person on the bare lookup server', async () => {

@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withStore } from '../src/cli/context.ts';
-import { threadCpuSeconds } from '../src/observability/thread-cpu.ts';
 import { parseConfig } from '../src/config/config.ts';
 import { openClientLog } from '../src/log/open-log.ts';
+import { threadCpuSeconds } from '../src/observability/thread-cpu.ts';
 import { createPrivacyGate } from '../src/privacy/gate-factory.ts';
 import { Processor, processorSettings } from '../src/processor/processor.ts';
 import { SourceService } from '../src/sources/source-service.ts';
@@ -59,8 +59,8 @@ try {
 
       const written0 = bytesWritten();
       const cpu0 = process.cpuUsage();
-      // The processor's own thread (on Linux the main thread's id is the process id); the rest of the
-      // process's CPU is V8's GC helpers and, on SQLite, the checkpoints its commits run.
+      // The processor's own thread (on Linux the main thread's id is the process id), SQLite's checkpoints
+      // included (they run inside its commits here); the rest of the process's CPU is V8's GC helpers.
       const thread0 = threadCpuSeconds(process.pid);
       const t0 = performance.now();
       while (processor.processedSeq < head) if ((await processor.runOnce()) === 0) await new Promise((r) => setTimeout(r, 5));

@@ -32,6 +32,8 @@ export interface LogVariant {
   backend: Backend;
   natsLog: boolean;
   label: string;
+  /** Servers sharing the store, each with its own embedded log (PostgreSQL only); 1 when absent. */
+  nodes?: number;
 }
 
 export interface Harness {

@@ -2,8 +2,9 @@
  * Load generator of the identity scenarios, run as its own process (never the server's event loop).
  * One argument, a JSON spec; prints one JSON line.
  *
- * - `{"mode":"demo", url, writeKey, connections, demo: DemoSpec}`: builds the demo batches first (not
- *   timed), then sends every one of them once over keep-alive connections. Back-pressure (429/503) is
+ * - `{"mode":"demo", url, writeKey, connections, demo: DemoSpec, urls?}`: builds the demo batches first
+ *   (not timed), then sends every one of them once over keep-alive connections; with `urls` (several
+ *   nodes), batch i goes to `urls[i % urls.length]`, as a round-robin load balancer would send it. Back-pressure (429/503) is
  *   honoured and the batch is sent again, so the whole data set arrives. Reports `startedAt` (wall
  *   clock, ms) so the caller can time "start of load → everything stored".
  * - `{"mode":"identify", url, writeKey, connections, profiles, batchSize, seconds?}`: identify calls of
@@ -17,7 +18,7 @@ import http from 'node:http';
 import { bulkEmail, bulkUserId, demoBodies, identifyBody, type DemoSpec } from './demo-traffic.ts';
 
 type Spec =
-  | { mode: 'demo'; url: string; writeKey: string; connections: number; demo: DemoSpec }
+  | { mode: 'demo'; url: string; urls?: string[]; writeKey: string; connections: number; demo: DemoSpec }
   | { mode: 'identify'; url: string; writeKey: string; connections: number; profiles: number; batchSize: number; seconds?: number }
   | { mode: 'lookup'; url: string; token: string; connections: number; seconds: number; profiles: number; seed: number };
 
@@ -63,14 +64,14 @@ function percentiles() {
  * delivered, so the people they carry are a contiguous range.
  */
 async function sendAll(
-  url: string,
+  urls: readonly string[],
   writeKey: string,
   batches: number,
   bodyOf: (i: number) => string | Buffer,
   messagesIn: (i: number) => number,
   deadline = Infinity,
 ) {
-  const target = new URL('/v1/batch', url);
+  const targets = urls.map((u) => new URL('/v1/batch', u));
   const headers = { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`, 'content-type': 'application/json' };
   let next = 0;
   let accepted = 0;
@@ -84,7 +85,7 @@ async function sendAll(
         const t0 = performance.now();
         let answer: Answer;
         try {
-          answer = await request('POST', target, headers, body);
+          answer = await request('POST', targets[i % targets.length]!, headers, body);
         } catch {
           count('error');
           if (attempt > 20) break;
@@ -170,7 +171,7 @@ if (spec.mode === 'demo') {
   const sizes = bodies.map((_, i) => Math.min(spec.demo.batchSize, spec.demo.events - i * spec.demo.batchSize));
   result = {
     ...(await sendAll(
-      spec.url,
+      spec.urls ?? [spec.url],
       spec.writeKey,
       bodies.length,
       (i) => bodies[i]!,
@@ -186,7 +187,7 @@ if (spec.mode === 'demo') {
   const size = (i: number) => Math.min(batchSize, profiles - i * batchSize);
   const deadline = spec.seconds === undefined ? Infinity : performance.now() + spec.seconds * 1000;
   result = await sendAll(
-    spec.url,
+    [spec.url],
     spec.writeKey,
     Math.ceil(profiles / batchSize),
     (i) => identifyBody(i * batchSize, size(i), now),

@@ -17,9 +17,10 @@ import { parseConfig } from '../src/config/config.ts';
 import { openClientLog } from '../src/log/open-log.ts';
 import { threadCpuSeconds } from '../src/observability/thread-cpu.ts';
 import { createPrivacyGate } from '../src/privacy/gate-factory.ts';
-import { Processor, processorSettings } from '../src/processor/processor.ts';
+import { Processor, processorSettings, type BatchReport } from '../src/processor/processor.ts';
 import { SourceService } from '../src/sources/source-service.ts';
 import { demoBodies, type DemoSpec } from './demo-traffic.ts';
+import { cpuSecondsOfProcesses } from './scenarios/processes.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as DemoSpec;
 const databaseUrl = process.argv[3];
@@ -53,7 +54,10 @@ try {
       }
       const head = log.headSeq();
       const gate = await createPrivacyGate(store, config, Date.now);
-      const processor = new Processor({ log, store, ...processorSettings(config), gate, now: Date.now, report: () => undefined });
+      // Time inside the store's transactions (on PostgreSQL, the commit lock held), from the batch reports.
+      let transactionMs = 0;
+      const report = (r: BatchReport) => (transactionMs += r.batch?.transactionMs ?? 0);
+      const processor = new Processor({ log, store, ...processorSettings(config), gate, now: Date.now, report });
       await processor.init();
       follow(processor.processedSeq);
 
@@ -62,11 +66,15 @@ try {
       // The processor's own thread (on Linux the main thread's id is the process id), SQLite's checkpoints
       // included (they run inside its commits here); the rest of the process's CPU is V8's GC helpers.
       const thread0 = threadCpuSeconds(process.pid);
+      // On PostgreSQL, the database's own processes: the other half of the processor's cost.
+      const database0 = databaseUrl ? cpuSecondsOfProcesses('postgres') : null;
+      transactionMs = 0;
       const t0 = performance.now();
       while (processor.processedSeq < head) if ((await processor.runOnce()) === 0) await new Promise((r) => setTimeout(r, 5));
       const ms = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       const thread1 = threadCpuSeconds(process.pid);
+      const database1 = databaseUrl ? cpuSecondsOfProcesses('postgres') : null;
       const written = bytesWritten() - written0;
       const stored = await store.countEvents();
       if (stored !== events) throw new Error(`the processor stored ${stored} of ${events} events`);
@@ -77,6 +85,8 @@ try {
           cpuUsPerEvent: (cpu.user + cpu.system) / events,
           threadCpuUsPerEvent: thread0 === null || thread1 === null ? null : ((thread1 - thread0) * 1e6) / events,
           bytesWrittenPerEvent: written / events,
+          transactionUsPerEvent: (transactionMs * 1000) / events,
+          databaseCpuUsPerEvent: database0 === null || database1 === null ? null : ((database1 - database0) * 1e6) / events,
         })}\n`,
       );
     } finally {

@@ -5,12 +5,14 @@
  * - `identityCeiling`: the in-memory resolution ceiling on the same demo batches (its own process).
  * - `identityEndToEnd`: the demo business sent over HTTP; events stored per second from the start of
  *   the load until the processor has consumed everything (ingest → identity → profiles → event store).
+ *   On PostgreSQL also with several nodes sharing the store, and the database's own CPU per event.
  * - `profileReads`: many profiles put in the store through the real pipeline (identify calls of
  *   distinct people), then `GET /api/v1/profiles/lookup` latency, one connection and several.
  * - `bareLookupLimit`: the same lookups against a bare node:http server answering from a Map.
  */
+import { SOURCE_REFRESH_MS } from '../../src/sources/source-service.ts';
 import type { DemoSpec } from '../demo-traffic.ts';
-import { runJsonScript, startProcess, stopProcess } from './processes.ts';
+import { cpuSecondsOfProcesses, runJsonScript, startProcess, stopProcess } from './processes.ts';
 import { ADMIN_TOKEN, startServer, type BenchServer } from './server.ts';
 
 export interface CeilingFigures {
@@ -44,7 +46,7 @@ function send(spec: object): Promise<SendResult> {
 }
 
 export interface EndToEndFigures {
-  /** Events stored per second, start of load → everything accepted processed. */
+  /** Events stored per second (all nodes), start of load → everything accepted processed. */
   sustainedPerSec: number;
   acceptedPerSec: number;
   accepted: number;
@@ -62,6 +64,16 @@ export interface EndToEndFigures {
   serverCpuUsPerEvent: Record<string, number>;
   /** How long the server's threads waited for a core per stored event, µs (`tessera_thread_run_queue_seconds_total`). */
   serverRunQueueUsPerEvent: Record<string, number>;
+  /**
+   * On PostgreSQL, the database's own CPU per stored event, µs: every local `postgres` process (backends,
+   * WAL writer, checkpointer); null on SQLite or when the database's processes are not visible here.
+   */
+  databaseCpuUsPerEvent: number | null;
+  /**
+   * Time the processors' batches spent inside their store transactions per stored event, µs (all nodes):
+   * on PostgreSQL the commit lock is held through them, so 1 s ÷ this bounds the nodes together.
+   */
+  transactionUsPerEvent: number;
 }
 
 /** A per-thread counter of the server's metrics, by thread. */
@@ -75,6 +87,10 @@ function perThread(m: Record<string, number>, metric: string): Record<string, nu
 
 const CPU = 'tessera_thread_cpu_seconds_total';
 const RUN_QUEUE = 'tessera_thread_run_queue_seconds_total';
+const TRANSACTION = 'tessera_processor_transaction_duration_seconds_sum';
+
+/** A sample summed over every node's metrics. */
+const sumOf = (readings: ReadonlyArray<Record<string, number>>, name: string) => readings.reduce((n, m) => n + (m[name] ?? 0), 0);
 
 /** µs per stored event of each thread's growth between two readings of a per-thread counter. */
 function perEvent(before: Record<string, number>, after: Record<string, number>, stored: number): Record<string, number> {
@@ -83,31 +99,64 @@ function perEvent(before: Record<string, number>, after: Record<string, number>,
   return out;
 }
 
-async function identityCounts(server: BenchServer) {
-  const m = await server.metrics();
-  return {
-    stored: m.tessera_processor_events_stored_total ?? 0,
-    profilesCreated: m.tessera_identity_profiles_created_total ?? 0,
-    merges: m.tessera_identity_merges_total ?? 0,
-    identityWarnings: m.tessera_identity_warnings_total ?? 0,
-  };
+/** Counters summed over every node (each counts what its own processor did). */
+async function identityCounts(servers: readonly BenchServer[]) {
+  const out = { stored: 0, profilesCreated: 0, merges: 0, identityWarnings: 0 };
+  for (const server of servers) {
+    const m = await server.metrics();
+    out.stored += m.tessera_processor_events_stored_total ?? 0;
+    out.profilesCreated += m.tessera_identity_profiles_created_total ?? 0;
+    out.merges += m.tessera_identity_merges_total ?? 0;
+    out.identityWarnings += m.tessera_identity_warnings_total ?? 0;
+  }
+  return out;
+}
+
+/** A per-thread counter summed over every node's metrics, by thread. */
+function perThreadOfNodes(readings: ReadonlyArray<Record<string, number>>, metric: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of readings) for (const [thread, value] of Object.entries(perThread(m, metric))) out[thread] = (out[thread] ?? 0) + value;
+  return out;
 }
 
 export async function identityEndToEnd(opts: {
   databaseUrl?: string;
   /** The durable log on a NATS JetStream stream instead of the embedded file. */
   natsLog?: boolean;
+  /**
+   * Servers sharing the one PostgreSQL store, each with its own embedded log (as on separate
+   * machines), the load spread over them round-robin per request; 1 by default.
+   */
+  nodes?: number;
   connections: number;
   demo: DemoSpec;
 }): Promise<EndToEndFigures> {
-  const server = await startServer({ databaseUrl: opts.databaseUrl, natsLog: opts.natsLog });
+  const nodes = opts.nodes ?? 1;
+  if (nodes > 1 && (opts.databaseUrl === undefined || opts.natsLog))
+    throw new Error('several nodes share a PostgreSQL store, each with its own embedded log');
+  const servers: BenchServer[] = [];
   try {
-    const writeKey = await server.createSource('bench-demo');
-    const before = await server.metrics();
-    const load = await send({ mode: 'demo', url: server.url, writeKey, connections: opts.connections, demo: opts.demo });
-    const done = await server.drained();
-    const after = await server.metrics();
-    const counts = await identityCounts(server);
+    // One after the other: the first migrates the fresh schema.
+    for (let n = 0; n < nodes; n++)
+      servers.push(await startServer({ databaseUrl: opts.databaseUrl, natsLog: opts.natsLog, sharedDatabase: n > 0 }));
+    const writeKey = await servers[0]!.createSource('bench-demo');
+    // The other nodes learn of the new source when their cache of sources next refreshes.
+    if (nodes > 1) await new Promise((r) => setTimeout(r, SOURCE_REFRESH_MS + 100));
+    const before = await Promise.all(servers.map((s) => s.metrics()));
+    const databaseBefore = cpuSecondsOfProcesses('postgres');
+    const load = await send({
+      mode: 'demo',
+      url: servers[0]!.url,
+      urls: servers.map((s) => s.url),
+      writeKey,
+      connections: opts.connections,
+      demo: opts.demo,
+    });
+    let done = 0;
+    for (const server of servers) done = Math.max(done, await server.drained());
+    const databaseAfter = cpuSecondsOfProcesses('postgres');
+    const after = await Promise.all(servers.map((s) => s.metrics()));
+    const counts = await identityCounts(servers);
     return {
       sustainedPerSec: counts.stored / ((done - load.startedAt) / 1000),
       acceptedPerSec: load.acceptedPerSec,
@@ -116,13 +165,19 @@ export async function identityEndToEnd(opts: {
       backpressured: load.backpressured,
       p50: load.p50,
       p99: load.p99,
-      peakRssMb: server.peakRssMb(),
+      peakRssMb: Math.max(...servers.map((s) => s.peakRssMb())),
       generatorCpuUsPerEvent: load.accepted > 0 ? (load.cpuMs * 1000) / load.accepted : 0,
-      serverCpuUsPerEvent: perEvent(perThread(before, CPU), perThread(after, CPU), counts.stored),
-      serverRunQueueUsPerEvent: perEvent(perThread(before, RUN_QUEUE), perThread(after, RUN_QUEUE), counts.stored),
+      serverCpuUsPerEvent: perEvent(perThreadOfNodes(before, CPU), perThreadOfNodes(after, CPU), counts.stored),
+      serverRunQueueUsPerEvent: perEvent(perThreadOfNodes(before, RUN_QUEUE), perThreadOfNodes(after, RUN_QUEUE), counts.stored),
+      transactionUsPerEvent: counts.stored > 0 ? ((sumOf(after, TRANSACTION) - sumOf(before, TRANSACTION)) * 1e6) / counts.stored : 0,
+      databaseCpuUsPerEvent:
+        opts.databaseUrl === undefined || databaseBefore === null || databaseAfter === null || counts.stored === 0
+          ? null
+          : ((databaseAfter - databaseBefore) * 1e6) / counts.stored,
     };
   } finally {
-    await server.stop();
+    // The first node last: it drops the schema.
+    for (const server of servers.reverse()) await server.stop();
   }
 }
 
@@ -201,7 +256,7 @@ export async function profileReads(opts: {
       seconds: opts.loadBudgetSeconds,
     });
     const done = await server.drained();
-    const counts = await identityCounts(server);
+    const counts = await identityCounts([server]);
     const loadSeconds = (done - load.startedAt) / 1000;
     opts.log(
       `    ${counts.profilesCreated.toLocaleString('en-US')} profiles in ${loadSeconds.toFixed(1)} s (${Math.round(counts.stored / loadSeconds).toLocaleString('en-US')} events/s), peak RSS ${Math.round(server.peakRssMb())} MB; reading`,

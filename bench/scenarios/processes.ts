@@ -107,3 +107,53 @@ export async function runJsonScript<T>(script: string, args: string[], nodeArgs:
   if (code !== 0 || !line.startsWith('{')) throw new Error(`${script} failed (exit ${code}): ${out}`);
   return JSON.parse(line) as T;
 }
+
+/** User and system CPU seconds of one process from its `/proc/<pid>/stat` line, and its command name. */
+function parseStat(stat: string): { comm: string; seconds: number } {
+  // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split at the last ')'.
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  // utime and stime are fields 14 and 15 of proc(5), 12 and 13 after "pid (comm) "; in clock ticks,
+  // 1/100 s on Linux (sysconf(_SC_CLK_TCK) is 100 on every architecture Node supports).
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
+
+/** CPU seconds (user + system) process `pid` has used so far, all its threads; null when `/proc` does not say. */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    return parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds (user + system) used so far by every process on this machine whose command name is
+ * `comm` (`postgres`: the database's backends and its background writers), read from `/proc`; null where
+ * no such process is visible (not Linux, or the database on another machine). A process that exits
+ * between two readings takes its share with it: the bench's servers keep their connections open.
+ */
+export function cpuSecondsOfProcesses(comm: string): number | null {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  let seconds = 0;
+  let seen = 0;
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const p = parseStat(stat);
+    if (p.comm !== comm) continue;
+    seconds += p.seconds;
+    seen++;
+  }
+  return seen === 0 ? null : seconds;
+}

@@ -21,6 +21,13 @@ export interface ProcessorAloneFigures {
   threadCpuUsPerEvent: number | null;
   /** Bytes the process handed to write(2) per event: SQLite's WAL and checkpoints, or what it sent PostgreSQL. */
   bytesWrittenPerEvent: number;
+  /**
+   * Time inside the store's transactions per event, µs. On PostgreSQL the commit lock is held through
+   * them: processors of several nodes sharing one store take turns, so 1 s ÷ this bounds them together.
+   */
+  transactionUsPerEvent: number;
+  /** On PostgreSQL, the database's own processes' CPU per event, µs (null on SQLite or when not visible here). */
+  databaseCpuUsPerEvent: number | null;
 }
 
 export async function processorAlone(demo: DemoSpec, databaseUrl?: string): Promise<ProcessorAloneFigures> {

@@ -43,7 +43,14 @@ function errorOf(line: string): string {
 }
 
 export async function startServer(
-  opts: { databaseUrl?: string; extraArgs?: string[]; env?: Record<string, string>; natsLog?: boolean } = {},
+  opts: {
+    databaseUrl?: string;
+    extraArgs?: string[];
+    env?: Record<string, string>;
+    natsLog?: boolean;
+    /** Another node on the same database: stopping this one leaves the schema to the node that made it. */
+    sharedDatabase?: boolean;
+  } = {},
 ): Promise<BenchServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
   const env: Record<string, string> = {
@@ -119,7 +126,7 @@ export async function startServer(
     async stop() {
       await stopProcess(child);
       fs.rmSync(dataDir, { recursive: true, force: true });
-      if (opts.databaseUrl) await dropBenchSchema(opts.databaseUrl);
+      if (opts.databaseUrl && !opts.sharedDatabase) await dropBenchSchema(opts.databaseUrl);
       if (env.TESSERA_NATS_STREAM) await dropBenchStream(env.TESSERA_NATS_STREAM);
     },
   };

@@ -71,13 +71,23 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
         postgresInsertLimit((await postgresUrlForBench())!, o.rawRowsPostgres, demoMessages),
       ),
     };
-  for (const { backend, natsLog, label } of o.logVariants) {
+  // PostgreSQL again with two nodes sharing the store (each its own embedded log, the load spread
+  // round-robin): on this one machine they share its two cores, so the figure to read is the time in
+  // transactions per event, which bounds any number of nodes on any number of machines.
+  const variants: LogVariant[] = [
+    ...o.logVariants,
+    ...o.logVariants
+      .filter((v) => v.backend.name === 'postgres' && !v.natsLog)
+      .map((v) => ({ ...v, nodes: 2, label: 'postgres, two nodes' })),
+  ];
+  for (const { backend, natsLog, label, nodes } of variants) {
     const scenario = `identity (${label})`;
     const figures = await h.attempt(scenario, () =>
       h.repeat(`identity end to end on ${label}: ${demo.events.toLocaleString('en-US')} demo events`, async (warm) =>
         identityEndToEnd({
           databaseUrl: await backend.url(),
           natsLog,
+          nodes,
           connections: o.connections,
           demo: warm ? { ...demo, events: 20_000 } : demo,
         }),
@@ -134,7 +144,15 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
         unit: 'µs/event',
       });
     }
-    if (natsLog) continue;
+    transactionRows(h, scenario, figures, backend.name === 'postgres');
+    if (figures.every((f) => f.databaseCpuUsPerEvent !== null))
+      h.rows.push({
+        scenario,
+        figure: "the database's own CPU per event (every postgres process: backends, WAL writer, checkpointer)",
+        value: figures.map((f) => f.databaseCpuUsPerEvent!),
+        unit: 'µs/event',
+      });
+    if (natsLog || (nodes ?? 1) > 1) continue;
     // The same batches through the processor alone: its own cost per event, without the cores' other work.
     const alone = await h.attempt(`${scenario}, processor alone`, () =>
       h.repeat(`processor alone on ${label}: ${demo.events.toLocaleString('en-US')} demo events from a filled log`, async (warm) =>
@@ -169,5 +187,39 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
       value: alone.map((f) => f.bytesWrittenPerEvent),
       unit: 'bytes',
     });
+    transactionRows(h, scenario, alone, backend.name === 'postgres', 'processor alone: ');
+    if (alone.every((f) => f.databaseCpuUsPerEvent !== null))
+      h.rows.push({
+        scenario,
+        figure: "processor alone: the database's own CPU per event (every postgres process)",
+        value: alone.map((f) => f.databaseCpuUsPerEvent!),
+        unit: 'µs/event',
+      });
   }
+}
+
+/**
+ * The processor's time inside store transactions per event and, on PostgreSQL, what it bounds: the commit
+ * lock is held through each, so processors of any number of nodes sharing the store take turns in it.
+ */
+function transactionRows(
+  h: Harness,
+  scenario: string,
+  figures: ReadonlyArray<{ transactionUsPerEvent: number }>,
+  postgres: boolean,
+  prefix = '',
+): void {
+  h.rows.push({
+    scenario,
+    figure: `${prefix}time in the store's transactions per event${postgres ? ' (the commit lock held)' : ''}`,
+    value: figures.map((f) => f.transactionUsPerEvent),
+    unit: 'µs/event',
+  });
+  if (postgres)
+    h.rows.push({
+      scenario,
+      figure: `${prefix}the bound of any number of nodes sharing this store (1 s ÷ the commit lock's time per event)`,
+      value: figures.map((f) => (f.transactionUsPerEvent > 0 ? 1e6 / f.transactionUsPerEvent : 0)),
+      unit: 'events/s',
+    });
 }

@@ -76,6 +76,12 @@ export interface BatchTiming {
   busyMs: number;
   /** From the acceptance of its oldest record to its commit, ms: how long the oldest message waited to be stored. */
   delayMs: number;
+  /**
+   * Its store transaction's write lock held, ms: from the start of its work inside the transaction (any
+   * wait for the lock excluded) to the commit. On PostgreSQL the commit lock, which the processors of all
+   * nodes sharing the store take in turns.
+   */
+  transactionMs: number;
 }
 
 export class Processor {
@@ -197,7 +203,11 @@ export class Processor {
     const now = this.opts.now();
     const cursorName = this.cursorName;
     const admitted = batch.events;
+    // From the moment the batch's work starts inside the transaction, its write lock taken (on PostgreSQL
+    // the commit lock, after any wait for it), to the commit.
+    let transactionFrom = 0;
     const committing = this.opts.store.runBatch(async (tx) => {
+      transactionFrom = performance.now();
       const fresh = await tx.claim(admitted, now);
       const kept = admitted.filter((_, i) => fresh[i]);
       const session = new IdentitySession(tx, this.opts.identity, now);
@@ -228,13 +238,16 @@ export class Processor {
     });
     // The database works in another process: decode and gate the next batch meanwhile.
     if (this.opts.store.commitsElsewhere) this.ahead = this.prepareAhead(last.seq);
-    const result = await committing.catch((err: unknown) => {
-      // Names discovered in a rolled-back batch were never written: read the catalogue again.
-      this.traitNames = null;
-      // What was prepared after it stays pending until the next try has awaited it (one gate user at a
-      // time), which then drops it: it does not follow the cursor, which stays.
-      throw err;
-    });
+    const result = await committing.then(
+      (r) => ({ ...r, transactionMs: performance.now() - transactionFrom }),
+      (err: unknown) => {
+        // Names discovered in a rolled-back batch were never written: read the catalogue again.
+        this.traitNames = null;
+        // What was prepared after it stays pending until the next try has awaited it (one gate user at a
+        // time), which then drops it: it does not follow the cursor, which stays.
+        throw err;
+      },
+    );
     this.cursor = last.seq;
     this.standingBy = false;
     this.opts.log.release(this.cursor);
@@ -255,6 +268,7 @@ export class Processor {
         messages: batch.messages,
         busyMs: performance.now() - startedAt,
         delayMs: Math.max(0, this.opts.now() - batch.firstReceivedAt),
+        transactionMs: result.transactionMs,
       },
     });
     if (now - this.lastDedupSweep > 60_000) {

@@ -20,6 +20,9 @@ export function randomToken(length: number): string {
   return out;
 }
 
+/** How long a change made by another process (a CLI command, another server) may take to reach the cache, ms. */
+export const SOURCE_REFRESH_MS = 2_000;
+
 export class SourceService {
   private byKey = new Map<string, Source>();
   private loadedAt = -Infinity;
@@ -28,7 +31,7 @@ export class SourceService {
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
-    private readonly refreshMs = 2_000,
+    private readonly refreshMs = SOURCE_REFRESH_MS,
   ) {}
 
   async reload(): Promise<void> {

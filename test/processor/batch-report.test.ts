@@ -1,7 +1,9 @@
 /**
- * What the processor tells about each micro-batch of events, for the `tessera_processor_batch_*` and
- * `tessera_processor_commit_delay_seconds` metrics: its size, the time it took, and how long its oldest
- * message waited between acceptance and commit (the store side of the ingest round trip).
+ * What the processor tells about each micro-batch of events, for the `tessera_processor_batch_*`,
+ * `tessera_processor_transaction_duration_seconds` and `tessera_processor_commit_delay_seconds` metrics: its
+ * size, the time it took, the part of it inside the store transaction (on PostgreSQL, the commit lock
+ * held), and how long its oldest message waited between acceptance and commit (the store side of the ingest
+ * round trip).
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -16,7 +18,7 @@ import { tempDir } from '../support/harness.ts';
 const T0 = Date.UTC(2026, 10, 30);
 
 describe('micro-batch reports', () => {
-  it('give the messages taken, the time taken, and the wait of the oldest message; a sync alone gives none', async () => {
+  it('give the messages taken, the time taken, its transaction, and the wait of the oldest message; a sync alone gives none', async () => {
     const dir = tempDir();
     const config = parseConfig({ TESSERA_DATA_DIR: dir });
     const store = new SqliteStore(path.join(dir, 'tessera.sqlite'));
@@ -24,6 +26,18 @@ describe('micro-batch reports', () => {
     const log = new SqliteEventLog(path.join(dir, 'log.sqlite'));
     let now = T0;
     const reports: BatchReport[] = [];
+    // A wait of 40 ms for the write lock, then 30 ms of work holding it: the report counts the lock held,
+    // not the wait, and both inside the batch's time.
+    const runBatch = store.runBatch.bind(store);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    store.runBatch = async (work) => {
+      await sleep(40);
+      return runBatch(async (tx) => {
+        const result = await work(tx);
+        await sleep(30);
+        return result;
+      });
+    };
     const processor = new Processor({ log, store, ...processorSettings(config), now: () => now, report: (r) => reports.push(r) });
     await processor.init();
     const append = (receivedAt: number, batch: unknown[]) =>
@@ -42,6 +56,8 @@ describe('micro-batch reports', () => {
       assert.equal(batch.messages, 3, 'every message of its records: the duplicate and the invalid one too');
       assert.equal(batch.delayMs, 250, 'from the acceptance of its oldest record to the commit');
       assert.ok(batch.busyMs >= 0 && batch.busyMs < 60_000);
+      assert.ok(batch.transactionMs >= 29, `the lock was held at least 30 ms, not ${batch.transactionMs}`);
+      assert.ok(batch.busyMs - batch.transactionMs >= 39, 'the wait for the lock is part of the batch, not of the lock held');
 
       now += 10;
       await append(now, [{ type: 'track', userId: 'u2', event: 'B', messageId: 'm2' }]);
@@ -60,6 +76,9 @@ describe('micro-batch reports', () => {
       const delay = await metrics.registry.getSingleMetricAsString('tessera_processor_commit_delay_seconds');
       assert.match(delay, /^tessera_processor_commit_delay_seconds_sum 0\.25$/m);
       assert.match(delay, /^tessera_processor_commit_delay_seconds_count 1$/m);
+      const transaction = await metrics.registry.getSingleMetricAsString('tessera_processor_transaction_duration_seconds');
+      assert.match(transaction, new RegExp(`^tessera_processor_transaction_duration_seconds_sum ${batch.transactionMs / 1000}$`, 'm'));
+      assert.match(transaction, /^tessera_processor_transaction_duration_seconds_count 1$/m);
       const size = await metrics.registry.getSingleMetricAsString('tessera_processor_batch_messages');
       assert.match(size, /^tessera_processor_batch_messages_sum 3$/m);
     } finally {

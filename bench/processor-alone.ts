@@ -55,8 +55,8 @@ try {
       const head = log.headSeq();
       const gate = await createPrivacyGate(store, config, Date.now);
       // Time inside the store's transactions (on PostgreSQL, the commit lock held), from the batch reports.
-      let transactionMs = 0;
-      const report = (r: BatchReport) => (transactionMs += r.batch?.transactionMs ?? 0);
+      let lockMs = 0;
+      const report = (r: BatchReport) => (lockMs += r.batch?.lockMs ?? 0);
       const processor = new Processor({ log, store, ...processorSettings(config), gate, now: Date.now, report });
       await processor.init();
       follow(processor.processedSeq);
@@ -68,7 +68,7 @@ try {
       const thread0 = threadCpuSeconds(process.pid);
       // On PostgreSQL, the database's own processes: the other half of the processor's cost.
       const database0 = databaseUrl ? cpuSecondsOfProcesses('postgres') : null;
-      transactionMs = 0;
+      lockMs = 0;
       const t0 = performance.now();
       while (processor.processedSeq < head) if ((await processor.runOnce()) === 0) await new Promise((r) => setTimeout(r, 5));
       const ms = performance.now() - t0;
@@ -85,7 +85,7 @@ try {
           cpuUsPerEvent: (cpu.user + cpu.system) / events,
           threadCpuUsPerEvent: thread0 === null || thread1 === null ? null : ((thread1 - thread0) * 1e6) / events,
           bytesWrittenPerEvent: written / events,
-          transactionUsPerEvent: (transactionMs * 1000) / events,
+          lockUsPerEvent: (lockMs * 1000) / events,
           databaseCpuUsPerEvent: database0 === null || database1 === null ? null : ((database1 - database0) * 1e6) / events,
         })}\n`,
       );

@@ -73,7 +73,7 @@ export interface EndToEndFigures {
    * Time the processors' batches spent inside their store transactions per stored event, µs (all nodes):
    * on PostgreSQL the commit lock is held through them, so 1 s ÷ this bounds the nodes together.
    */
-  transactionUsPerEvent: number;
+  lockUsPerEvent: number;
 }
 
 /** A per-thread counter of the server's metrics, by thread. */
@@ -87,7 +87,7 @@ function perThread(m: Record<string, number>, metric: string): Record<string, nu
 
 const CPU = 'tessera_thread_cpu_seconds_total';
 const RUN_QUEUE = 'tessera_thread_run_queue_seconds_total';
-const TRANSACTION = 'tessera_processor_transaction_duration_seconds_sum';
+const TRANSACTION = 'tessera_processor_write_lock_duration_seconds_sum';
 
 /** A sample summed over every node's metrics. */
 const sumOf = (readings: ReadonlyArray<Record<string, number>>, name: string) => readings.reduce((n, m) => n + (m[name] ?? 0), 0);
@@ -169,7 +169,7 @@ export async function identityEndToEnd(opts: {
       generatorCpuUsPerEvent: load.accepted > 0 ? (load.cpuMs * 1000) / load.accepted : 0,
       serverCpuUsPerEvent: perEvent(perThreadOfNodes(before, CPU), perThreadOfNodes(after, CPU), counts.stored),
       serverRunQueueUsPerEvent: perEvent(perThreadOfNodes(before, RUN_QUEUE), perThreadOfNodes(after, RUN_QUEUE), counts.stored),
-      transactionUsPerEvent: counts.stored > 0 ? ((sumOf(after, TRANSACTION) - sumOf(before, TRANSACTION)) * 1e6) / counts.stored : 0,
+      lockUsPerEvent: counts.stored > 0 ? ((sumOf(after, TRANSACTION) - sumOf(before, TRANSACTION)) * 1e6) / counts.stored : 0,
       databaseCpuUsPerEvent:
         opts.databaseUrl === undefined || databaseBefore === null || databaseAfter === null || counts.stored === 0
           ? null

@@ -25,7 +25,7 @@ export interface ProcessorAloneFigures {
    * Time inside the store's transactions per event, µs. On PostgreSQL the commit lock is held through
    * them: processors of several nodes sharing one store take turns, so 1 s ÷ this bounds them together.
    */
-  transactionUsPerEvent: number;
+  lockUsPerEvent: number;
   /** On PostgreSQL, the database's own processes' CPU per event, µs (null on SQLite or when not visible here). */
   databaseCpuUsPerEvent: number | null;
 }

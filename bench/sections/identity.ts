@@ -144,7 +144,7 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
         unit: 'µs/event',
       });
     }
-    transactionRows(h, scenario, figures, backend.name === 'postgres');
+    lockRows(h, scenario, figures, backend.name === 'postgres');
     if (figures.every((f) => f.databaseCpuUsPerEvent !== null))
       h.rows.push({
         scenario,
@@ -187,7 +187,7 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
       value: alone.map((f) => f.bytesWrittenPerEvent),
       unit: 'bytes',
     });
-    transactionRows(h, scenario, alone, backend.name === 'postgres', 'processor alone: ');
+    lockRows(h, scenario, alone, backend.name === 'postgres', 'processor alone: ');
     if (alone.every((f) => f.databaseCpuUsPerEvent !== null))
       h.rows.push({
         scenario,
@@ -202,24 +202,18 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
  * The processor's time inside store transactions per event and, on PostgreSQL, what it bounds: the commit
  * lock is held through each, so processors of any number of nodes sharing the store take turns in it.
  */
-function transactionRows(
-  h: Harness,
-  scenario: string,
-  figures: ReadonlyArray<{ transactionUsPerEvent: number }>,
-  postgres: boolean,
-  prefix = '',
-): void {
+function lockRows(h: Harness, scenario: string, figures: ReadonlyArray<{ lockUsPerEvent: number }>, postgres: boolean, prefix = ''): void {
   h.rows.push({
     scenario,
     figure: `${prefix}time in the store's transactions per event${postgres ? ' (the commit lock held)' : ''}`,
-    value: figures.map((f) => f.transactionUsPerEvent),
+    value: figures.map((f) => f.lockUsPerEvent),
     unit: 'µs/event',
   });
   if (postgres)
     h.rows.push({
       scenario,
       figure: `${prefix}the bound of any number of nodes sharing this store (1 s ÷ the commit lock's time per event)`,
-      value: figures.map((f) => (f.transactionUsPerEvent > 0 ? 1e6 / f.transactionUsPerEvent : 0)),
+      value: figures.map((f) => (f.lockUsPerEvent > 0 ? 1e6 / f.lockUsPerEvent : 0)),
       unit: 'events/s',
     });
 }

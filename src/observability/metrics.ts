@@ -17,8 +17,8 @@ export interface Metrics {
   batchMessages: Histogram;
   batchDuration: Histogram;
   batchDelay: Histogram;
-  /** The part of a micro-batch holding its store transaction's write lock (on PostgreSQL, the commit lock). */
-  batchTransaction: Histogram;
+  /** The part of a micro-batch holding the store's write lock (on PostgreSQL, the commit lock every node shares). */
+  batchLock: Histogram;
   profilesCreated: Counter;
   profileMerges: Counter;
   /** Identity refusals and dropped identifiers, by warning code. */
@@ -121,14 +121,14 @@ export function recordBatch(
     identity?: { profilesCreated: number; merges: number; warnings: Record<string, number> };
     gateDropped?: Record<string, number>;
     gateDecisions?: Record<string, number>;
-    batch?: { messages: number; busyMs: number; delayMs: number; transactionMs: number };
+    batch?: { messages: number; busyMs: number; delayMs: number; lockMs: number };
   },
 ): void {
   if (report.batch) {
     metrics.batchMessages.observe(report.batch.messages);
     metrics.batchDuration.observe(report.batch.busyMs / 1000);
     metrics.batchDelay.observe(report.batch.delayMs / 1000);
-    metrics.batchTransaction.observe(report.batch.transactionMs / 1000);
+    metrics.batchLock.observe(report.batch.lockMs / 1000);
   }
   for (const [reason, n] of Object.entries(report.gateDropped ?? {})) metrics.gateDropped.inc({ reason }, n);
   for (const [decision, n] of Object.entries(report.gateDecisions ?? {})) metrics.gateDecisions.inc({ decision }, n);
@@ -198,12 +198,12 @@ export function createMetrics(
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    batchTransaction: new Histogram({
-      name: 'tessera_processor_transaction_duration_seconds',
+    batchLock: new Histogram({
+      name: 'tessera_processor_write_lock_duration_seconds',
       help:
-        'Time a processor micro-batch of events spent in its store transaction, from its start to its commit. On PostgreSQL ' +
-        "the store's commit lock is held throughout: processors of several nodes sharing one store take turns, so together " +
-        'they cannot spend more than one second of it per second.',
+        "Time a processor micro-batch of events held the store's write lock, from taking it (after its de-duplication " +
+        'claim; any wait for it excluded) to its commit. On PostgreSQL it is the commit lock that the processors of every ' +
+        'node sharing the store take in turn: together they cannot hold it more than one second per second.',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),

@@ -77,11 +77,11 @@ export interface BatchTiming {
   /** From the acceptance of its oldest record to its commit, ms: how long the oldest message waited to be stored. */
   delayMs: number;
   /**
-   * Its store transaction's write lock held, ms: from the start of its work inside the transaction (any
-   * wait for the lock excluded) to the commit. On PostgreSQL the commit lock, which the processors of all
-   * nodes sharing the store take in turns.
+   * The store's write lock held, ms: from taking it after the de-duplication claim (any wait for it
+   * excluded) to the commit. On PostgreSQL the commit lock, which the processors of all nodes sharing the
+   * store take in turn.
    */
-  transactionMs: number;
+  lockMs: number;
 }
 
 export class Processor {
@@ -203,12 +203,13 @@ export class Processor {
     const now = this.opts.now();
     const cursorName = this.cursorName;
     const admitted = batch.events;
-    // From the moment the batch's work starts inside the transaction, its write lock taken (on PostgreSQL
-    // the commit lock, after any wait for it), to the commit.
-    let transactionFrom = 0;
+    // The batch's turn: from the store's write lock taken after the de-duplication claim (any wait for it
+    // excluded; on PostgreSQL the commit lock every node takes in turn) to the commit.
+    let lockFrom = 0;
     const committing = this.opts.store.runBatch(async (tx) => {
-      transactionFrom = performance.now();
       const fresh = await tx.claim(admitted, now);
+      await tx.lock();
+      lockFrom = performance.now();
       const kept = admitted.filter((_, i) => fresh[i]);
       const session = new IdentitySession(tx, this.opts.identity, now);
       this.traitNames ??= await tx.catalogueNames();
@@ -239,7 +240,7 @@ export class Processor {
     // The database works in another process: decode and gate the next batch meanwhile.
     if (this.opts.store.commitsElsewhere) this.ahead = this.prepareAhead(last.seq);
     const result = await committing.then(
-      (r) => ({ ...r, transactionMs: performance.now() - transactionFrom }),
+      (r) => ({ ...r, lockMs: performance.now() - lockFrom }),
       (err: unknown) => {
         // Names discovered in a rolled-back batch were never written: read the catalogue again.
         this.traitNames = null;
@@ -268,7 +269,7 @@ export class Processor {
         messages: batch.messages,
         busyMs: performance.now() - startedAt,
         delayMs: Math.max(0, this.opts.now() - batch.firstReceivedAt),
-        transactionMs: result.transactionMs,
+        lockMs: result.lockMs,
       },
     });
     if (now - this.lastDedupSweep > 60_000) {

@@ -87,6 +87,13 @@ export interface ConsentInboxEntry {
 export interface BatchTx extends IdentityReader {
   /** Record the events' de-duplication keys; per event, whether it is new (false: seen within the window or earlier in this list). */
   claim(events: readonly EventToStore[], now: number): Promise<boolean[]>;
+  /**
+   * Take the store's write lock for the rest of the transaction, if not already held: on PostgreSQL the
+   * commit lock that the processors of every node sharing the store take in turn (the claim comes before
+   * it), on SQLite a no-op (the transaction holds the write lock from its start). Every other method
+   * takes it too; calling it first says where the batch's turn begins.
+   */
+  lock(): Promise<void>;
   /** Write claimed events, failed events, identity changes and the cursor (no de-duplication here). */
   write(batch: ProcessedBatch): Promise<void>;
   /** The first free identity fact seq (facts are numbered in the order they are applied). */

@@ -81,6 +81,27 @@ describe('parallel processor workers on PostgreSQL', () => {
     }
   });
 
+  it('store each event once when every batch reaches two nodes (a retry sent elsewhere), their claims overlapping', async (t) => {
+    const db = await postgresTestUrl();
+    if (db === null) return t.skip('PostgreSQL not reachable');
+    const dirs = Array.from({ length: WORKERS }, () => tempDir('tessera-worker-'));
+    const logs = dirs.map((d) => new SqliteEventLog(path.join(d, 'log.sqlite')));
+    try {
+      await hammer(
+        db,
+        async () => logs,
+        dirs.map((d, i) => ({
+          dataDir: d,
+          log: { kind: 'sqlite', file: path.join(d, 'log.sqlite') },
+          unsyncedFrom: logs[i]!.unsyncedFrom,
+        })),
+        2,
+      );
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('keep every identifier in exactly one profile and lose no merge, each worker reading a NATS stream of its own', async (t) => {
     const db = await postgresTestUrl();
     if (db === null) return t.skip('PostgreSQL not reachable');
@@ -105,11 +126,16 @@ describe('parallel processor workers on PostgreSQL', () => {
   });
 });
 
-/** Deal the traffic to the workers' logs, run the workers on one store, and check the invariants. */
+/**
+ * Deal the traffic to the workers' logs, run the workers on one store, and check the invariants. With
+ * `copies` 2, every batch also goes to the next worker's log, as a client's retry sent to another node:
+ * the workers then claim the same keys at the same time, and each event must still be stored once.
+ */
 async function hammer(
   db: { url: string; drop: () => Promise<void> },
   openLogs: (store: Store) => Promise<EventLog[]>,
   workers: Array<{ dataDir: string; log: LogBackend; unsyncedFrom?: SharedArrayBuffer }>,
+  copies = 1,
 ): Promise<void> {
   const { url } = db;
   const config = parseConfig({ TESSERA_DATABASE_URL: url, TESSERA_DATA_DIR: workers[0]!.dataDir });
@@ -123,16 +149,18 @@ async function hammer(
   // Batches of 10 dealt round-robin: the same person's identifiers reach every worker.
   const heads = new Array<number>(WORKERS).fill(0);
   for (let i = 0, b = 0; i < events.length; i += 10, b++) {
-    const w = b % WORKERS;
     const batch = events.slice(i, i + 10);
-    heads[w] = await logs[w]!.append({
-      sourceId: source.id,
-      receivedAt: Date.now(),
-      typeHint: null,
-      shape: 'batch',
-      body: JSON.stringify({ batch }),
-      messages: batch.length,
-    });
+    for (let copy = 0; copy < copies; copy++) {
+      const w = (b + copy) % WORKERS;
+      heads[w] = await logs[w]!.append({
+        sourceId: source.id,
+        receivedAt: Date.now(),
+        typeHint: null,
+        shape: 'batch',
+        body: JSON.stringify({ batch }),
+        messages: batch.length,
+      });
+    }
   }
   const errors: Error[] = [];
   const runners = await Promise.all(
@@ -178,7 +206,7 @@ async function hammer(
     );
     assert.equal(orphans.rows[0].n, 0, 'every event is attributed to an identifier some profile holds');
     const stored = await client.query('SELECT count(*)::int AS n FROM events');
-    assert.equal(stored.rows[0].n, events.length);
+    assert.equal(stored.rows[0].n, events.length, 'each event stored once, however many nodes it reached');
     const profiles = await client.query('SELECT count(*)::int AS n FROM profiles');
     assert.equal(profiles.rows[0].n, PEOPLE);
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { eventListQuery, PostgresStore } from '../../src/storage/postgres/postgres-store.ts';
+import { advisoryXactLock, COMMIT_LOCK, eventListQuery, PostgresStore } from '../../src/storage/postgres/postgres-store.ts';
 import { postgresTestUrl } from '../support/postgres.ts';
-import { storeContract } from './store.contract.ts';
+import { anEvent, aSource, storeContract } from './store.contract.ts';
 
 const db = await postgresTestUrl();
 
@@ -30,6 +30,38 @@ if (!db) {
         }
       } finally {
         await client.end();
+        await store.close();
+      }
+    });
+  });
+
+  describe('PostgresStore batches on several nodes', () => {
+    it('claim their de-duplication keys while another node holds the commit lock, and wait for it only to go on', async () => {
+      const store = new PostgresStore(db.url);
+      const other = new pg.Client({ connectionString: db.url });
+      const steps: string[] = [];
+      try {
+        await store.migrate();
+        const source = aSource();
+        await store.createSource(source);
+        await other.connect();
+        // Another node's batch, in its turn.
+        await other.query('BEGIN');
+        await advisoryXactLock(other, COMMIT_LOCK);
+        const batch = store.runBatch(async (tx) => {
+          const fresh = await tx.claim([anEvent({ sourceId: source.id }), anEvent({ sourceId: source.id })], Date.now());
+          steps.push(`claimed ${fresh.join(',')}`);
+          await tx.lock();
+          steps.push('locked');
+        });
+        for (let waited = 0; steps.length === 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(steps, ['claimed true,true'], 'the claim went ahead; the rest waits for the turn');
+        await other.query('COMMIT');
+        await batch;
+        assert.deepEqual(steps, ['claimed true,true', 'locked']);
+      } finally {
+        await other.end();
         await store.close();
       }
     });

@@ -243,22 +243,39 @@ export class PostgresStore implements Store {
       // One writer at a time, as on SQLite: seq is the paging cursor (`afterSeq`), so a batch must not
       // become visible after a later-numbered one, or a follower would skip it; and identity changes of
       // workers on other machines are applied one batch at a time, each reading the others' commits.
-      await c.query(LOCK_SQL, [COMMIT_LOCK]);
+      // The lock is taken after the de-duplication claim: the claim is safe without it (the key is unique;
+      // a key another batch claimed and has not committed waits for that batch's end), so the nodes
+      // sharing the store take turns only for the rest. Keys are claimed in key order (CLAIM_SQL), so two
+      // claims cannot deadlock; the lock holder never waits for a claim (it touches no claimed key).
+      let locked: Promise<void> | null = null;
+      const lock = () => (locked ??= c.query(LOCK_SQL, [COMMIT_LOCK]).then(() => undefined));
+      const underLock =
+        <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+        async (...args: A): Promise<R> => {
+          await lock();
+          return f(...args);
+        };
       const tx: BatchTx = {
         claim: (events, now) => this.claim(c, events, now),
-        write: (batch) => this.write(c, batch),
-        profilesHolding: (keys) => identity.profilesHolding(c, keys),
-        profilesById: (ids) => identity.profilesById(c, ids),
-        factsMentioning: (keys) => identity.factsMentioning(c, keys),
-        identifyEventsOf: (keys) => identity.identifyEventsOf(c, keys),
-        accounts: (ids) => identity.accounts(c, ids),
-        catalogueNames: () => identity.catalogueNames(c),
-        allFacts: () => identity.allFacts(c),
-        nextFactSeq: async () => (await c.query<{ n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM identity_facts')).rows[0]!.n,
-        clearProfiles: () => identity.clearProfiles(c),
-        writeIdentity: (w) => identity.writeIdentity(c, w),
+        lock,
+        write: underLock((batch) => this.write(c, batch)),
+        profilesHolding: underLock((keys) => identity.profilesHolding(c, keys)),
+        profilesById: underLock((ids) => identity.profilesById(c, ids)),
+        factsMentioning: underLock((keys) => identity.factsMentioning(c, keys)),
+        identifyEventsOf: underLock((keys) => identity.identifyEventsOf(c, keys)),
+        accounts: underLock((ids) => identity.accounts(c, ids)),
+        catalogueNames: underLock(() => identity.catalogueNames(c)),
+        allFacts: underLock(() => identity.allFacts(c)),
+        nextFactSeq: underLock(
+          async () => (await c.query<{ n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM identity_facts')).rows[0]!.n,
+        ),
+        clearProfiles: underLock(() => identity.clearProfiles(c)),
+        writeIdentity: underLock((w) => identity.writeIdentity(c, w)),
       };
-      return work(tx);
+      const result = await work(tx);
+      // A batch that only claimed (or did nothing) still commits in turn with the others.
+      await lock();
+      return result;
     });
   }
 

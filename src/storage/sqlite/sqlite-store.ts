@@ -193,6 +193,7 @@ export class SqliteStore implements Store {
     const id = this.identity;
     const tx: BatchTx = {
       claim: async (events, now) => this.claimSync(events, now),
+      lock: async () => undefined, // BEGIN IMMEDIATE took the write lock
       write: async (batch) => this.writeSync(batch),
       profilesHolding: async (keys) => id.profilesHolding(keys),
       profilesById: async (ids) => id.profilesById(ids),

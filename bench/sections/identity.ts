@@ -199,13 +199,14 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
 }
 
 /**
- * The processor's time inside store transactions per event and, on PostgreSQL, what it bounds: the commit
- * lock is held through each, so processors of any number of nodes sharing the store take turns in it.
+ * How long the processor held the store's write lock per event (after each batch's de-duplication claim,
+ * to its commit) and, on PostgreSQL, what that bounds: it is the commit lock, which the processors of any
+ * number of nodes sharing the store take in turn.
  */
 function lockRows(h: Harness, scenario: string, figures: ReadonlyArray<{ lockUsPerEvent: number }>, postgres: boolean, prefix = ''): void {
   h.rows.push({
     scenario,
-    figure: `${prefix}time in the store's transactions per event${postgres ? ' (the commit lock held)' : ''}`,
+    figure: `${prefix}the store's ${postgres ? 'commit' : 'write'} lock held per event (from after the claim to the commit)`,
     value: figures.map((f) => f.lockUsPerEvent),
     unit: 'µs/event',
   });

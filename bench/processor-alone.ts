@@ -54,7 +54,7 @@ try {
       }
       const head = log.headSeq();
       const gate = await createPrivacyGate(store, config, Date.now);
-      // Time inside the store's transactions (on PostgreSQL, the commit lock held), from the batch reports.
+      // The store's write lock held (on PostgreSQL, the commit lock every node takes in turn), from the batch reports.
       let lockMs = 0;
       const report = (r: BatchReport) => (lockMs += r.batch?.lockMs ?? 0);
       const processor = new Processor({ log, store, ...processorSettings(config), gate, now: Date.now, report });

@@ -70,8 +70,8 @@ export interface EndToEndFigures {
    */
   databaseCpuUsPerEvent: number | null;
   /**
-   * Time the processors' batches spent inside their store transactions per stored event, µs (all nodes):
-   * on PostgreSQL the commit lock is held through them, so 1 s ÷ this bounds the nodes together.
+   * The store's write lock held per stored event, µs (all nodes; after each batch's claim, to its commit):
+   * on PostgreSQL the commit lock every node takes in turn, so 1 s ÷ this bounds the nodes together.
    */
   lockUsPerEvent: number;
 }
@@ -87,7 +87,7 @@ function perThread(m: Record<string, number>, metric: string): Record<string, nu
 
 const CPU = 'tessera_thread_cpu_seconds_total';
 const RUN_QUEUE = 'tessera_thread_run_queue_seconds_total';
-const TRANSACTION = 'tessera_processor_write_lock_duration_seconds_sum';
+const WRITE_LOCK = 'tessera_processor_write_lock_duration_seconds_sum';
 
 /** A sample summed over every node's metrics. */
 const sumOf = (readings: ReadonlyArray<Record<string, number>>, name: string) => readings.reduce((n, m) => n + (m[name] ?? 0), 0);
@@ -99,17 +99,14 @@ function perEvent(before: Record<string, number>, after: Record<string, number>,
   return out;
 }
 
-/** Counters summed over every node (each counts what its own processor did). */
-async function identityCounts(servers: readonly BenchServer[]) {
-  const out = { stored: 0, profilesCreated: 0, merges: 0, identityWarnings: 0 };
-  for (const server of servers) {
-    const m = await server.metrics();
-    out.stored += m.tessera_processor_events_stored_total ?? 0;
-    out.profilesCreated += m.tessera_identity_profiles_created_total ?? 0;
-    out.merges += m.tessera_identity_merges_total ?? 0;
-    out.identityWarnings += m.tessera_identity_warnings_total ?? 0;
-  }
-  return out;
+/** Identity's counters, summed over every node's metrics (each counts what its own processor did). */
+function identityCounts(readings: ReadonlyArray<Record<string, number>>) {
+  return {
+    stored: sumOf(readings, 'tessera_processor_events_stored_total'),
+    profilesCreated: sumOf(readings, 'tessera_identity_profiles_created_total'),
+    merges: sumOf(readings, 'tessera_identity_merges_total'),
+    identityWarnings: sumOf(readings, 'tessera_identity_warnings_total'),
+  };
 }
 
 /** A per-thread counter summed over every node's metrics, by thread. */
@@ -156,7 +153,7 @@ export async function identityEndToEnd(opts: {
     for (const server of servers) done = Math.max(done, await server.drained());
     const databaseAfter = cpuSecondsOfProcesses('postgres');
     const after = await Promise.all(servers.map((s) => s.metrics()));
-    const counts = await identityCounts(servers);
+    const counts = identityCounts(after);
     return {
       sustainedPerSec: counts.stored / ((done - load.startedAt) / 1000),
       acceptedPerSec: load.acceptedPerSec,
@@ -169,7 +166,7 @@ export async function identityEndToEnd(opts: {
       generatorCpuUsPerEvent: load.accepted > 0 ? (load.cpuMs * 1000) / load.accepted : 0,
       serverCpuUsPerEvent: perEvent(perThreadOfNodes(before, CPU), perThreadOfNodes(after, CPU), counts.stored),
       serverRunQueueUsPerEvent: perEvent(perThreadOfNodes(before, RUN_QUEUE), perThreadOfNodes(after, RUN_QUEUE), counts.stored),
-      lockUsPerEvent: counts.stored > 0 ? ((sumOf(after, TRANSACTION) - sumOf(before, TRANSACTION)) * 1e6) / counts.stored : 0,
+      lockUsPerEvent: counts.stored > 0 ? ((sumOf(after, WRITE_LOCK) - sumOf(before, WRITE_LOCK)) * 1e6) / counts.stored : 0,
       databaseCpuUsPerEvent:
         opts.databaseUrl === undefined || databaseBefore === null || databaseAfter === null || counts.stored === 0
           ? null
@@ -256,7 +253,7 @@ export async function profileReads(opts: {
       seconds: opts.loadBudgetSeconds,
     });
     const done = await server.drained();
-    const counts = await identityCounts([server]);
+    const counts = identityCounts([await server.metrics()]);
     const loadSeconds = (done - load.startedAt) / 1000;
     opts.log(
       `    ${counts.profilesCreated.toLocaleString('en-US')} profiles in ${loadSeconds.toFixed(1)} s (${Math.round(counts.stored / loadSeconds).toLocaleString('en-US')} events/s), peak RSS ${Math.round(server.peakRssMb())} MB; reading`,

@@ -22,8 +22,8 @@ export interface ProcessorAloneFigures {
   /** Bytes the process handed to write(2) per event: SQLite's WAL and checkpoints, or what it sent PostgreSQL. */
   bytesWrittenPerEvent: number;
   /**
-   * Time inside the store's transactions per event, µs. On PostgreSQL the commit lock is held through
-   * them: processors of several nodes sharing one store take turns, so 1 s ÷ this bounds them together.
+   * The store's write lock held per event, µs (after each batch's claim, to its commit). On PostgreSQL it
+   * is the commit lock the processors of every node sharing the store take in turn: 1 s ÷ this bounds them.
    */
   lockUsPerEvent: number;
   /** On PostgreSQL, the database's own processes' CPU per event, µs (null on SQLite or when not visible here). */

@@ -72,8 +72,8 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
       ),
     };
   // PostgreSQL again with two nodes sharing the store (each its own embedded log, the load spread
-  // round-robin): on this one machine they share its two cores, so the figure to read is the time in
-  // transactions per event, which bounds any number of nodes on any number of machines.
+  // round-robin): on this one machine they share its two cores, so the figure to read is the commit
+  // lock's time per event, which bounds any number of nodes on any number of machines.
   const variants: LogVariant[] = [
     ...o.logVariants,
     ...o.logVariants
@@ -144,14 +144,7 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
         unit: 'µs/event',
       });
     }
-    lockRows(h, scenario, figures, backend.name === 'postgres');
-    if (figures.every((f) => f.databaseCpuUsPerEvent !== null))
-      h.rows.push({
-        scenario,
-        figure: "the database's own CPU per event (every postgres process: backends, WAL writer, checkpointer)",
-        value: figures.map((f) => f.databaseCpuUsPerEvent!),
-        unit: 'µs/event',
-      });
+    storeRows(h, scenario, figures, backend.name === 'postgres');
     if (natsLog || (nodes ?? 1) > 1) continue;
     // The same batches through the processor alone: its own cost per event, without the cores' other work.
     const alone = await h.attempt(`${scenario}, processor alone`, () =>
@@ -187,34 +180,40 @@ export async function identitySection(h: Harness, o: IdentitySectionOptions): Pr
       value: alone.map((f) => f.bytesWrittenPerEvent),
       unit: 'bytes',
     });
-    lockRows(h, scenario, alone, backend.name === 'postgres', 'processor alone: ');
-    if (alone.every((f) => f.databaseCpuUsPerEvent !== null))
-      h.rows.push({
-        scenario,
-        figure: "processor alone: the database's own CPU per event (every postgres process)",
-        value: alone.map((f) => f.databaseCpuUsPerEvent!),
-        unit: 'µs/event',
-      });
+    storeRows(h, scenario, alone, backend.name === 'postgres', 'processor alone: ');
   }
 }
 
 /**
  * How long the processor held the store's write lock per event (after each batch's de-duplication claim,
- * to its commit) and, on PostgreSQL, what that bounds: it is the commit lock, which the processors of any
- * number of nodes sharing the store take in turn.
+ * to its commit) and, on PostgreSQL, what that bounds (it is the commit lock, which the processors of any
+ * number of nodes sharing the store take in turn) and the database's own CPU per event.
  */
-function lockRows(h: Harness, scenario: string, figures: ReadonlyArray<{ lockUsPerEvent: number }>, postgres: boolean, prefix = ''): void {
+function storeRows(
+  h: Harness,
+  scenario: string,
+  figures: ReadonlyArray<{ lockUsPerEvent: number; databaseCpuUsPerEvent: number | null }>,
+  postgres: boolean,
+  prefix = '',
+): void {
   h.rows.push({
     scenario,
     figure: `${prefix}the store's ${postgres ? 'commit' : 'write'} lock held per event (from after the claim to the commit)`,
     value: figures.map((f) => f.lockUsPerEvent),
     unit: 'µs/event',
   });
-  if (postgres)
+  if (!postgres) return;
+  h.rows.push({
+    scenario,
+    figure: `${prefix}the bound of any number of nodes sharing this store (1 s ÷ the commit lock's time per event)`,
+    value: figures.map((f) => (f.lockUsPerEvent > 0 ? 1e6 / f.lockUsPerEvent : 0)),
+    unit: 'events/s',
+  });
+  if (figures.every((f) => f.databaseCpuUsPerEvent !== null))
     h.rows.push({
       scenario,
-      figure: `${prefix}the bound of any number of nodes sharing this store (1 s ÷ the commit lock's time per event)`,
-      value: figures.map((f) => (f.lockUsPerEvent > 0 ? 1e6 / f.lockUsPerEvent : 0)),
-      unit: 'events/s',
+      figure: `${prefix}the database's own CPU per event (every postgres process: backends, WAL writer, checkpointer)`,
+      value: figures.map((f) => f.databaseCpuUsPerEvent!),
+      unit: 'µs/event',
     });
 }

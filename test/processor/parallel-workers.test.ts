@@ -64,18 +64,8 @@ describe('parallel processor workers on PostgreSQL', () => {
   it('keep every identifier in exactly one profile and lose no merge', async (t) => {
     const db = await postgresTestUrl();
     if (db === null) return t.skip('PostgreSQL not reachable');
-    const dirs = Array.from({ length: WORKERS }, () => tempDir('tessera-worker-'));
-    const logs = dirs.map((d) => new SqliteEventLog(path.join(d, 'log.sqlite')));
     try {
-      await hammer(
-        db,
-        async () => logs,
-        dirs.map((d, i) => ({
-          dataDir: d,
-          log: { kind: 'sqlite', file: path.join(d, 'log.sqlite') },
-          unsyncedFrom: logs[i]!.unsyncedFrom,
-        })),
-      );
+      await hammerWithSqliteLogs(db);
     } finally {
       await db.drop();
     }
@@ -84,19 +74,8 @@ describe('parallel processor workers on PostgreSQL', () => {
   it('store each event once when every batch reaches two nodes (a retry sent elsewhere), their claims overlapping', async (t) => {
     const db = await postgresTestUrl();
     if (db === null) return t.skip('PostgreSQL not reachable');
-    const dirs = Array.from({ length: WORKERS }, () => tempDir('tessera-worker-'));
-    const logs = dirs.map((d) => new SqliteEventLog(path.join(d, 'log.sqlite')));
     try {
-      await hammer(
-        db,
-        async () => logs,
-        dirs.map((d, i) => ({
-          dataDir: d,
-          log: { kind: 'sqlite', file: path.join(d, 'log.sqlite') },
-          unsyncedFrom: logs[i]!.unsyncedFrom,
-        })),
-        2,
-      );
+      await hammerWithSqliteLogs(db, 2);
     } finally {
       await db.drop();
     }
@@ -125,6 +104,18 @@ describe('parallel processor workers on PostgreSQL', () => {
     }
   });
 });
+
+/** `hammer` with a SQLite log of its own for each worker, as on separate nodes. */
+function hammerWithSqliteLogs(db: { url: string; drop: () => Promise<void> }, copies = 1): Promise<void> {
+  const dirs = Array.from({ length: WORKERS }, () => tempDir('tessera-worker-'));
+  const logs = dirs.map((d) => new SqliteEventLog(path.join(d, 'log.sqlite')));
+  return hammer(
+    db,
+    async () => logs,
+    dirs.map((d, i) => ({ dataDir: d, log: { kind: 'sqlite', file: path.join(d, 'log.sqlite') }, unsyncedFrom: logs[i]!.unsyncedFrom })),
+    copies,
+  );
+}
 
 /**
  * Deal the traffic to the workers' logs, run the workers on one store, and check the invariants. With

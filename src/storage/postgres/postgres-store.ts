@@ -8,7 +8,6 @@ import type {
   BatchTx,
   CommitResult,
   EventFilter,
-  EventToStore,
   FailedEventFilter,
   ProcessedBatch,
   ProfileSearch,
@@ -26,6 +25,7 @@ import { CursorMovedError } from '../store.ts';
 import * as identity from './postgres-identity.ts';
 import { pgTransaction } from './pg-transaction.ts';
 import { insertRows } from './pg-values.ts';
+import { claimDedupKeys } from './postgres-dedup.ts';
 import {
   CONSENT_INBOX_COLUMNS,
   consentInboxValues,
@@ -69,27 +69,6 @@ const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.INT8 ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
-
-/**
- * Claim de-duplication keys for a batch in one statement; answers the ordinals (1-based) of the events
- * that are new. Keys are matched inside PostgreSQL, after the driver has encoded the strings: a lone
- * surrogate in a messageId becomes U+FFFD on the way in, so matching RETURNING rows against the
- * JavaScript input would misjudge such events. DISTINCT ON keeps the first occurrence of a repeated key.
- */
-const CLAIM_SQL = `
-  WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(source_id, message_id, ord)
-  ),
-  firsts AS (
-    SELECT DISTINCT ON (source_id, message_id) * FROM input ORDER BY source_id, message_id, ord
-  ),
-  fresh AS (
-    INSERT INTO dedup (source_id, message_id, seen_at)
-    SELECT source_id, message_id, $3::bigint FROM firsts
-    ON CONFLICT DO NOTHING
-    RETURNING source_id, message_id
-  )
-  SELECT f.ord FROM firsts f JOIN fresh USING (source_id, message_id)`;
 
 const INSERT_EVENTS = `INSERT INTO events (${EVENT_COLUMNS})`;
 
@@ -188,18 +167,6 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async claim(c: pg.PoolClient, events: readonly EventToStore[], now: number): Promise<boolean[]> {
-    const fresh = new Array<boolean>(events.length).fill(false);
-    if (events.length === 0) return fresh;
-    const rows = await c.query<{ ord: number }>(CLAIM_SQL, [
-      events.map((e) => e.event.sourceId),
-      events.map((e) => e.event.messageId),
-      now,
-    ]);
-    for (const r of rows.rows) fresh[r.ord - 1] = true;
-    return fresh;
-  }
-
   private async write(c: pg.PoolClient, batch: ProcessedBatch): Promise<void> {
     // The cursor first: a batch whose cursor another processor moved fails before writing anything.
     if (batch.cursorFrom === undefined) {
@@ -245,7 +212,7 @@ export class PostgresStore implements Store {
       // workers on other machines are applied one batch at a time, each reading the others' commits.
       // The lock is taken after the de-duplication claim: the claim is safe without it (the key is unique;
       // a key another batch claimed and has not committed waits for that batch's end), so the nodes
-      // sharing the store take turns only for the rest. Keys are claimed in key order (CLAIM_SQL), so two
+      // sharing the store take turns only for the rest. Keys are claimed in key order (`postgres-dedup.ts`), so two
       // claims cannot deadlock; the lock holder never waits for a claim (it touches no claimed key).
       let locked: Promise<void> | null = null;
       const lock = () => (locked ??= c.query(LOCK_SQL, [COMMIT_LOCK]).then(() => undefined));
@@ -256,7 +223,7 @@ export class PostgresStore implements Store {
           return f(...args);
         };
       const tx: BatchTx = {
-        claim: (events, now) => this.claim(c, events, now),
+        claim: (events, now) => claimDedupKeys(c, events, now),
         lock,
         write: underLock((batch) => this.write(c, batch)),
         profilesHolding: underLock((keys) => identity.profilesHolding(c, keys)),
